@@ -1,0 +1,176 @@
+"""Pandera models: one per published table (the cheap, fail-fast half of every gate).
+
+Column checks catch types, nulls and enums; `dataframe_check`s are row rules whose failing rows
+go to quarantine (see tasks/gates.py). Dataset-level rules (unique keys, reconciliation) live in
+the Great Expectations suites under expectations/.
+
+`Field(metadata={"arrow": ...})` names the Arrow type a column is published with when pandas
+alone cannot say it (lists, all-null columns).
+"""
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+MAX_INVESTMENT_YUAN = 1e13  # no single Chinese project comes near 10^13 yuan (10万亿)
+PROJECT_STATUSES = [
+    "planned", "new_start", "under_construction", "completed",
+    "in_operation", "trial_production", "unknown",
+]
+MENTION_KINDS = ["place", "person", "org", "money", "date", "percent", "count", "area"]
+CLUSTER_KINDS = ["unique", "exact", "near"]
+REGION_LEVELS = ["country", "province", "city", "county", "other"]
+ISO_PARTIAL_DATE = r"^\d{4}(-\d{2}(-\d{2})?)?$"
+
+LIST_OF_STR = {"arrow": "list<string>"}
+
+
+def _opt_str(**kw):
+    return pa.Field(nullable=True, coerce=True, **kw)
+
+
+class _Base(pa.DataFrameModel):
+    class Config:
+        strict = False  # stages may add columns; required ones are checked
+        coerce = True
+
+
+class Documents(_Base):
+    doc_id: Series[str] = pa.Field(str_length={"min_value": 8})
+    source: Series[str]
+    format: Series[str] = pa.Field(isin=["text", "html"])
+    encoding: Series[str]
+    n_bytes: Series[int] = pa.Field(ge=1)
+    text: Series[str]
+
+    @pa.dataframe_check(name="text_not_blank", error="text is blank")
+    def text_not_blank(cls, df: pd.DataFrame) -> pd.Series:
+        return df["text"].str.strip().str.len() > 0
+
+
+class Articles(_Base):
+    article_id: Series[str]
+    doc_id: Series[str]
+    seq: Series[int] = pa.Field(ge=0)
+    title: Series[str] = _opt_str()
+    subtitle: Series[str] = _opt_str()
+    outlet: Series[str] = _opt_str()
+    published_date: Series[str] = _opt_str(str_matches=ISO_PARTIAL_DATE)
+    dateline_place: Series[str] = _opt_str()
+    reporters: Series[object] = pa.Field(metadata=LIST_OF_STR)
+    photographers: Series[object] = pa.Field(metadata=LIST_OF_STR)
+    body: Series[str]
+    n_chars: Series[int] = pa.Field(ge=1)
+
+    @pa.dataframe_check(name="n_chars_is_body_length", error="n_chars != len(body)")
+    def n_chars_matches(cls, df: pd.DataFrame) -> pd.Series:
+        return df["body"].str.len() == df["n_chars"]
+
+
+class Removals(_Base):
+    doc_id: Series[str]
+    rule: Series[str]
+    text: Series[str]
+    line_no: Series[int] = pa.Field(ge=0)
+
+
+class Clusters(_Base):
+    article_id: Series[str]
+    cluster_id: Series[str]
+    canonical_id: Series[str]
+    is_canonical: Series[bool]
+    kind: Series[str] = pa.Field(isin=CLUSTER_KINDS)
+    similarity: Series[float] = pa.Field(ge=0.0, le=1.0)
+
+
+class _Spans(_Base):
+    """Rows that quote their article: `start`/`end` are offsets into the article's body."""
+    article_id: Series[str]
+    start: Series[int] = pa.Field(ge=0)
+    end: Series[int] = pa.Field(ge=1)
+
+    @pa.dataframe_check(name="span_not_empty", error="end <= start")
+    def span_not_empty(cls, df: pd.DataFrame) -> pd.Series:
+        return df["end"] > df["start"]
+
+
+class Mentions(_Spans):
+    kind: Series[str] = pa.Field(isin=MENTION_KINDS)
+    text: Series[str]
+    value: Series[float] = pa.Field(nullable=True)
+    unit: Series[str] = _opt_str()
+    normalized: Series[str] = _opt_str()
+
+
+class Projects(_Spans):
+    project_id: Series[str]
+    name: Series[str]
+    investment_yuan: Series[float] = pa.Field(
+        nullable=True, gt=0, lt=MAX_INVESTMENT_YUAN)
+    investment_text: Series[str] = _opt_str()
+    status: Series[str] = pa.Field(isin=PROJECT_STATUSES)
+    status_text: Series[str] = _opt_str()
+    place: Series[str] = _opt_str()
+    admin_code: Series[str] = _opt_str()
+    industry: Series[str] = _opt_str()
+    evidence: Series[str]
+
+
+class Indicators(_Spans):
+    region: Series[str] = _opt_str()
+    region_full: Series[str] = _opt_str()
+    period: Series[str] = _opt_str()
+    metric: Series[str]
+    value: Series[float]
+    unit: Series[str] = _opt_str()
+    evidence: Series[str]
+
+
+class Visits(_Base):
+    article_id: Series[str]
+    person: Series[str]
+    title: Series[str] = _opt_str()
+    place: Series[str] = _opt_str()
+    date: Series[str] = _opt_str(str_matches=ISO_PARTIAL_DATE)
+    evidence: Series[str]
+
+
+class Keywords(_Base):
+    article_id: Series[str]
+    keyword: Series[str]
+    weight: Series[float] = pa.Field(ge=0.0)
+
+
+class RegionStats(_Base):
+    region_full: Series[str]
+    admin_code: Series[str] = _opt_str()
+    level: Series[str] = pa.Field(isin=REGION_LEVELS)
+    year: Series[str] = _opt_str()
+    n_articles: Series[int] = pa.Field(ge=0)
+    n_projects: Series[int] = pa.Field(ge=0)
+    investment_yuan_total: Series[float] = pa.Field(ge=0.0)
+
+
+class Quarantine(_Base):
+    stage: Series[str]
+    source: Series[str] = _opt_str()
+    doc_id: Series[str] = _opt_str()
+    reason: Series[str]
+    detail: Series[str] = _opt_str()
+
+
+SCHEMAS: dict[str, type[_Base]] = {
+    "documents": Documents,
+    "articles": Articles,
+    "removals": Removals,
+    "clusters": Clusters,
+    "mentions": Mentions,
+    "projects": Projects,
+    "indicators": Indicators,
+    "visits": Visits,
+    "keywords": Keywords,
+    "region_stats": RegionStats,
+    "quarantine": Quarantine,
+}
+TABLES = list(SCHEMAS)

@@ -1,0 +1,191 @@
+"""Aggregates over canonical articles: region statistics, keyword trends, visits timeline.
+
+    region_stats(articles, clusters, mentions, projects) -> DataFrame
+    reconcile(region_stats, projects) -> list[str]            (for the gate: totals == detail sums)
+    keyword_trends(keywords, articles, clusters=None, period="year") -> DataFrame
+    visits_timeline(visits, articles=None) -> DataFrame
+
+Decisions (see docs/EXTRACTION.md):
+- Only canonical articles count (clusters.is_canonical); with no clusters every article counts.
+- year = the first four characters of published_date; articles without one get year null
+  ("unknown"), kept as their own group rather than dropped, so totals still reconcile.
+- A region counts an article once if the article mentions it or any place inside it
+  (吉林省辽源市西安区 counts for 西安区, 辽源市 and 吉林省).
+- A project counts once per year: rows with the same folded name and place (a source listing it
+  twice, or two stories about it) are one project; its investment is the largest stated one.
+  A project counts for its own region and every enclosing one (county -> city -> province).
+- level is the admin level of the region (province | city | county | other).
+"""
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from tasks.extract.places import Region, gazetteer
+
+REGION_COLUMNS = ["region_full", "admin_code", "level", "year", "n_articles", "n_projects",
+                  "investment_yuan_total", "n_projects_with_investment"]
+WS = re.compile(r"\s+")
+
+
+def _year(published) -> str | None:
+    if isinstance(published, str) and re.match(r"^\d{4}", published):
+        return published[:4]
+    return None
+
+
+def canonical_ids(articles: pd.DataFrame, clusters: pd.DataFrame | None) -> set[str]:
+    ids = set(articles["article_id"])
+    if clusters is None or clusters.empty or "is_canonical" not in clusters:
+        return ids
+    canonical = set(clusters.loc[clusters["is_canonical"].astype(bool), "article_id"])
+    clustered = set(clusters["article_id"])
+    return {a for a in ids if a in canonical or a not in clustered}
+
+
+def _ancestors(full: str | None) -> list[Region]:
+    """The region and every region that contains it, smallest first (unknown names: itself only)."""
+    if not full:
+        return []
+    gaz = gazetteer().by_full
+    region = gaz.get(full)
+    if region is None:
+        return [Region(full, full, None, "other", full, None)]
+    chain = [region]
+    if region.city and region.city != region.full and region.city in gaz:
+        chain.append(gaz[region.city])
+    if region.level != "province" and region.province in gaz:
+        chain.append(gaz[region.province])
+    return chain
+
+
+def _unique_projects(projects: pd.DataFrame) -> pd.DataFrame:
+    """One row per (year, place_full, folded name); the largest stated investment."""
+    if projects.empty:
+        return projects.assign(key_name=[])
+    df = projects.copy()
+    if "year" not in df:
+        df["year"] = None
+    df["key_name"] = df["name"].map(lambda s: WS.sub("", s or ""))
+    df["year_key"] = df["year"].fillna("\x00")
+    df["place_key"] = df["place_full"].fillna("\x00")
+    agg = df.groupby(["year_key", "place_key", "key_name"], as_index=False, sort=False).agg(
+        investment_yuan=("investment_yuan", "max"), place_full=("place_full", "first"),
+        year=("year", "first"))
+    return agg
+
+
+def _project_totals(projects: pd.DataFrame) -> dict[tuple[str, str | None], list]:
+    """{(region_full, year): [n_projects, investment_total, n_with_investment]} with roll-up."""
+    totals: dict[tuple[str, str | None], list] = {}
+    for row in _unique_projects(projects).itertuples():
+        year = row.year if isinstance(row.year, str) else None
+        inv = row.investment_yuan if pd.notna(row.investment_yuan) else None
+        for region in _ancestors(row.place_full if isinstance(row.place_full, str) else None):
+            t = totals.setdefault((region.full, year), [0, 0.0, 0])
+            t[0] += 1
+            if inv is not None:
+                t[1] += float(inv)
+                t[2] += 1
+    return totals
+
+
+def region_stats(articles: pd.DataFrame, clusters: pd.DataFrame | None, mentions: pd.DataFrame,
+                 projects: pd.DataFrame) -> pd.DataFrame:
+    keep = canonical_ids(articles, clusters)
+    year_of = {a: _year(p) for a, p in zip(articles["article_id"], articles["published_date"])}
+    counts: dict[tuple[str, str | None], set] = {}
+    regions: dict[str, Region] = {}
+    places = mentions[(mentions["kind"] == "place") & mentions["article_id"].isin(keep)] \
+        if not mentions.empty else mentions
+    for aid, full in set(zip(places.get("article_id", []), places.get("normalized", []))):
+        for region in _ancestors(full):
+            regions[region.full] = region
+            counts.setdefault((region.full, year_of.get(aid)), set()).add(aid)
+    proj = projects[projects["article_id"].isin(keep)].copy() if not projects.empty else projects.copy()
+    if not proj.empty:  # the article's year as of now; the extracted `year` only if it is not in the batch
+        own = proj["year"] if "year" in proj else pd.Series(None, index=proj.index, dtype=object)
+        proj["year"] = [year_of[a] if a in year_of else y for a, y in zip(proj["article_id"], own)]
+    totals = _project_totals(proj) if not proj.empty else {}
+    for full, _ in totals:
+        for region in _ancestors(full):
+            regions.setdefault(region.full, region)
+    rows = []
+    for key in sorted(set(counts) | set(totals), key=lambda k: (k[0], k[1] or "")):
+        full, year = key
+        region = regions.get(full) or _ancestors(full)[0]
+        n, inv, n_inv = totals.get(key, [0, 0.0, 0])
+        rows.append(dict(region_full=full, admin_code=region.code, level=region.level, year=year,
+                         n_articles=len(counts.get(key, ())), n_projects=n,
+                         investment_yuan_total=float(inv), n_projects_with_investment=n_inv))
+    df = pd.DataFrame(rows, columns=REGION_COLUMNS)
+    for col in ("n_articles", "n_projects", "n_projects_with_investment"):
+        df[col] = df[col].astype("int64")
+    df["investment_yuan_total"] = df["investment_yuan_total"].astype("float64")
+    return df
+
+
+def reconcile(region_stats: pd.DataFrame, projects: pd.DataFrame) -> list[str]:
+    """Discrepancies between region_stats and the project rows it summarises (empty = consistent).
+
+    Checks: every (region, year) total equals the sum recomputed from `projects` (which must be
+    the canonical projects, with a `year` column or none); every project region appears; a parent
+    region never has fewer projects or less investment than one of its children.
+    """
+    problems: list[str] = []
+    if "year" not in projects and not region_stats.empty and region_stats["year"].notna().any():
+        stats = region_stats.groupby("region_full", as_index=False)[
+            ["n_projects", "investment_yuan_total"]].sum()
+        stats["year"] = None
+    else:
+        stats = region_stats
+    expected = _project_totals(projects) if not projects.empty else {}
+    seen = set()
+    for row in stats.itertuples():
+        year = row.year if isinstance(row.year, str) else None
+        key = (row.region_full, year)
+        seen.add(key)
+        n, inv, _ = expected.get(key, [0, 0.0, 0])
+        if int(row.n_projects) != n:
+            problems.append(f"{row.region_full} {year or 'unknown'}: n_projects {row.n_projects} != {n} in projects")
+        if abs(float(row.investment_yuan_total) - inv) > 0.5:
+            problems.append(f"{row.region_full} {year or 'unknown'}: investment_yuan_total "
+                            f"{row.investment_yuan_total:.0f} != {inv:.0f} in projects")
+    for key in set(expected) - seen:
+        problems.append(f"{key[0]} {key[1] or 'unknown'}: {expected[key][0]} projects missing from region_stats")
+    by_key = {(r.region_full, r.year if isinstance(r.year, str) else None): r for r in stats.itertuples()}
+    for (full, year), r in by_key.items():
+        for parent in _ancestors(full)[1:]:
+            p = by_key.get((parent.full, year))
+            if p is not None and (p.n_projects < r.n_projects or p.investment_yuan_total + 0.5 < r.investment_yuan_total):
+                problems.append(f"{parent.full} {year or 'unknown'}: smaller than its part {full}")
+    return problems
+
+
+def keyword_trends(keywords: pd.DataFrame, articles: pd.DataFrame,
+                   clusters: pd.DataFrame | None = None, period: str = "year") -> pd.DataFrame:
+    """Per period (year or month of published_date; null = unknown): keyword, articles using it, weight."""
+    cols = ["period", "keyword", "n_articles", "weight_sum", "rank"]
+    keep = canonical_ids(articles, clusters)
+    width = 7 if period == "month" else 4
+    period_of = {a: (p[:width] if isinstance(p, str) and len(p) >= width else None)
+                 for a, p in zip(articles["article_id"], articles["published_date"])}
+    kw = keywords[keywords["article_id"].isin(keep)].copy()
+    if kw.empty:
+        return pd.DataFrame(columns=cols)
+    kw["period"] = kw["article_id"].map(period_of)
+    out = kw.groupby(["period", "keyword"], dropna=False, as_index=False).agg(
+        n_articles=("article_id", "nunique"), weight_sum=("weight", "sum"))
+    out = out.sort_values(["period", "n_articles", "weight_sum", "keyword"],
+                          ascending=[True, False, False, True], na_position="last")
+    out["rank"] = out.groupby("period", dropna=False).cumcount() + 1
+    return out[cols].reset_index(drop=True)
+
+
+def visits_timeline(visits: pd.DataFrame, articles: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Visits in date order (undated last), with the article's published date when given."""
+    df = visits.copy()
+    if articles is not None and not df.empty:
+        df = df.merge(articles[["article_id", "published_date"]], on="article_id", how="left")
+    return df.sort_values(["date", "person"], na_position="last", kind="stable").reset_index(drop=True)

@@ -1,0 +1,109 @@
+"""Clean stage: documents -> articles (+ removals with the rule behind every removed line, + quarantine).
+
+    clean_documents(documents) -> CleanBatch(articles, removals, quarantine)
+
+Per batch: (1) reduce every document to numbered lines (HTML: main text via trafilatura), (2) find
+template lines repeated across a site's documents, (3) clean each document: rule catalogue,
+captions, page segmentation, layout repair, metadata. One failing document becomes a quarantine
+row (`clean error`); a document left without text becomes `no article after cleaning`.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .document import SourceDoc, clean_document, prepare
+from .repeated import repeated_lines, site_group
+
+ARTICLE_COLUMNS = ["article_id", "doc_id", "seq", "title", "subtitle", "outlet", "published_date",
+                   "dateline_place", "reporters", "photographers", "body", "n_chars", "captions",
+                   "source", "warnings"]
+REMOVAL_COLUMNS = ["doc_id", "rule", "text", "line_no"]
+QUARANTINE_COLUMNS = ["stage", "source", "doc_id", "reason", "detail"]
+PARALLEL_MIN_HTML = 200  # below this, worker start-up costs more than it saves
+
+__all__ = ["CleanBatch", "clean_documents"]
+
+
+@dataclass
+class CleanBatch:
+    articles: pd.DataFrame
+    removals: pd.DataFrame
+    quarantine: pd.DataFrame
+
+
+def _value(row: dict, key: str):
+    value = row.get(key)
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
+        return None
+    return value
+
+
+def _prepare_row(row: dict) -> SourceDoc | str:
+    """A SourceDoc, or the error text when even preparing the document fails."""
+    try:
+        text = row.get("text")
+        if not isinstance(text, str):
+            raise TypeError(f"text is {type(text).__name__}, not str")
+        doc = prepare(str(row["doc_id"]), str(row.get("source") or ""), str(row.get("format") or "text"),
+                      text, _value(row, "title_hint"), _value(row, "published_hint"), _value(row, "url"))
+        doc.group = site_group(doc.source, _value(row, "container"), _value(row, "url"))
+        return doc
+    except Exception as exc:  # one bad document must not stop the batch
+        return f"{type(exc).__name__}: {exc}"
+
+
+def _prepare_all(rows: list[dict], workers: int | None) -> list[SourceDoc | str]:
+    n_html = sum(1 for r in rows if r.get("format") == "html")
+    workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
+    if workers <= 1 or n_html < PARALLEL_MIN_HTML:
+        return [_prepare_row(r) for r in rows]
+    # forkserver/spawn, not fork: the flow calls us from Prefect's worker threads, and forking a
+    # threaded process can inherit held locks.
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        return list(pool.map(_prepare_row, rows, chunksize=32))
+
+
+def clean_documents(documents: pd.DataFrame, workers: int | None = None) -> CleanBatch:
+    rows = documents.to_dict("records")
+    prepared = _prepare_all(rows, workers)
+    docs = [d for d in prepared if isinstance(d, SourceDoc)]
+    templates = repeated_lines((d.group, [text for _, text in d.lines]) for d in docs)
+
+    articles, removals, quarantine = [], [], []
+    for row, doc in zip(rows, prepared):
+        quarantined = {"stage": "clean", "source": row.get("source"), "doc_id": row.get("doc_id")}
+        if isinstance(doc, str):
+            quarantine.append({**quarantined, "reason": "clean error", "detail": doc})
+            continue
+        try:
+            result = clean_document(doc, frozenset(templates.get(doc.group, ())))
+        except Exception as exc:  # one bad document must not stop the batch
+            quarantine.append({**quarantined, "reason": "clean error",
+                               "detail": f"{type(exc).__name__}: {exc}"})
+            continue
+        removals.extend(result.removals)
+        if result.articles:
+            articles.extend(result.articles)
+        else:
+            quarantine.append({**quarantined, "reason": "no article after cleaning",
+                               "detail": f"{len(result.removals)} line(s) removed, no text left"})
+    return CleanBatch(
+        _frame(articles, ARTICLE_COLUMNS, ints=("seq", "n_chars")),
+        _frame(removals, REMOVAL_COLUMNS, ints=("line_no",)),
+        _frame(quarantine, QUARANTINE_COLUMNS),
+    )
+
+
+def _frame(rows: list[dict], columns: list[str], ints: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Object columns keep None as None (pandas would turn it into NaN in inferred str columns)."""
+    frame = pd.DataFrame(rows, columns=columns, dtype=object)
+    for column in ints:
+        frame[column] = frame[column].astype("int64")
+    return frame

@@ -1,0 +1,56 @@
+"""Character-level helpers shared by the cleaning modules (punctuation classes, line normalisation)."""
+from __future__ import annotations
+
+import re
+
+# A paragraph that ends with one of these ends a sentence.
+SENTENCE_END = "。！？!?…；;"
+# Closing quotes/brackets end a sentence only when they close one (…建设。” but not “4+2”).
+CLOSERS = "”’」』）)】》\""
+# A line ending with one of these obviously continues.
+CONTINUES = "，,、：:“‘「『（(【《—-"
+
+_WIDGET_BULLET = re.compile(r"^(?:[•·▪●◆■]|-(?=\s))\s*")
+_SPACES = str.maketrans({"\u00a0": " ", "\u3000": " ", "\t": " ", "\u200b": None, "\u200c": None,
+                         "\u200d": None, "\u2060": None, "\ufeff": None})
+HAN = re.compile(r"[\u3400-\u9fff]")
+
+
+def normalize_line(raw: str) -> str:
+    """The form rules see: outer whitespace and a leading widget bullet ('  • |') removed."""
+    line = raw.translate(_SPACES).strip()
+    return _WIDGET_BULLET.sub("", line).strip()
+
+
+def ends_sentence(text: str) -> bool:
+    """True when the paragraph ends a sentence (terminal punctuation, possibly inside a closer)."""
+    text = text.rstrip()
+    if not text:
+        return True
+    last = text[-1]
+    if last in SENTENCE_END:
+        return True
+    if last in CLOSERS:
+        inner = text.rstrip(CLOSERS)
+        return bool(inner) and inner[-1] in SENTENCE_END
+    return False
+
+
+def has_sentence_stop(text: str) -> bool:
+    """True when a full stop/question/exclamation mark occurs anywhere in the text."""
+    return any(ch in "。！？!?；;" for ch in text)
+
+
+def quotes_balanced(text: str) -> bool:
+    return all(text.count(o) == text.count(c) for o, c in ("“”", "‘’", "（）", "()", "《》", "「」", "【】"))
+
+
+def han_count(text: str) -> int:
+    return len(HAN.findall(text))
+
+
+_FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+
+
+def ascii_digits(text: str) -> str:
+    return text.translate(_FULLWIDTH_DIGITS)

@@ -1,0 +1,652 @@
+"""Deduplication of republished stories: exact, near and incremental.
+
+Pure functions over one batch (so the heavy part can run on Dask workers):
+
+    normalize_body ─► ngram_hashes ─► minhash_signatures ─► band_keys ─► candidate_pairs
+    body_hash (exact groups)                                    verify_pairs (real overlap)
+                          touched_components (union-find) ─► canonical + split ─► clusters
+
+* **Exact**: same hash of the normalised body (NFKC so full/half width fold, casefolded;
+  whitespace, punctuation, controls and zero-widths removed, so ，/,/、 and “/" never matter).
+* **Near**: MinHash (NUM_PERM uint32 hashes) over character NGRAM-grams of the normalised
+  body; LSH with BANDS bands of ROWS rows finds candidates; each candidate is verified on the
+  real shingle sets. A pair merges when Jaccard >= NEAR_THRESHOLD, or when the overlap
+  coefficient |A∩B| / min(|A|,|B|) (containment of the shorter text) >= NEAR_THRESHOLD and the
+  shorter text has >= MIN_SHINGLES_FOR_CONTAINMENT shingles: a condensed republication of a
+  longer story is found, a title-plus-dateline template page is not.
+* **clusters** rows: `kind` is `unique` for the canonical (singletons included), `exact` for a
+  member with the canonical's body hash, `near` otherwise. `similarity` = containment against
+  the canonical (1.0 for unique/exact; >= Jaccard, which is kept in the extra `jaccard`
+  column). Every `near` row has `similarity >= NEAR_THRESHOLD` (the gate's check): components
+  are split around their canonical, so a chain A~B~C never puts C under A unless C ~ A.
+* **Canonical** (`choose_canonical`): the most complete body (longest normalised body; within
+  COMPLETENESS_TOLERANCE of it counts as equally complete), then the body most exact copies
+  agree on, then a named outlet over an aggregator over none, then the earliest
+  published_date, then the smallest article_id.
+  Incrementally, an existing canonical stays unless a newcomer's body is more than
+  CANONICAL_SWITCH_MARGIN longer (stability beats a marginal preference); the cluster id
+  never changes. The canonical inherits a missing date / outlet from its members
+  (`DedupResult.articles_update`, applied with `inherit_metadata`).
+* **Incremental**: `DedupIndex` persists signatures, body hashes, normalised bodies (to verify
+  candidates against old articles without re-signing them) and the cluster assignment.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+# ---- parameters (chosen by measurement, see benchmarks/README_dedup.md) -----------------------
+NGRAM = 5                 # character n-gram length of the shingles
+BANDS = 16                # LSH bands
+ROWS = 4                  # MinHash rows per band
+NUM_PERM = BANDS * ROWS   # MinHash permutations
+# LSH S-curve threshold (1/BANDS)**(1/ROWS) ~= 0.50: candidates are generated well below the
+# merge threshold (P(candidate | J=0.8) = 0.9998, J=0.5: 0.64), verification does the precision.
+LSH_THRESHOLD = (1 / BANDS) ** (1 / ROWS)
+NEAR_THRESHOLD = 0.8      # the gate checks similarity >= NEAR_THRESHOLD for every `near` member
+MIN_SHINGLES_FOR_CONTAINMENT = 100  # ~100 characters: a paragraph, not a title + dateline template
+# Bodies within 5 % of the longest count as equally complete: a kept caption, a promo line or
+# an escaped payload is not "more story" than the text six other copies agree on.
+COMPLETENESS_TOLERANCE = 0.05
+CANONICAL_SWITCH_MARGIN = 0.10
+SEED = 20240601
+
+# Outlets that republish others' stories; a named original outlet is preferred over them.
+AGGREGATOR_OUTLETS = (
+    "互联网", "网络", "网友", "新浪", "搜狐", "网易", "腾讯", "凤凰", "今日头条", "头条号",
+    "一点资讯", "百度", "雅虎", "yahoo", "sina", "sohu", "163.com", "qq.com", "阳光易购",
+)
+
+_U32_MAX = np.uint32(0xFFFFFFFF)
+_SHINGLE_MULT = np.uint64(0x9E3779B97F4A7C15)
+_BAND_MULT = np.uint64(0xC2B2AE3D27D4EB4F)
+_SIGNATURE_CHUNK = 1 << 13    # shingles per numpy step: the (perm, shingle) matrix stays in cache
+
+CLUSTER_COLUMNS = ["article_id", "cluster_id", "canonical_id", "is_canonical", "kind",
+                   "similarity", "jaccard", "cluster_size"]
+UPDATE_COLUMNS = ["article_id", "published_date", "outlet"]
+
+
+# ---- normalisation and exact hash ---------------------------------------------------------------
+def _is_dropped(ch: str) -> bool:
+    """Whitespace, punctuation, separators, controls and format characters (zero-widths)."""
+    category = unicodedata.category(ch)
+    return ch.isspace() or category[0] in "PZ" or category in ("Cc", "Cf")
+
+
+@lru_cache(maxsize=1)
+def _dropped_run() -> re.Pattern:
+    """A regex matching runs of dropped BMP characters (a character class of ~140 ranges: much
+    faster than str.translate with a dict)."""
+    ranges: list[list[int]] = []
+    for cp in range(0x10000):
+        if _is_dropped(chr(cp)):
+            if ranges and ranges[-1][1] == cp - 1:
+                ranges[-1][1] = cp
+            else:
+                ranges.append([cp, cp])
+    body = "".join(re.escape(chr(lo)) + ("-" + re.escape(chr(hi)) if hi > lo else "") for lo, hi in ranges)
+    return re.compile(f"[{body}]+")
+
+
+def normalize_body(text: str | None) -> str:
+    """The text dedup compares: NFKC (full/half width folded), casefolded, and without
+    whitespace, punctuation (so ，/,/、 and “/" variants never matter), controls or zero-widths."""
+    if not text:
+        return ""
+    dropped = _dropped_run()
+    text = dropped.sub("", text)  # first: full-width punctuation is most of what NFKC would touch
+    if not unicodedata.is_normalized("NFKC", text):
+        text = dropped.sub("", unicodedata.normalize("NFKC", text))
+    return text.casefold()
+
+
+def body_hash(normalized: str) -> str:
+    return hashlib.blake2b(normalized.encode("utf-8"), digest_size=16).hexdigest()
+
+
+# ---- shingles and signatures ---------------------------------------------------------------------
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser: spreads every input bit over the whole word."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def ngram_hashes(normalized: str, n: int | None = None) -> np.ndarray:
+    """64-bit hash of every character n-gram window, in text order, repeats included (MinHash
+    does not care; the whole text is one shingle when shorter than n)."""
+    codes = np.frombuffer(normalized.encode("utf-32-le"), dtype="<u4").astype(np.uint64)
+    if codes.size == 0:
+        return np.empty(0, dtype=np.uint64)
+    n = min(n or NGRAM, codes.size)
+    width = codes.size - n + 1
+    h = np.zeros(width, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for k in range(n):  # polynomial rolling hash over code points, vectorised over windows
+            h = h * _SHINGLE_MULT + codes[k:k + width]
+        return _mix64(h)
+
+
+def shingle_hashes(normalized: str, n: int | None = None) -> np.ndarray:
+    """The shingle set: sorted unique n-gram hashes (what Jaccard/containment are computed on)."""
+    return np.unique(ngram_hashes(normalized, n))
+
+
+@lru_cache(maxsize=4)
+def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    a = rng.integers(1, 2**63, size=num_perm, dtype=np.uint64) | np.uint64(1)
+    b = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64)
+    return a, b
+
+
+def minhash_signatures(shingle_sets: list[np.ndarray], num_perm: int | None = None,
+                       seed: int = SEED) -> np.ndarray:
+    """(len(shingle_sets), num_perm) uint32 MinHash signatures.
+
+    Permutation i is h_i(x) = (a_i * key + b_i) >> 32 over the 32-bit key x >> 32
+    (multiply-add-shift, 2-universal), evaluated as one (num_perm, shingles) matrix for a chunk
+    of documents and reduced per document with np.minimum.reduceat along the contiguous axis.
+    Empty sets get all-max signatures (they never share an LSH bucket: callers skip them)."""
+    a, b = _permutations(num_perm or NUM_PERM, seed)
+    a, b = a[:, None], b[:, None]
+    out = np.full((len(shingle_sets), a.shape[0]), _U32_MAX, dtype=np.uint32)
+    sizes = np.array([s.size for s in shingle_sets], dtype=np.int64)
+    docs = np.flatnonzero(sizes)
+    ends = np.cumsum(sizes[docs])
+    start = 0
+    while start < docs.size:  # chunks of whole documents, about _SIGNATURE_CHUNK shingles each
+        done = ends[start - 1] if start else 0
+        stop = max(start + 1, int(np.searchsorted(ends, done + _SIGNATURE_CHUNK, side="right")))
+        chunk = docs[start:stop]
+        keys = np.concatenate([shingle_sets[i] for i in chunk]) >> np.uint64(32)
+        with np.errstate(over="ignore"):
+            values = np.multiply(a, keys[None, :])  # in place from here: the matrix is the cost
+            values += b
+        values >>= np.uint64(32)
+        offsets = np.concatenate(([0], np.cumsum(sizes[chunk])[:-1]))
+        out[chunk] = np.minimum.reduceat(values, offsets, axis=1).T
+        start = stop
+    return out
+
+
+def signatures(bodies: list[str]) -> np.ndarray:
+    """Pure per-batch function: MinHash signatures of raw (or already normalised) bodies."""
+    return minhash_signatures([ngram_hashes(normalize_body(b)) for b in bodies])
+
+
+def band_keys(sigs: np.ndarray, bands: int | None = None) -> np.ndarray:
+    """(n, bands) uint64 LSH keys, one per band. A key depends on its band's rows only (and the
+    band number), so keys are computed per batch, and buckets can be formed independently per
+    band slice or key range (e.g. one Dask worker each) and the candidate pairs unioned."""
+    n, bands = sigs.shape[0], bands or BANDS
+    rows = sigs.reshape(n, bands, sigs.shape[1] // bands).astype(np.uint64)
+    keys = np.zeros((n, bands), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for r in range(rows.shape[2]):
+            keys = keys * _BAND_MULT + rows[:, :, r]
+        # salt with the band number so equal rows in different bands never share a bucket
+        keys = _mix64(keys + np.arange(bands, dtype=np.uint64) * _SHINGLE_MULT)
+    return keys
+
+
+def candidate_pairs(keys: np.ndarray, is_new: np.ndarray) -> np.ndarray:
+    """(m, 2) sorted row pairs sharing at least one LSH bucket, at least one row new.
+    Rows whose signature is empty must be left out by the caller."""
+    n, bands = keys.shape
+    flat = keys.ravel()
+    rows = np.repeat(np.arange(n), bands)
+    if not is_new.all():  # incremental: only the buckets a new row falls into matter
+        in_new_bucket = np.isin(flat, flat[np.repeat(is_new, bands)])
+        flat, rows = flat[in_new_bucket], rows[in_new_bucket]
+    order = np.argsort(flat, kind="stable")
+    flat, rows = flat[order], rows[order]
+    starts = np.flatnonzero(np.r_[True, flat[1:] != flat[:-1]])
+    ends = np.r_[starts[1:], flat.size]
+    shared = ends - starts > 1  # buckets holding more than one row
+    pairs = set()
+    for s, e in zip(starts[shared].tolist(), ends[shared].tolist()):
+        members = np.unique(rows[s:e])
+        new_members = members[is_new[members]]
+        for i in new_members:
+            for j in members:
+                if i != j:
+                    pairs.add((min(i, j), max(i, j)))
+    return np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2)
+
+
+def overlap_scores(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """(Jaccard, containment of the smaller set) of two sorted unique shingle-hash arrays."""
+    if a.size == 0 or b.size == 0:
+        return 0.0, 0.0
+    inter = np.intersect1d(a, b, assume_unique=True).size
+    return inter / (a.size + b.size - inter), inter / min(a.size, b.size)
+
+
+def is_near_duplicate(jaccard: float, containment: float, smaller_size: int) -> bool:
+    return jaccard >= NEAR_THRESHOLD or (
+        containment >= NEAR_THRESHOLD and smaller_size >= MIN_SHINGLES_FOR_CONTAINMENT)
+
+
+# ---- canonical rule ------------------------------------------------------------------------------
+class Member(NamedTuple):
+    """What the canonical rule looks at."""
+    article_id: str
+    norm_len: int
+    outlet: str | None
+    published_date: str | None
+    was_canonical: bool = False
+    copies: int = 1  # members with this exact normalised body (itself included)
+    row: int = -1  # where the member lives (bookkeeping, not part of the rule)
+
+
+def outlet_rank(outlet: str | None) -> int:
+    """0 = named outlet, 1 = aggregator / generic source, 2 = unknown."""
+    if not isinstance(outlet, str) or not outlet.strip():
+        return 2
+    low = outlet.casefold()
+    return 1 if any(a in low for a in AGGREGATOR_OUTLETS) else 0
+
+
+def _date_key(date) -> str:
+    return date if isinstance(date, str) and date else "9999"
+
+
+def best_by_rule(members: list[Member]) -> Member:
+    """Most complete body (within COMPLETENESS_TOLERANCE of the longest), then the body most
+    copies agree on, then named outlet over aggregator over none, then earliest date, then
+    smallest article_id."""
+    longest = max(m.norm_len for m in members)
+    return min(members, key=lambda m: (m.norm_len < (1 - COMPLETENESS_TOLERANCE) * longest,
+                                       -m.copies, outlet_rank(m.outlet),
+                                       _date_key(m.published_date), m.article_id))
+
+
+def choose_canonical(members: list[Member]) -> Member:
+    """Best member by the rule; an incumbent canonical keeps the role unless the best newcomer's
+    body is more than CANONICAL_SWITCH_MARGIN longer than the best incumbent's."""
+    best = best_by_rule(members)
+    incumbents = [m for m in members if m.was_canonical]
+    if not incumbents or best.was_canonical:
+        return best
+    incumbent = best_by_rule(incumbents)
+    return best if best.norm_len > (1 + CANONICAL_SWITCH_MARGIN) * incumbent.norm_len else incumbent
+
+
+# ---- union-find ----------------------------------------------------------------------------------
+class _UnionFind:
+    """Over any hashable items (only the rows a run touches, not the whole index)."""
+
+    def __init__(self):
+        self.parent: dict = {}
+
+    def find(self, i):
+        parent = self.parent
+        root = parent.setdefault(i, i)
+        while parent[root] != root:
+            root = parent[root]
+        while parent[i] != root:  # path compression
+            parent[i], i = root, parent[i]
+        return root
+
+    def union(self, i, j) -> None:
+        ri, rj = self.find(i), self.find(j)
+        if ri != rj:
+            self.parent[max(ri, rj)] = min(ri, rj)
+
+    def groups(self, items) -> dict:
+        out: dict = {}
+        for i in items:
+            out.setdefault(self.find(i), []).append(i)
+        return out
+
+
+# ---- persisted index -----------------------------------------------------------------------------
+_STATE_COLUMNS = ["article_id", "body_hash", "norm_len", "outlet", "published_date",
+                  "cluster_id", "canonical_id", "kind", "similarity", "jaccard"]
+
+
+@dataclass
+class DedupIndex:
+    """Published dedup state, one row per article ever seen: `state` (cluster assignment and
+    what the canonical rule needs), `signatures` (uint32 MinHash, row-aligned) and
+    `norm_bodies` (normalised bodies, read only for the old rows a new article is compared to).
+    On disk: state.parquet, signatures.npy, bodies.arrow (Arrow IPC), params.json."""
+    state: pd.DataFrame
+    signatures: np.ndarray
+    norm_bodies: pa.ChunkedArray
+    params: dict = field(default_factory=lambda: current_params())
+
+    @classmethod
+    def empty(cls) -> "DedupIndex":
+        return cls(pd.DataFrame(columns=_STATE_COLUMNS), np.empty((0, NUM_PERM), dtype=np.uint32),
+                   pa.chunked_array([], type=pa.large_string()))
+
+    def __len__(self) -> int:
+        return len(self.state)
+
+    def save(self, directory: str | Path) -> Path:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.state.to_parquet(directory / "state.parquet", index=False)
+        # Arrow IPC, uncompressed: loading is a plain read, no parquet decoding of every text
+        with pa.OSFile(str(directory / "bodies.arrow"), "wb") as sink:
+            with pa.ipc.new_file(sink, pa.schema([("norm_body", pa.large_string())])) as writer:
+                writer.write_table(pa.table({"norm_body": self.norm_bodies}))
+        np.save(directory / "signatures.npy", self.signatures)
+        (directory / "params.json").write_text(json.dumps(self.params, indent=2))
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "DedupIndex":
+        directory = Path(directory)
+        params = json.loads((directory / "params.json").read_text())
+        if params != current_params():
+            raise ValueError(f"dedup index built with {params}, code uses {current_params()}: "
+                             "signatures are incompatible, rebuild the index")
+        state = pd.read_parquet(directory / "state.parquet")
+        state = state.astype(object).where(state.notna(), None).astype(
+            {"norm_len": int, "similarity": float, "jaccard": float})
+        with pa.OSFile(str(directory / "bodies.arrow"), "rb") as source:
+            bodies = pa.ipc.open_file(source).read_all().column("norm_body")
+        return cls(state, np.load(directory / "signatures.npy"), bodies, params)
+
+
+def current_params() -> dict:
+    return {"ngram": NGRAM, "bands": BANDS, "rows": ROWS, "seed": SEED, "version": 1}
+
+
+@dataclass
+class DedupResult:
+    clusters: pd.DataFrame        # rows for the new articles + old rows whose assignment changed
+    index: DedupIndex             # the state to persist for the next incremental run
+    articles_update: pd.DataFrame  # canonicals inheriting published_date / outlet (UPDATE_COLUMNS)
+
+
+# ---- the stage -----------------------------------------------------------------------------------
+def _new_state(articles: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """State rows (not yet clustered) and normalised bodies of new articles."""
+    norm = [normalize_body(b) for b in articles["body"].tolist()]
+
+    def optional(col):
+        return articles[col].to_numpy(dtype=object) if col in articles else None
+
+    state = pd.DataFrame({
+        "article_id": articles["article_id"].astype(str).to_numpy(dtype=object),
+        "body_hash": np.array([body_hash(b) for b in norm], dtype=object),
+        "norm_len": np.array([len(b) for b in norm], dtype=int),
+        "outlet": optional("outlet"),
+        "published_date": optional("published_date"),
+        "cluster_id": None, "canonical_id": None, "kind": None,
+        "similarity": np.nan, "jaccard": np.nan,
+    })
+    return state, norm
+
+
+class _Bodies:
+    """Normalised bodies by row: old rows from the index (materialised one by one, on demand),
+    new rows from this batch."""
+
+    def __init__(self, old: pa.ChunkedArray, new: list[str]):
+        self.old, self.new, self.n_old = old, new, len(old)
+
+    def __getitem__(self, i: int) -> str:
+        return self.new[i - self.n_old] if i >= self.n_old else self.old[i].as_py()
+
+    def to_arrow(self) -> pa.ChunkedArray:
+        return pa.chunked_array(self.old.chunks + [pa.array(self.new, type=pa.large_string())],
+                                type=pa.large_string())
+
+
+class _Shingles:
+    """Shingle sets on demand, each computed at most once per run (old texts only when needed)."""
+
+    def __init__(self, bodies: _Bodies):
+        self.bodies = bodies
+        self.cache: dict[int, np.ndarray] = {}
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        if i not in self.cache:
+            self.cache[i] = shingle_hashes(self.bodies[i])
+        return self.cache[i]
+
+
+def exact_representatives(hashes: np.ndarray, nonempty: np.ndarray) -> np.ndarray:
+    """rep_of[i] = first row with the same normalised-body hash (itself for empty bodies)."""
+    rep_of = np.arange(len(hashes))
+    rows = np.flatnonzero(nonempty)
+    codes, uniques = pd.factorize(hashes[rows])
+    first = np.full(len(uniques), len(hashes))
+    np.minimum.at(first, codes, rows)
+    rep_of[rows] = first[codes]
+    return rep_of
+
+
+def verify_pairs(pairs: np.ndarray, shingles: _Shingles) -> dict[tuple[int, int], tuple[float, float]]:
+    """Candidate pairs that really are near duplicates -> (Jaccard, containment)."""
+    verified = {}
+    for a, b in pairs.tolist():
+        jac, con = overlap_scores(shingles[a], shingles[b])
+        if is_near_duplicate(jac, con, min(shingles[a].size, shingles[b].size)):
+            verified[(a, b)] = (jac, con)
+    return verified
+
+
+def touched_components(cluster_ids: np.ndarray, rep_of: np.ndarray, verified: dict,
+                       is_new: np.ndarray) -> list[list[int]]:
+    """Connected components (exact copies, verified pairs, existing clusters) of the rows linked
+    to a new article; rows of untouched old clusters are never visited."""
+    new_rows = np.flatnonzero(is_new)
+    linked = set(new_rows.tolist()) | set(rep_of[new_rows].tolist()) | {r for p in verified for r in p}
+    old_clusters = {cluster_ids[i] for i in linked if cluster_ids[i] is not None}
+    in_old = pd.Series(cluster_ids, dtype=object).isin(list(old_clusters)).to_numpy()
+    rows = linked | set(np.flatnonzero(in_old).tolist())
+    uf = _UnionFind()
+    for i in rows:
+        uf.union(i, int(rep_of[i]))
+    by_cluster: dict = {}
+    for i in rows:
+        if cluster_ids[i] is not None:
+            uf.union(i, by_cluster.setdefault(cluster_ids[i], i))
+    for a, b in verified:
+        uf.union(a, b)
+    return list(uf.groups(sorted(rows)).values())
+
+
+def dedup_articles(articles: pd.DataFrame, prior: DedupIndex | None = None) -> DedupResult:
+    """Cluster `articles`, also against `prior` (the previously published state).
+
+    Returns cluster rows for every new article plus every old row whose cluster, canonical,
+    kind or similarity changed; the updated index; and the metadata canonicals inherit.
+    Articles already in `prior` (same article_id) are not processed again."""
+    prior = DedupIndex.empty() if prior is None else prior
+    n_old = len(prior)
+    known = set(prior.state["article_id"].tolist())
+    fresh = articles.loc[np.array([a not in known for a in articles["article_id"].astype(str)], dtype=bool)]
+    state, new_bodies = _new_state(fresh.reset_index(drop=True))
+    if n_old:
+        state = pd.concat([prior.state[_STATE_COLUMNS], state], ignore_index=True)
+    is_new = np.arange(len(state)) >= n_old
+    bodies = _Bodies(prior.norm_bodies, new_bodies)
+    shingles = _Shingles(bodies)
+
+    # Exact groups: one representative per body hash (an old row when there is one).
+    nonempty = state["norm_len"].to_numpy() > 0
+    rep_of = exact_representatives(state["body_hash"].to_numpy(dtype=object), nonempty)
+    reps = np.flatnonzero((rep_of == np.arange(len(state))) & nonempty)
+
+    # Signatures only for new representatives: old ones come from the index, copies share.
+    sigs = np.full((len(state), NUM_PERM), _U32_MAX, dtype=np.uint32)
+    sigs[:n_old] = prior.signatures
+    new_reps = reps[is_new[reps]]
+    sigs[new_reps] = minhash_signatures([ngram_hashes(bodies[i]) for i in new_reps])
+    sigs[is_new] = sigs[rep_of[is_new]]
+
+    pairs = reps[candidate_pairs(band_keys(sigs[reps]), is_new[reps])]
+    verified = verify_pairs(pairs, shingles)
+    components = touched_components(state["cluster_id"].to_numpy(dtype=object), rep_of, verified, is_new)
+
+    assignment = _Assignment(state, shingles, verified, rep_of)
+    for members in components:
+        assignment.assign(members)
+    # Only rows of touched components can change, and their clusters lie wholly inside them.
+    touched = np.array(sorted(m for c in components for m in c), dtype=np.int64)
+    before = state.iloc[touched][["cluster_id", "canonical_id", "kind", "similarity"]]
+    assignment.write_to(state)
+    after = state.iloc[touched]
+    changed = is_new[touched] | _row_changed(before, after)
+    index = DedupIndex(state[_STATE_COLUMNS].copy(), sigs, bodies.to_arrow())
+    return DedupResult(_cluster_rows(after, changed), index, _articles_update(after))
+
+
+class _Assignment:
+    """Cluster assignment of the rows, as plain lists (per-row pandas writes are too slow)."""
+
+    def __init__(self, state: pd.DataFrame, shingles: _Shingles, verified: dict, rep_of: np.ndarray):
+        self.ids = state["article_id"].tolist()
+        self.hashes = state["body_hash"].tolist()
+        self.norm_len = state["norm_len"].tolist()
+        self.outlet = state["outlet"].tolist()
+        self.date = state["published_date"].tolist()
+        self.old_canonical = state["canonical_id"].tolist()
+        self.old_jaccard = state["jaccard"].tolist()
+        self.old_similarity = state["similarity"].tolist()
+        self.cluster_id = state["cluster_id"].tolist()
+        self.canonical_id = list(self.old_canonical)
+        self.kind = state["kind"].tolist()
+        self.similarity = list(self.old_similarity)
+        self.jaccard = list(self.old_jaccard)
+        self.was_canonical = [c is not None and c == a for a, c in zip(self.ids, self.old_canonical)]
+        self.shingles, self.verified, self.rep_of = shingles, verified, rep_of.tolist()
+        self.used_cluster_ids = set(self.cluster_id)
+
+    def scores(self, i: int, j: int) -> tuple[float, float]:
+        """(Jaccard, containment) of rows i and j: exact copies 1.0, verified pairs reused, an
+        old member's score against an unchanged canonical reused, anything else computed."""
+        a, b = sorted((self.rep_of[i], self.rep_of[j]))
+        if a == b:
+            return 1.0, 1.0
+        if (a, b) in self.verified:
+            return self.verified[(a, b)]
+        if self.old_canonical[i] == self.ids[j] and self.old_similarity[i] == self.old_similarity[i]:
+            return self.old_jaccard[i], self.old_similarity[i]
+        return overlap_scores(self.shingles[a], self.shingles[b])
+
+    def assign(self, members: list[int]) -> None:
+        """Choose the component's canonical, attach every member close to it and split off the
+        rest (re-clustered among themselves), so no member is far from its own canonical."""
+        copies = Counter(self.hashes[m] for m in members)
+        canonical = choose_canonical([
+            Member(self.ids[m], self.norm_len[m], self.outlet[m], self.date[m],
+                   self.was_canonical[m], copies[self.hashes[m]], m)
+            for m in members]).row
+        attached, rest = [], []
+        for m in members:
+            jac, con = self.scores(m, canonical)
+            # shingle count from the lengths (an upper bound: no old text needs materialising)
+            smaller = min(self.norm_len[m], self.norm_len[canonical]) - NGRAM + 1
+            if is_near_duplicate(jac, con, smaller):
+                attached.append((m, jac, con))
+            else:
+                rest.append(m)
+        # The cluster id survives canonical changes: the canonical's own, else the smallest id
+        # among old members, else a new one named after the founding canonical.
+        old_ids = sorted(self.cluster_id[m] for m, _, _ in attached if self.cluster_id[m])
+        cluster_id = self.cluster_id[canonical] or (old_ids[0] if old_ids else self._fresh_id(canonical))
+        for m, jac, con in attached:
+            kind = ("unique" if m == canonical else
+                    "exact" if self.hashes[m] == self.hashes[canonical] else "near")
+            self.cluster_id[m], self.canonical_id[m], self.kind[m] = cluster_id, self.ids[canonical], kind
+            self.similarity[m] = 1.0 if kind != "near" else round(con, 6)
+            self.jaccard[m] = 1.0 if kind != "near" else round(jac, 6)
+        if rest:
+            self._split(rest)
+
+    def _fresh_id(self, canonical: int) -> str:
+        cluster_id, n = f"c-{self.ids[canonical]}", 1
+        while cluster_id in self.used_cluster_ids:  # a split-off group of an existing cluster
+            cluster_id, n = f"c-{self.ids[canonical]}-{n}", n + 1
+        self.used_cluster_ids.add(cluster_id)
+        return cluster_id
+
+    def _split(self, rest: list[int]) -> None:
+        for m in rest:  # no longer in the old cluster, nor its incumbent canonical
+            self.cluster_id[m], self.was_canonical[m] = None, False
+        rest_set = set(rest)
+        uf = _UnionFind()
+        for m in rest:
+            if self.rep_of[m] in rest_set:
+                uf.union(m, self.rep_of[m])
+        for a, b in self.verified:
+            if a in rest_set and b in rest_set:
+                uf.union(a, b)
+        for group in uf.groups(rest).values():
+            self.assign(group)
+
+    def write_to(self, state: pd.DataFrame) -> None:
+        state["cluster_id"] = self.cluster_id
+        state["canonical_id"] = self.canonical_id
+        state["kind"] = self.kind
+        state["similarity"] = np.asarray(self.similarity, dtype=float)
+        state["jaccard"] = np.asarray(self.jaccard, dtype=float)
+
+
+def _row_changed(before: pd.DataFrame, after: pd.DataFrame) -> np.ndarray:
+    cols = list(before.columns)
+    a, b = before.astype(object), after[cols].astype(object)
+    same = (a == b) | (a.isna() & b.isna())
+    return ~same.all(axis=1).to_numpy()
+
+
+def _cluster_rows(state: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    sizes = state.groupby("cluster_id")["article_id"].transform("size")
+    out = state.loc[rows].assign(cluster_size=sizes[rows])
+    out["is_canonical"] = out["article_id"] == out["canonical_id"]
+    out = out[CLUSTER_COLUMNS].reset_index(drop=True)
+    return out.astype({"similarity": float, "jaccard": float, "cluster_size": int, "is_canonical": bool})
+
+
+def _articles_update(touched: pd.DataFrame) -> pd.DataFrame:
+    """Canonicals missing published_date or outlet take them from their cluster's members:
+    the earliest date, the best-ranked outlet (named over aggregator)."""
+    shared = touched[touched.duplicated("cluster_id", keep=False)]  # singletons inherit nothing
+    updates = []
+    for _, members in shared.groupby("cluster_id"):
+        canonical = members[members["article_id"] == members["canonical_id"]].iloc[0]
+        date, outlet = canonical["published_date"], canonical["outlet"]
+        if not (isinstance(date, str) and date):
+            dates = [d for d in members["published_date"] if isinstance(d, str) and d]
+            date = min(dates) if dates else date
+        if outlet_rank(outlet) == 2:
+            outlets = [o for o in members["outlet"] if outlet_rank(o) < 2]
+            outlet = min(outlets, key=outlet_rank) if outlets else outlet
+        if date is not canonical["published_date"] or outlet is not canonical["outlet"]:
+            updates.append((canonical["article_id"], date, outlet))
+    return pd.DataFrame(updates, columns=UPDATE_COLUMNS)
+
+
+def inherit_metadata(articles: pd.DataFrame, articles_update: pd.DataFrame) -> pd.DataFrame:
+    """`articles` with the canonicals' inherited published_date / outlet filled in."""
+    if articles_update.empty:
+        return articles
+    patch = articles_update.set_index("article_id")
+    out = articles.copy()
+    hit = out["article_id"].isin(patch.index)
+    for col in ("published_date", "outlet"):
+        out[col] = out[col].astype(object)
+        out.loc[hit, col] = out.loc[hit, "article_id"].map(patch[col]).to_numpy()
+    return out

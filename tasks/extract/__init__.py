@@ -1,0 +1,169 @@
+"""Extract stage: canonical articles -> mentions, projects, indicators, visits, keywords.
+
+    extract_articles(articles) -> {"mentions", "projects", "indicators", "visits", "keywords"}
+
+Each article is tokenised once (tokenize.py); the token list feeds places, numbers (to vet
+Chinese numerals), projects and keywords. Every row quotes the article: `start`/`end` index its
+`body`, and `body[start:end]` is the mention text or the evidence. Pure functions, no Prefect.
+"""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from .context import RegionLocator
+from .indicators import find_indicators
+from .keywords import top_keywords
+from .numbers import find_quantities
+from .dates import find_dates, resolve_date
+from .orgs import find_orgs
+from .people import find_people, find_visits
+from .places import Region, find_places, home_of, place_candidates, place_surfaces
+from .projects import classify_industry, find_projects, project_id
+from .sentences import clauses, paragraphs, sentences
+from .tokenize import tokenize
+
+__all__ = ["extract_articles", "extract_article", "TABLE_COLUMNS", "MENTION_KINDS", "PROJECT_STATUSES"]
+
+MENTION_KINDS = ["place", "person", "org", "money", "date", "percent", "count", "area"]
+PROJECT_STATUSES = ["planned", "new_start", "under_construction", "completed", "in_operation",
+                    "trial_production", "unknown"]
+MAX_INVESTMENT_YUAN = 1e13
+
+TABLE_COLUMNS = {
+    "mentions": ["article_id", "kind", "text", "start", "end", "value", "unit", "normalized",
+                 "qualifier", "value_yuan", "value_max", "measure", "admin_code", "level"],
+    "projects": ["project_id", "article_id", "name", "investment_yuan", "investment_text", "status",
+                 "status_text", "place", "place_full", "admin_code", "industry", "evidence", "start",
+                 "end", "name_start", "name_end", "pattern", "year"],
+    "indicators": ["article_id", "region", "region_full", "admin_code", "period", "metric", "value",
+                   "unit", "value_yuan", "qualifier", "value_text", "measure", "evidence", "start",
+                   "end"],
+    "visits": ["article_id", "person", "title", "place", "place_full", "admin_code", "date",
+               "date_text", "sites", "evidence", "start", "end"],
+    "keywords": ["article_id", "keyword", "weight", "rank"],
+}
+
+
+def _text(value) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return None
+    return str(value)
+
+
+def extract_article(article: dict) -> dict[str, list[dict]]:
+    """All facts of one article as row dicts (see TABLE_COLUMNS)."""
+    aid = str(article["article_id"])
+    body = _text(article.get("body")) or ""
+    title = _text(article.get("title")) or ""
+    published = _text(article.get("published_date"))
+    tokens = tokenize(body)
+    candidates = place_candidates(tokens)
+    title_tokens = tokenize(title) if title else []
+    home = home_of(title_tokens, tokens, _text(article.get("dateline_place")), candidates)
+    places = find_places(body, tokens, home, candidates)
+    quantities = find_quantities(body, {t.start for t in tokens})
+    clause_spans, sentence_spans, paragraph_spans = clauses(body), sentences(body), paragraphs(body)
+    people = find_people(body)
+    projects = find_projects(body, tokens, clause_spans, quantities, {p.name for p in people})
+    orgs = find_orgs(body, tokens, place_surfaces())
+    name_spans = [(p.name_start, p.name_end) for p in projects] + [(o.start, o.end) for o in orgs]
+    locator = RegionLocator(body, places, paragraph_spans, home, name_spans,
+                            local_home=title_place(title, title_tokens, home))
+    rows: dict[str, list[dict]] = {k: [] for k in TABLE_COLUMNS}
+
+    for p in places:
+        rows["mentions"].append(dict(article_id=aid, kind="place", text=p.text, start=p.start, end=p.end,
+                                     normalized=p.region.full, admin_code=p.region.code,
+                                     level=p.region.level))
+    for person in people:
+        rows["mentions"].append(dict(article_id=aid, kind="person", text=person.name, start=person.start,
+                                     end=person.end, normalized=person.title))
+    for org in orgs:
+        rows["mentions"].append(dict(article_id=aid, kind="org", text=org.name, start=org.start,
+                                     end=org.end, normalized=org.name))
+    for d in find_dates(body, published):
+        rows["mentions"].append(dict(article_id=aid, kind="date", text=d.text, start=d.start, end=d.end,
+                                     normalized=d.iso))
+    for q in quantities:
+        rows["mentions"].append(dict(article_id=aid, kind=q.kind, text=q.text, start=q.start, end=q.end,
+                                     value=q.value, unit=q.unit, normalized=q.normalized,
+                                     qualifier=q.qualifier, value_yuan=q.value_yuan,
+                                     value_max=q.value_max, measure=q.measure))
+
+    for p in projects:
+        evidence = body[p.clause.start:p.clause.end]
+        surface, region = locator.locate(p.name_start, p.name_end, local=True)
+        inv = p.investment
+        yuan = inv.value_yuan if inv is not None else None
+        if yuan is not None and not (0 < yuan < MAX_INVESTMENT_YUAN):
+            yuan = None
+        rows["projects"].append(dict(
+            project_id=project_id(aid, p.name, p.clause.start), article_id=aid, name=p.name,
+            investment_yuan=yuan, investment_text=inv.text if inv is not None else None,
+            status=p.status if p.status in PROJECT_STATUSES else "unknown", status_text=p.status_text,
+            place=surface or (region.name if region else None),
+            place_full=region.full if region else None, admin_code=region.code if region else None,
+            industry=classify_industry(p.name, evidence), evidence=evidence, start=p.clause.start,
+            end=p.clause.end, name_start=p.name_start, name_end=p.name_end, pattern=p.pattern,
+            year=published[:4] if published and published[:4].isdigit() else None))
+
+    # numbers in a project's own report clause or inside any name are not statistics
+    claimed = [(p.clause.start, p.clause.end) for p in projects if p.pattern != "named"] + name_spans
+    for ind in find_indicators(body, quantities, clause_spans, sentence_spans, claimed, locator):
+        q = ind.quantity
+        rows["indicators"].append(dict(
+            article_id=aid, region=ind.region or (ind.region_full.name if ind.region_full else None),
+            region_full=ind.region_full.full if ind.region_full else None,
+            admin_code=ind.region_full.code if ind.region_full else None, period=ind.period,
+            metric=ind.metric, value=q.value, unit=q.unit, value_yuan=q.value_yuan,
+            qualifier=q.qualifier, value_text=q.value_text, measure=q.measure,
+            evidence=body[ind.clause.start:ind.clause.end], start=ind.clause.start, end=ind.clause.end))
+
+    visits = find_visits(body, sentence_spans, people, places)
+    for k, v in enumerate(visits):
+        # sites: projects named after the visit sentence, up to the next visit ("、"-joined)
+        until = visits[k + 1].sentence.start if k + 1 < len(visits) else len(body)
+        sites = "、".join(p.name for p in projects if v.sentence.start <= p.name_start < until) or None
+        rows["visits"].append(dict(
+            article_id=aid, person=v.person, title=v.title, place=v.place.text,
+            place_full=v.place.region.full, admin_code=v.place.region.code,
+            date=resolve_date(v.date_text, published), date_text=v.date_text, sites=sites,
+            evidence=body[v.sentence.start:v.sentence.end], start=v.sentence.start, end=v.sentence.end))
+
+    for rank, (word, weight) in enumerate(top_keywords(tokens), start=1):
+        rows["keywords"].append(dict(article_id=aid, keyword=word, weight=weight, rank=rank))
+    return rows
+
+
+LEVEL_DEPTH = {"province": 0, "city": 1, "county": 2, "other": 2}
+
+
+def title_place(title: str, title_tokens, home) -> Region | None:
+    """The most specific place the title names inside the home city (the story's own place)."""
+    if home.city is None:
+        return None
+    inside = [p.region for p in find_places(title, title_tokens, home)
+              if p.region.city == home.city.full and p.region.full != home.city.full]
+    return max(inside, key=lambda r: LEVEL_DEPTH[r.level]) if inside else None
+
+
+def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=columns)
+    for col in ("start", "end", "name_start", "name_end", "rank"):
+        if col in df:
+            df[col] = df[col].astype("int64")
+    for col in ("value", "value_yuan", "value_max", "investment_yuan", "weight"):
+        if col in df:
+            df[col] = df[col].astype("float64")
+    return df
+
+
+def extract_articles(articles: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Facts of a batch of (canonical) articles; empty tables keep their columns."""
+    rows: dict[str, list[dict]] = {k: [] for k in TABLE_COLUMNS}
+    for article in articles.to_dict("records"):
+        for table, table_rows in extract_article(article).items():
+            rows[table].extend(table_rows)
+    return {table: _frame(rows[table], cols) for table, cols in TABLE_COLUMNS.items()}

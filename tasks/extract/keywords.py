@@ -1,0 +1,46 @@
+"""Keywords: TF-IDF over the article's own tokens (no second segmentation pass).
+
+IDF comes from jieba's bundled idf table (jieba.analyse), unknown words get its median IDF; the
+stop list (`stopwords.txt`, one word a line) drops function words and newsroom boilerplate.
+Tokens shorter than 2 characters, numbers and punctuation are not keywords.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from functools import lru_cache
+from pathlib import Path
+
+from .tokenize import Token, segmenter
+
+STOPWORDS_FILE = Path(__file__).with_name("stopwords.txt")
+TOP_K = 10
+WORDLIKE = re.compile(r"^[\u4e00-\u9fffA-Za-z][\u4e00-\u9fffA-Za-z0-9+]*$")
+
+
+@lru_cache(maxsize=1)
+def _idf() -> tuple[dict[str, float], float]:
+    segmenter()
+    try:
+        import jieba_fast.analyse as analyse
+    except ImportError:  # pragma: no cover
+        import jieba.analyse as analyse
+    table = analyse.default_tfidf.idf_loader
+    return table.idf_freq, table.median_idf
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    return frozenset(w.strip() for w in STOPWORDS_FILE.read_text(encoding="utf-8").splitlines()
+                     if w.strip() and not w.startswith("#"))
+
+
+def top_keywords(tokens: list[Token], k: int = TOP_K) -> list[tuple[str, float]]:
+    idf, median = _idf()
+    stop = _stopwords()
+    counts = Counter(t.text for t in tokens
+                     if len(t.text) >= 2 and t.text not in stop and WORDLIKE.match(t.text))
+    total = sum(counts.values()) or 1
+    scored = [(w, c / total * idf.get(w, median)) for w, c in counts.items()]
+    scored.sort(key=lambda x: (-x[1], x[0]))
+    return [(w, round(s, 6)) for w, s in scored[:k]]

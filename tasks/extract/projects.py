@@ -1,0 +1,421 @@
+"""Named projects with investment, status, place and industry.
+
+Four patterns, tried in this order on each clause (a span that an earlier pattern claimed is not
+read again):
+1. money-led   总投资2.3亿元的 <name>项目 <status>            (the commonest in progress reports)
+2. status-led  4月份新开工建设的 <name>产业园 …
+3. list        A、B和C等(一批/重点/续建)项目 <status>         (names need no 项目 suffix here)
+4. named       推动 <name>项目, / 在<name>项目现场 / <name>项目已投产
+A name ends at the first stand-alone 项目/工程 token (so 安沃基因工程生物医药项目 is not cut at
+基因工程) and starts after a lead word, punctuation, a counter or a determiner (see
+project_words.json). Candidates made only of generic words (重点项目, 产业升级) are classes of
+projects, not projects. Status text is what follows the name up to the next comma (the whole
+clause for money-led reports), mapped to the status enum by status_taxonomy.json; industry comes
+from industry_taxonomy.json keywords in the name, then in the evidence.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from bisect import bisect_left
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from .numbers import Quantity
+from .places import place_surfaces
+from .sentences import Span, SpanIndex
+from .tokenize import Token, word_frequency, word_tag
+
+HERE = Path(__file__).parent
+PUNCT_BOUNDARY = set(",，。;；:：“”‘’\"'!?！？\n、《》")
+COMMA = re.compile(r"[,，]")
+INVEST_BEFORE = re.compile(r"(?:计划总投资|总投资|投资总额|投资)(?:约|近|超过|超|逾|达)?$")
+INVEST_AFTER = re.compile(r"^[,，]?(?:计划)?(?:总投资|投资)(?:约|近|超过|超|逾|达)?$")
+STATUS_LED = re.compile(r"(?:新开工建设|新开工|开工建设|已竣工|竣工投产|已投产|新落地)的$")
+LIST_END = re.compile(r"等(?P<mid>(?:一批)?[^,，。;；、的\d零一二两三四五六七八九十]{0,10}?)(?P<suf>项目|工程)")
+# dictionary tags of words that cannot open a name (verbs, prepositions, conjunctions, adverbs,
+# particles, pronouns): 报道过该项目, 参建了X工程 lose them; a name starting with a place or noun keeps all
+LEADING_NON_NAME_TAGS = {"v", "vd", "vi", "vg", "p", "c", "d", "dg", "u", "ul", "uj", "uz", "uv", "ud",
+                         "ug", "r", "rr", "rz", "y", "e", "o", "zg"}
+FACILITY_STOPS = {"是", "为", "的", "将", "已", "已经", "正在", "于", "和", "与"}
+RARE_FREQ = 200  # a token rarer than this in jieba's dictionary is a proper-name part (精功, 浆果)
+
+
+@dataclass
+class Project:
+    name: str
+    name_start: int
+    name_end: int
+    clause: Span
+    pattern: str
+    investment: Quantity | None = None
+    status: str = "unknown"
+    status_text: str | None = None
+    industry: str | None = None
+
+
+@lru_cache(maxsize=1)
+def _words() -> dict:
+    data = json.loads((HERE / "project_words.json").read_text(encoding="utf-8"))
+    data["lead_words"] = sorted(data["lead_words"], key=len, reverse=True)
+    data["named_continuations"] = re.compile(data["named_continuations"])
+    for key in ("generic_words", "determiners", "name_suffixes", "compound_suffixes", "list_heads"):
+        data[key] = set(data[key])
+    return data
+
+
+@lru_cache(maxsize=1)
+def _status_rules() -> list[tuple[str, re.Pattern]]:
+    data = json.loads((HERE / "status_taxonomy.json").read_text(encoding="utf-8"))
+    return [(r["status"], re.compile(r["pattern"])) for r in data["rules"]]
+
+
+@lru_cache(maxsize=1)
+def _industries() -> list[tuple[str, list[str]]]:
+    data = json.loads((HERE / "industry_taxonomy.json").read_text(encoding="utf-8"))
+    return [(c["industry"], c["keywords"]) for c in data["categories"]]
+
+
+def classify_status(status_text: str | None) -> str:
+    if status_text:
+        for status, pattern in _status_rules():
+            if pattern.search(status_text):
+                return status
+    return "unknown"
+
+
+def classify_industry(name: str, evidence: str) -> str | None:
+    for text in (name, evidence):
+        for industry, keywords in _industries():
+            if any(k in text for k in keywords):
+                return industry
+    return None
+
+
+def project_id(article_id: str, name: str, start: int) -> str:
+    return hashlib.sha1(f"{article_id}\x1f{name}\x1f{start}".encode("utf-8")).hexdigest()[:16]
+
+
+class _Tokens:
+    def __init__(self, tokens: list[Token]):
+        self.tokens = tokens
+        self.starts = [t.start for t in tokens]
+
+    def index_at(self, offset: int) -> int:
+        i = bisect_left(self.starts, offset)
+        if i < len(self.tokens) and self.tokens[i].start == offset:
+            return i
+        return max(i - 1, 0)
+
+    def between(self, start: int, end: int) -> list[Token]:
+        i = bisect_left(self.starts, start)
+        out = []
+        while i < len(self.tokens) and self.tokens[i].end <= end:
+            out.append(self.tokens[i])
+            i += 1
+        return out
+
+
+def _is_suffix_token(word: str) -> bool:
+    words = _words()
+    return word in words["name_suffixes"] or word in words["compound_suffixes"]
+
+
+def _is_generic(tokens: list[Token]) -> bool:
+    words = _words()
+    generic = words["generic_words"] | words["name_suffixes"] | {"工程项目"}
+    core = [t.text for t in tokens if t.text.strip()]
+    if not core:
+        return True
+    return all(w in generic or re.fullmatch(r"[\d.]+|[一二三四五六七八九十]+", w) for w in core)
+
+
+def _specific(tokens: list[Token], text: str) -> bool:
+    """Not only generic words, and long enough to be a name."""
+    core = "".join(t.text for t in tokens if not _is_suffix_token(t.text))
+    return len(core) >= 3 and not _is_generic(tokens)
+
+
+COMPANY = re.compile(r"公司|集团|厂|[A-Za-z0-9]")
+COMPANY_NO_DIGITS = re.compile(r"公司|集团|厂|[A-Za-z]")
+
+
+def _distinctive(tokens: list[Token], places: frozenset[str], company: re.Pattern = COMPANY) -> bool:
+    """Has a proper-name part: a company word, a digit or Latin letter, a rare word that is not a
+    place, or a place plus at least four characters of non-generic words (长春经开 + 光电信息产业园)."""
+    generic = _words()["generic_words"]
+    rest = 0
+    has_place = False
+    for t in tokens:
+        if company.search(t.text):
+            return True
+        if t.text in places:
+            has_place = True
+            continue
+        if t.text in generic or _is_suffix_token(t.text):
+            continue
+        if len(t.text) >= 2 and word_frequency(t.text) < RARE_FREQ:
+            return True
+        rest += len(t.text.strip("()（）"))
+    return has_place and rest >= 4
+
+
+def _name_end_tokens(tk: _Tokens, start: int, limit: int) -> int | None:
+    """End offset of the first stand-alone 项目/工程 run after `start` (before `limit`)."""
+    toks = tk.between(start, limit)
+    for i, t in enumerate(toks):
+        if _is_suffix_token(t.text):
+            end = t.end
+            j = i + 1
+            while j < len(toks) and _is_suffix_token(toks[j].text):
+                end = toks[j].end
+                j += 1
+            return end
+        if t.text in PUNCT_BOUNDARY and t.text not in "、":
+            return None
+    return None
+
+
+def _facility_end(text: str, tk: _Tokens, start: int, limit: int) -> int | None:
+    toks = tk.between(start, limit)
+    suffixes = _words()["facility_suffixes"]
+    for t in toks:
+        if t.text in PUNCT_BOUNDARY or t.text in FACILITY_STOPS:
+            return None
+        for s in suffixes:
+            if t.text.endswith(s):
+                return t.end
+    return None
+
+
+def _status_after(text: str, start: int, clause: Span, whole_clause: bool) -> str | None:
+    rest = text[start:clause.end].lstrip(",，")
+    if not whole_clause:
+        m = COMMA.search(rest)
+        head = rest[:m.start()] if m else rest
+        if head.strip():
+            rest = head
+    rest = rest.rstrip("。！？!?")
+    rest = re.sub(r"^(?:也|均|都|目前)+", "", rest).strip()
+    return rest or None
+
+
+def _investment_after(text: str, end: int, clause: Span, money: list[Quantity]) -> Quantity | None:
+    for q in money:
+        if end <= q.start <= end + 12 and q.end <= clause.end and not q.threshold \
+                and INVEST_AFTER.search(text[end:q.start]):
+            return q
+    return None
+
+
+def _lead_cut(text: str, tk: _Tokens, start: int, end: int) -> int:
+    """Offset after the last lead word (at token boundaries) in [start, end)."""
+    leads = _words()["lead_words"]
+    cut = start
+    token_ends = {t.end for t in tk.between(start, end)}
+    for t in tk.between(start, end):
+        for lw in leads:
+            if text.startswith(lw, t.start) and t.start + len(lw) in token_ends and t.start + len(lw) < end:
+                cut = max(cut, t.start + len(lw))
+                break
+    return cut
+
+
+def _enumeration_continues(text: str, tk: _Tokens, end: int, limit: int) -> bool:
+    """X项目、Y项目…: another project-suffixed item follows before the next comma."""
+    if text[end:end + 1] != "、":
+        return False
+    m = COMMA.search(text, end, limit)
+    return _name_end_tokens(tk, end + 1, m.start() if m else limit) is not None
+
+
+def _after_object_lead(text: str, start: int) -> bool:
+    return any(text.endswith(lw, 0, start) for lw in _words()["named_object_leads"])
+
+
+def find_projects(text: str, tokens: list[Token], clauses: list[Span],
+                  quantities: list[Quantity], person_names: set[str] = frozenset()) -> list[Project]:
+    tk = _Tokens(tokens)
+    places = place_surfaces()
+    continuation = _words()["named_continuations"]
+    clause_at = SpanIndex(clauses)
+    money = [q for q in quantities if q.measure == "money"]
+    # a count, amount or area inside a candidate name makes it a class (86个…项目, 5000万元以上项目)
+    counted = [q for q in quantities if q.kind in ("money", "percent", "area")
+               or (q.measure == "count" and q.unit in ("个", "项"))]
+    found: list[Project] = []
+    claimed: list[tuple[int, int]] = []
+
+    def free(a: int, b: int) -> bool:
+        return all(b <= x or a >= y for x, y in claimed)
+
+    def add(p: Project, whole_clause: bool) -> None:
+        if p.status_text is None:
+            p.status_text = _status_after(text, p.name_end, p.clause, whole_clause)
+        p.status = classify_status(p.status_text)
+        if p.status == "unknown":
+            p.status_text = None
+        if p.investment is None:
+            p.investment = _investment_after(text, p.name_end, p.clause, money)
+        found.append(p)
+        claimed.append((p.name_start, p.name_end))
+
+    # 1. money-led: 总投资X的 NAME项目
+    for q in money:
+        if q.threshold or not INVEST_BEFORE.search(text[max(0, q.start - 8):q.start]):
+            continue
+        clause = clause_at.at(q.start)
+        if clause is None or text[q.end:q.end + 1] != "的":
+            continue
+        start = q.end + 1
+        end = _name_end_tokens(tk, start, clause.end) or _facility_end(text, tk, start, clause.end)
+        if end is None or not free(start, end) or not _specific(tk.between(start, end), text):
+            continue  # 总投资12.5亿元的该项目
+        add(Project(text[start:end], start, end, clause, "money_led", investment=q), True)
+        claimed.append((end, clause.end))  # the rest of the clause is this project's progress report
+
+    # 2. status-led: 新开工建设的 NAME产业园
+    for clause in clauses:
+        for m in re.finditer(r"(?:新开工建设|新开工|开工建设|已竣工|竣工投产|已投产|新落地)的", text[clause.start:clause.end]):
+            start = clause.start + m.end()
+            end = _facility_end(text, tk, start, clause.end) or _name_end_tokens(tk, start, clause.end)
+            if end is None or not free(start, end) or not _specific(tk.between(start, end), text) \
+                    or not _distinctive(tk.between(start, end), places):
+                continue
+            status_text = text[max(clause.start, clause.start + m.start() - 6):clause.start + m.end() - 1]
+            status_text = re.split(r"[,，]", status_text)[-1]
+            add(Project(text[start:end], start, end, clause, "status_led", status_text=status_text), False)
+
+    # 3. lists: A、B和C等…项目 (only in project reports: elsewhere 项目 also means item or event)
+    words = _words()
+    report = len(re.findall("项目|工程", text)) >= words["min_project_words"]
+    token_ends = {t.end for t in tokens}
+    for clause in clauses if report else ():
+        body = text[clause.start:clause.end]
+        for m in LIST_END.finditer(body):
+            if clause.start + m.end() not in token_ends:
+                continue  # 等工程机械: 工程 starts a longer word
+            head = [t.text for t in tk.between(clause.start + m.start("mid"), clause.start + m.end("mid"))]
+            if any(w not in words["list_heads"] for w in head):
+                continue  # 等基础设施建设项目, 等游乐项目: a list of kinds
+            list_end = clause.start + m.start()
+            seg_start = clause.start
+            for c in re.finditer(r"[,，:：]", body[:m.start()]):
+                seg_start = clause.start + c.end()
+            if "、" not in text[seg_start:list_end] and "和" not in text[seg_start:list_end]:
+                continue
+            if "一批" in text[max(clause.start, seg_start - 6):seg_start + 8]:
+                continue  # 谋划一批X、Y等项目: kinds of projects
+            first_end = text.find("、", seg_start, list_end)
+            seg_start = _lead_cut(text, tk, seg_start, first_end if first_end >= 0 else list_end)
+            items = _split_items(text, tk, seg_start, list_end)
+            status_start = clause.start + m.end()
+            kept = [(a, b) for a, b in items if free(a, b) and _specific(tk.between(a, b), text)]
+            if not kept or len(kept) < len(items) or not all(_named_like(text, tk, a, b) for a, b in kept):
+                continue  # 污水治理、能源利用等项目: topics, not named projects
+            for a, b in kept:
+                add(Project(text[a:b], a, b, clause, "list"), False)
+                found[-1].status_text = _status_after(text, status_start, clause, False)
+                found[-1].status = classify_status(found[-1].status_text)
+                if found[-1].status == "unknown":
+                    found[-1].status_text = None
+            claimed.append((list_end, status_start))
+
+    # 4. named: … NAME项目 …
+    for i, t in enumerate(tokens if report else ()):
+        if not _is_suffix_token(t.text) or not free(t.start, t.end):
+            continue
+        if i + 1 < len(tokens) and _is_suffix_token(tokens[i + 1].text):
+            continue  # the run continues: handle it at its last token
+        clause = clause_at.at(t.start)
+        if clause is None:
+            continue
+        start = scan_name_start(text, tokens, i, clause.start)
+        if start is None:
+            continue
+        if not continuation.match(text[t.end:t.end + 4]) and not (
+                re.match(r"[,，]", text[t.end:t.end + 1]) and _after_object_lead(text, start)) \
+                and not _enumeration_continues(text, tk, t.end, clause.end):
+            continue  # 项目建设热潮, 项目中心, 准备项目。: 项目 modifies what follows or names a class
+        start = _merge_coordination(text, tokens, tk, start, clause.start)
+        name_toks = tk.between(start, t.end)
+        if t.text in ("重点项目", "重大项目") or (i > 0 and tokens[i - 1].text in ("重点", "重大")):
+            continue  # …重点项目: a class of projects
+        if not free(start, t.end) or not _specific(name_toks, text) or "等" in text[start:t.end] \
+                or not _distinctive(name_toks, places) or any(n in text[start:t.end] for n in person_names) \
+                or any(start <= q.start < t.end for q in counted):
+            continue
+        add(Project(text[start:t.end], start, t.end, clause, "named"), False)
+    found.sort(key=lambda p: p.name_start)
+    return found
+
+
+def _named_like(text: str, tk: _Tokens, a: int, b: int) -> bool:
+    """A list item that reads as a name: a proper-name part, or a facility/project ending."""
+    toks = tk.between(a, b)
+    return _distinctive(toks, frozenset(), COMPANY_NO_DIGITS) or \
+        any(text[a:b].endswith(tail) for tail in _words()["facility_tail"])
+
+
+def _split_items(text: str, tk: _Tokens, start: int, end: int) -> list[tuple[int, int]]:
+    """Items of an enumeration 'A、B和C': split on 、, and on 和 when a proper name follows it."""
+    items, pos = [], start
+    for part in text[start:end].split("、"):
+        items.append((pos, pos + len(part)))
+        pos += len(part) + 1
+    a, b = items[-1]
+    last = text[a:b]
+    k = last.find("和")
+    if k > 0:
+        after = [t for t in tk.between(a + k + 1, b)]
+        if after and after[0].start == a + k + 1 and word_frequency(after[0].text) < RARE_FREQ:
+            items[-1] = (a, a + k)
+            items.append((a + k + 1, b))
+    return [(x, y) for x, y in items if y > x]
+
+
+def _boundary_token(tok: Token, prev: Token | None) -> bool:
+    words = _words()
+    if tok.text in PUNCT_BOUNDARY or tok.text.isspace():
+        return True
+    if tok.text in words["determiners"] or tok.text in ("的",):
+        return True
+    if re.fullmatch(r"\d+(?:\.\d+)?[个项家户]|[一二三四五六七八九十百]+个", tok.text):
+        return True
+    return False
+
+
+def scan_name_start(text: str, tokens: list[Token], i: int, floor: int) -> int | None:
+    """Walk back from the suffix token to the start of the name."""
+    leads = set(_words()["lead_words"])
+    j = i - 1
+    while j >= 0 and tokens[j].start >= floor:
+        tok = tokens[j]
+        if _boundary_token(tok, tokens[j - 1] if j else None) or tok.text in leads:
+            break
+        if j >= 1 and tokens[j - 1].text + tok.text in leads:
+            break
+        j -= 1
+    j += 1
+    while j < i and word_tag(tokens[j].text) in LEADING_NON_NAME_TAGS:
+        j += 1  # 报道过该项目 -> 项目; 参建了海口美兰国际机场 -> 海口美兰国际机场
+    start = tokens[j].start
+    if start >= tokens[i].start:
+        return None
+    return start
+
+
+def _merge_coordination(text: str, tokens: list[Token], tk: _Tokens, start: int, floor: int) -> int:
+    """X、Y项目 where X has no suffix (and no 等 follows): one name sharing the head (中吉石材、资源整合…项目)."""
+    if start < 1 or text[start - 1] != "、":
+        return start
+    i = tk.index_at(start - 1)
+    prev_start = scan_name_start(text, tokens, i, floor)
+    if prev_start is None:
+        return start
+    prev_toks = tk.between(prev_start, start - 1)
+    if not prev_toks or any(_is_suffix_token(t.text) for t in prev_toks) or _is_generic(prev_toks):
+        return start
+    return prev_start

@@ -1,0 +1,363 @@
+"""The gate every stage's output passes: pandera first (cheap, row-level), then a GX suite.
+
+- pandera row failures (a bad offset, an amount out of range) move the row to quarantine with
+  the check's name as the reason; a schema-level failure (missing column, wrong type) blocks.
+- Great Expectations suites (expectations/<table>.json) hold the dataset-level rules. A failed
+  expectation of severity `critical` ("error") blocks publishing; `warning` is reported.
+- Some rules need facts pandas cannot see in the row itself (the article body a span quotes,
+  the boilerplate catalogue). Those are computed into `_check_*` columns before GX runs and
+  dropped afterwards, so the suites stay plain JSON a reviewer can read.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+import pandera.pandas as pa
+
+from schemas.tables import SCHEMAS
+
+EXPECTATIONS_DIR = Path(__file__).resolve().parents[1] / "expectations"
+CHECK_PREFIX = "_check_"
+SAMPLE_ROWS = 5
+SAMPLE_CHARS = 160
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CheckResult:
+    table: str
+    engine: str  # "pandera" or "gx"
+    check: str
+    description: str
+    severity: str  # "error" blocks publishing, "warning" is reported
+    success: bool
+    observed: str = ""
+    n_failed: int = 0
+    sample: list[dict] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        if self.success:
+            return "pass"
+        return "fail" if self.severity == "error" else "warn"
+
+
+@dataclass
+class GateResult:
+    table: str
+    rows_in: int
+    rows_out: int
+    checks: list[CheckResult]
+    quarantine: pd.DataFrame
+
+    @property
+    def failed_errors(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.status == "fail"]
+
+    @property
+    def warnings(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.status == "warn"]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failed_errors
+
+
+# ---------------------------------------------------------------- derived check columns
+
+def _span_matches(df: pd.DataFrame, bodies: pd.Series, quoted: str) -> pd.Series:
+    """body[start:end] == quoted text, per row (bodies indexed by article_id)."""
+    body = df["article_id"].map(bodies)
+
+    def ok(b, s, e, q):
+        return isinstance(b, str) and isinstance(q, str) and b[int(s):int(e)] == q
+
+    return pd.Series(
+        [ok(b, s, e, q) for b, s, e, q in zip(body, df["start"], df["end"], df[quoted])],
+        index=df.index, dtype=bool)
+
+
+def _bodies(ctx: dict) -> pd.Series:
+    articles = ctx.get("articles")
+    if articles is None or articles.empty:
+        return pd.Series(dtype=object)
+    return articles.set_index("article_id")["body"]
+
+
+def _derive_articles(df: pd.DataFrame, ctx: dict) -> dict:
+    from tasks.clean.rules import boilerplate_hits
+    return {"boilerplate_hits": df["body"].map(lambda b: len(boilerplate_hits(b))).astype(int)}
+
+
+def _derive_clusters(df: pd.DataFrame, ctx: dict) -> dict:
+    threshold = ctx.get("near_threshold", 0.0)
+    canon = df.groupby("cluster_id")["is_canonical"].transform("sum").astype(int)
+    canonical_rows = set(df.loc[df["is_canonical"].astype(bool), "article_id"])
+    return {
+        "canonicals_in_cluster": canon,
+        "canonical_is_canonical": df["canonical_id"].isin(canonical_rows),
+        "similarity_meets_threshold": (df["kind"] != "near") | (df["similarity"] >= threshold),
+    }
+
+
+def _derive_mentions(df: pd.DataFrame, ctx: dict) -> dict:
+    is_place = df["kind"] == "place"
+    return {
+        "span_matches": _span_matches(df, _bodies(ctx), "text"),
+        "place_resolved": ~is_place | df["normalized"].notna(),
+    }
+
+
+def _derive_evidence(df: pd.DataFrame, ctx: dict) -> dict:
+    return {"span_matches": _span_matches(df, _bodies(ctx), "evidence")}
+
+
+def _derive_region_stats(df: pd.DataFrame, ctx: dict) -> dict:
+    from tasks.aggregate import reconcile
+    problems = reconcile(df, ctx.get("projects", pd.DataFrame()))
+    return {"reconciles": pd.Series(not problems, index=df.index, dtype=bool)}
+
+
+DERIVED: dict[str, Callable[[pd.DataFrame, dict], dict]] = {
+    "articles": _derive_articles,
+    "clusters": _derive_clusters,
+    "mentions": _derive_mentions,
+    "projects": _derive_evidence,
+    "indicators": _derive_evidence,
+    "region_stats": _derive_region_stats,
+}
+
+
+# ---------------------------------------------------------------- pandera
+
+def _sample(df: pd.DataFrame, index, columns=None) -> list[dict]:
+    rows = df.loc[[i for i in list(index)[:SAMPLE_ROWS] if i in df.index]]
+    if columns:
+        rows = rows[[c for c in columns if c in rows.columns]]
+    out = []
+    for rec in rows.to_dict("records"):
+        out.append({k: _short(v) for k, v in rec.items() if not k.startswith(CHECK_PREFIX)})
+    return out
+
+
+def _short(v):
+    if isinstance(v, str) and len(v) > SAMPLE_CHARS:
+        return v[:SAMPLE_CHARS] + "…"
+    if isinstance(v, (list, tuple)):
+        return ", ".join(map(str, v))[:SAMPLE_CHARS]
+    return v
+
+
+def _doc_id_of(row: pd.Series) -> str | None:
+    if isinstance(row.get("doc_id"), str):
+        return row["doc_id"]
+    aid = row.get("article_id")
+    return aid.rsplit("-", 1)[0] if isinstance(aid, str) else None
+
+
+def run_pandera(table: str, df: pd.DataFrame, stage: str):
+    """Validate; failing rows move to quarantine. Returns (coerced df, checks, quarantine)."""
+    model = SCHEMAS[table]
+    try:
+        return model.validate(df, lazy=True), [
+            CheckResult(table, "pandera", model.__name__, f"pandera schema {model.__name__}",
+                        "error", True, observed=f"{len(df)} rows valid")], _empty_quarantine()
+    except pa.errors.SchemaErrors as err:
+        cases = err.failure_cases
+    except pa.errors.SchemaError as err:  # raised for non-lazy-able problems
+        cases = pd.DataFrame([{"check": str(err), "column": None, "index": None,
+                               "failure_case": None}])
+    checks: list[CheckResult] = []
+    row_cases = cases[cases["index"].notna()]
+    schema_cases = cases[cases["index"].isna()]
+    for check, grp in schema_cases.groupby("check", dropna=False):
+        checks.append(CheckResult(
+            table, "pandera", str(check), f"schema: {check} on {sorted(set(grp['column'].dropna()))}",
+            "error", False, observed="; ".join(map(str, grp["failure_case"].head(3))),
+            n_failed=len(grp)))
+    bad_index = pd.Index(row_cases["index"].unique())
+    quarantine_rows = []
+    for check, grp in row_cases.groupby("check"):
+        idx = pd.Index(grp["index"].unique())
+        checks.append(CheckResult(
+            table, "pandera", str(check), f"row rule {check}: failing rows quarantined",
+            "warning", False, observed=f"{len(idx)} rows quarantined", n_failed=len(idx),
+            sample=_sample(df, idx)))
+        for i in idx:
+            if i not in df.index:
+                continue
+            row = df.loc[i]
+            col = grp.loc[grp["index"] == i, "column"].dropna().astype(str).unique()
+            quarantine_rows.append({
+                "stage": stage, "source": row.get("source") if isinstance(row.get("source"), str) else None,
+                "doc_id": _doc_id_of(row), "reason": f"{table}: {check}",
+                "detail": f"columns {', '.join(col)}; row {_row_label(row)}"})
+    kept = df.drop(index=[i for i in bad_index if i in df.index])
+    if schema_cases.empty:
+        kept = model.validate(kept, lazy=True)
+    return kept, checks, pd.DataFrame(quarantine_rows, columns=QUARANTINE_COLUMNS)
+
+
+def _row_label(row: pd.Series) -> str:
+    for key in ("project_id", "article_id", "doc_id", "source"):
+        if isinstance(row.get(key), str):
+            return f"{key}={row[key]}"
+    return str(row.name)
+
+
+QUARANTINE_COLUMNS = ["stage", "source", "doc_id", "reason", "detail"]
+
+
+def _empty_quarantine() -> pd.DataFrame:
+    return pd.DataFrame(columns=QUARANTINE_COLUMNS)
+
+
+# ---------------------------------------------------------------- Great Expectations
+
+@functools.lru_cache(maxsize=1)
+def _gx_context():
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return context
+
+
+@functools.lru_cache(maxsize=None)
+def _batch_definition(table: str):
+    context = _gx_context()
+    try:
+        source = context.data_sources.get("newsgate")
+    except Exception:  # first use in this process
+        source = context.data_sources.add_pandas("newsgate")
+    return source.add_dataframe_asset(table).add_batch_definition_whole_dataframe(table)
+
+
+def load_suite_json(table: str, suites_dir: Path = EXPECTATIONS_DIR) -> dict:
+    return json.loads((Path(suites_dir) / f"{table}.json").read_text(encoding="utf-8"))
+
+
+def _suite_columns(suite: dict) -> set[str]:
+    cols: set[str] = set()
+    for exp in suite["expectations"]:
+        kw = exp.get("kwargs", {})
+        cols.update(c for c in (kw.get("column"), kw.get("column_A"), kw.get("column_B")) if c)
+        cols.update(kw.get("column_list") or [])
+    return cols
+
+
+def run_gx(table: str, df: pd.DataFrame, suite: dict) -> list[CheckResult]:
+    import great_expectations as gx
+
+    columns = [c for c in df.columns if c in _suite_columns(suite)]
+    frame = df[columns].reset_index(drop=True) if columns else df.iloc[:, :1].reset_index(drop=True)
+    expectations = [dict(e) for e in suite["expectations"]]
+    gx_suite = gx.ExpectationSuite(name=f"newsgate.{table}", expectations=expectations)
+    batch = _batch_definition(table).get_batch(batch_parameters={"dataframe": frame})
+    result = batch.validate(gx_suite, result_format="SUMMARY")
+    by_key = {json.dumps([e["type"], e.get("kwargs", {})], sort_keys=True, default=str): e
+              for e in suite["expectations"]}
+    checks = []
+    for r in result.results:
+        cfg = r.expectation_config
+        spec = by_key.get(json.dumps([cfg.type, _plain_kwargs(cfg.kwargs)], sort_keys=True,
+                                     default=str), {})
+        res = r.result or {}
+        idx = res.get("partial_unexpected_index_list") or []
+        severity = "error" if str(getattr(cfg.severity, "value", cfg.severity)) == "critical" else "warning"
+        checks.append(CheckResult(
+            table, "gx", _check_label(cfg), (spec.get("meta") or {}).get("description", cfg.type),
+            severity, bool(r.success), observed=_observed(res),
+            n_failed=int(res.get("unexpected_count") or (0 if r.success else 1)),
+            sample=_sample(df.reset_index(drop=True), idx)))
+    return checks
+
+
+def _plain_kwargs(kwargs: dict) -> dict:
+    return {k: v for k, v in dict(kwargs).items() if k not in ("batch_id",)}
+
+
+def _check_label(cfg) -> str:
+    kw = cfg.kwargs
+    target = kw.get("column") or "/".join(filter(None, [kw.get("column_A"), kw.get("column_B")])) \
+        or ",".join(kw.get("column_list") or [])
+    return f"{cfg.type}({target})" if target else cfg.type
+
+
+def _observed(res: dict) -> str:
+    if "observed_value" in res:
+        return str(res["observed_value"])
+    if "unexpected_count" in res:
+        total = res.get("element_count")
+        return f"{res['unexpected_count']} of {total} unexpected"
+    return ""
+
+
+# ---------------------------------------------------------------- the gate
+
+def run_gate(table: str, df: pd.DataFrame, *, stage: str, context: dict | None = None,
+             suites_dir: Path | str | None = None) -> tuple[pd.DataFrame, GateResult]:
+    """Validate one table. Returns the rows that passed (typed) and the gate's result."""
+    context = context or {}
+    suites_dir = Path(suites_dir) if suites_dir else EXPECTATIONS_DIR
+    rows_in = len(df)
+    quarantine = [_empty_quarantine()]
+    checks: list[CheckResult] = []
+    if table in SCHEMAS:
+        df, checks, bad_rows = run_pandera(table, df.reset_index(drop=True), stage)
+        quarantine.append(bad_rows)
+    if any(c.status == "fail" for c in checks):
+        return df, GateResult(table, rows_in, len(df), checks, pd.concat(quarantine, ignore_index=True))
+    suite = load_suite_json(table, suites_dir)
+    checked = _with_derived_columns(table, df.reset_index(drop=True), context, suite)
+    checked, row_checks, bad_rows = _quarantine_row_rules(table, checked, stage)
+    checks += row_checks
+    quarantine.append(bad_rows)
+    checks += run_gx(table, checked, suite)
+    kept = checked.drop(columns=[c for c in checked.columns if c.startswith(CHECK_PREFIX)])
+    return kept, GateResult(table, rows_in, len(kept), checks,
+                            pd.concat(quarantine, ignore_index=True))
+
+
+def _with_derived_columns(table: str, df: pd.DataFrame, context: dict, suite: dict):
+    derive = DERIVED.get(table)
+    if derive is not None and len(df):
+        extra = derive(df, context)
+    else:  # an empty table still needs the columns its suite names
+        extra = {c[len(CHECK_PREFIX):]: pd.Series(dtype=object)
+                 for c in _suite_columns(suite) if c.startswith(CHECK_PREFIX)}
+    return df.assign(**{CHECK_PREFIX + k: v for k, v in extra.items()})
+
+
+def _quarantine_row_rules(table: str, df: pd.DataFrame, stage: str):
+    """Derived row rules (a span that does not quote its body) quarantine the row."""
+    checks, rows = [], []
+    for rule, description in ROW_RULES.items():
+        col = CHECK_PREFIX + rule
+        if col not in df.columns or not len(df):
+            continue
+        bad = ~df[col].astype(bool)
+        if not bad.any():
+            continue
+        checks.append(CheckResult(table, "row rule", rule, description, "warning", False,
+                                  observed=f"{int(bad.sum())} rows quarantined",
+                                  n_failed=int(bad.sum()), sample=_sample(df, df.index[bad])))
+        for _, row in df[bad].iterrows():
+            rows.append({"stage": stage, "source": None, "doc_id": _doc_id_of(row),
+                         "reason": f"{table}: {rule}", "detail": f"{description}; {_row_label(row)}"})
+        df = df[~bad]
+    return df, checks, pd.DataFrame(rows, columns=QUARANTINE_COLUMNS)
+
+
+# row-level derived rules: failing rows are quarantined before the suite runs
+ROW_RULES = {"span_matches": "body[start:end] of the article equals the quoted text"}

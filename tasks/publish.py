@@ -1,0 +1,206 @@
+"""The lake: Delta tables, immutable release manifests and the LATEST pointer.
+
+Layout (DESIGN.md): `lake/<table>/` Delta tables, `releases/<release>.json` manifests,
+`releases/LATEST`, `runs/<run_id>/` staging and reports.
+
+A release is committed by two atomic renames: its manifest, then LATEST. Table versions are
+always read through a manifest, so a run that dies between writing the Delta versions and
+renaming LATEST leaves nothing visible: readers keep getting the previous release's versions.
+A run that fails a gate never reaches `publish` at all.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+from deltalake import DeltaTable, write_deltalake
+
+from schemas.tables import SCHEMAS
+
+LATEST = "LATEST"
+
+
+class PublishLocked(RuntimeError):
+    """Another run holds the output directory's publish lock."""
+
+
+class ReleaseNotFound(KeyError):
+    pass
+
+
+@dataclass
+class Lake:
+    root: Path
+
+    def __post_init__(self):
+        self.root = Path(self.root)
+
+    # ------------------------------------------------------------------ paths
+    @property
+    def lake_dir(self) -> Path:
+        return self.root / "lake"
+
+    @property
+    def releases_dir(self) -> Path:
+        return self.root / "releases"
+
+    def run_dir(self, run_id: str) -> Path:
+        path = self.root / "runs" / run_id
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def state_dir(self, name: str, release_id: str) -> Path:
+        return self.root / "state" / name / release_id
+
+    # ------------------------------------------------------------------ reading
+    def latest_release_id(self) -> str | None:
+        path = self.releases_dir / LATEST
+        return path.read_text().strip() or None if path.exists() else None
+
+    def manifest(self, release_id: str | None = None) -> dict:
+        release_id = release_id or self.latest_release_id()
+        if not release_id:
+            raise ReleaseNotFound("no release has been published yet")
+        path = self.releases_dir / f"{release_id}.json"
+        if not path.exists():
+            raise ReleaseNotFound(f"no release {release_id!r} in {self.releases_dir}")
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def releases(self) -> list[dict]:
+        if not self.releases_dir.exists():
+            return []
+        manifests = [json.loads(p.read_text(encoding="utf-8"))
+                     for p in self.releases_dir.glob("*.json")]
+        return sorted(manifests, key=lambda m: m["created_at"])
+
+    def read_table(self, table: str, release_id: str | None = None) -> pd.DataFrame:
+        entry = self.manifest(release_id)["tables"].get(table)
+        if entry is None:
+            raise KeyError(f"table {table!r} is not in the release")
+        dt = DeltaTable(str(self.lake_dir / table), version=entry["version"])
+        return dt.to_pyarrow_table().to_pandas()
+
+    def read_release(self, release_id: str | None = None) -> dict[str, pd.DataFrame]:
+        manifest = self.manifest(release_id)
+        return {t: self.read_table(t, manifest["release_id"]) for t in manifest["tables"]}
+
+    # ------------------------------------------------------------------ writing
+    @contextlib.contextmanager
+    def lock(self):
+        """Hold the output directory for one run; released by the OS even on SIGKILL."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        handle = open(self.root / ".publish.lock", "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another run"
+            handle.close()
+            raise PublishLocked(
+                f"{self.root} is being written by {holder}; wait for it to finish "
+                f"or use another --out") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
+
+    def publish(self, release_id: str, tables: dict[str, pd.DataFrame], meta: dict) -> dict:
+        """Write every table as a new Delta version, then commit the manifest and LATEST."""
+        self.releases_dir.mkdir(parents=True, exist_ok=True)
+        entries = {}
+        for name, df in tables.items():
+            path = self.lake_dir / name
+            write_deltalake(str(path), to_arrow(name, df), mode="overwrite",
+                            schema_mode="overwrite")
+            entries[name] = {"version": DeltaTable(str(path)).version(), "rows": len(df)}
+        manifest = {
+            "release_id": release_id,
+            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "previous": self.latest_release_id(),
+            "tables": entries,
+            **meta,
+        }
+        _atomic_write(self.releases_dir / f"{release_id}.json",
+                      json.dumps(manifest, ensure_ascii=False, indent=2, default=str))
+        _atomic_write(self.releases_dir / LATEST, release_id + "\n")
+        return manifest
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------- pandas -> Arrow
+
+_ARROW_BY_DTYPE = {"str": pa.string(), "string": pa.string(), "int64": pa.int64(),
+                   "Int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_(),
+                   "boolean": pa.bool_()}
+
+
+def _declared_types(table: str) -> dict[str, pa.DataType]:
+    model = SCHEMAS.get(table)
+    if model is None:
+        return {}
+    types = {}
+    for name, column in model.to_schema().columns.items():
+        arrow = (column.metadata or {}).get("arrow")
+        if arrow == "list<string>":
+            types[name] = pa.list_(pa.string())
+        else:
+            types[name] = _ARROW_BY_DTYPE.get(str(column.dtype), pa.string())
+    return types
+
+
+def to_arrow(table: str, df: pd.DataFrame) -> pa.Table:
+    """Arrow table with the contract's types; extra columns inferred, all-null ones as string."""
+    declared = _declared_types(table)
+    arrays, fields = [], []
+    for col in df.columns:
+        values = df[col]
+        typ = declared.get(col)
+        if typ is None:
+            arr = pa.array(_plain(values), from_pandas=True)
+            if pa.types.is_null(arr.type):
+                arr = arr.cast(pa.string())
+        else:
+            if pa.types.is_list(typ):
+                values = values.map(lambda v: list(v) if isinstance(v, (list, tuple)) or
+                                    hasattr(v, "tolist") else ([] if v is None else [str(v)]))
+            arr = pa.array(_plain(values), type=typ, from_pandas=True)
+        arrays.append(arr)
+        fields.append(pa.field(col, arr.type))
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def _plain(values: pd.Series) -> list:
+    # pandas NA/NaT/NaN -> None so Arrow sees nulls, whatever the column's dtype;
+    # numpy arrays (lists read back from Parquet) -> Python lists
+    return [_plain_value(v) for v in values.tolist()]
+
+
+def _plain_value(v):
+    if isinstance(v, (list, tuple, dict, str)):
+        return v
+    if hasattr(v, "tolist"):
+        v = v.tolist()
+        if isinstance(v, list):
+            return v
+    return None if v is None or pd.isna(v) else v

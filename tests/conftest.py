@@ -1,0 +1,50 @@
+"""Shared test fixtures: the project's seeds, and ../shared when it is there."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SHARED = Path(os.environ.get("NEWSGATE_SHARED", ROOT.parent / "shared"))
+HAS_SHARED = (SHARED / "gold" / "seeds.json").exists()
+
+needs_shared = pytest.mark.skipif(not HAS_SHARED, reason="../shared is absent")
+
+
+@pytest.fixture(scope="session")
+def harness():
+    """One temporary Prefect server for every test that runs the flow."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="session")
+def seed_paths() -> list[Path]:
+    return sorted(SEEDS.glob("*.txt"))
+
+
+@pytest.fixture(scope="session")
+def seed_texts(seed_paths) -> dict[str, str]:
+    return {p.name: p.read_text(encoding="utf-8") for p in seed_paths}
+
+
+@pytest.fixture(scope="session")
+def gold() -> dict:
+    if not HAS_SHARED:
+        pytest.skip("../shared is absent")
+    return json.loads((SHARED / "gold" / "seeds.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not HAS_SHARED:
+        pytest.skip("../shared is absent")
+    return SHARED

@@ -1,0 +1,63 @@
+"""Web pages: main text, title choice, trailer cut, page metadata, parallel extraction."""
+from __future__ import annotations
+
+import pandas as pd
+from test_clean_documents import document_row
+
+import tasks.clean as clean
+from tasks.clean import clean_documents
+from tasks.clean.html import choose_title, clean_title
+from tasks.clean.metadata import named_outlet, page_author_names
+from tasks.clean.rules import surname_class
+
+SEED4 = "004_565aa33160096c90.txt"
+
+
+def page(seed_text: str, extra_paragraphs: list[str] = (), title: str = "", h1: str = "") -> str:
+    lines = [l for l in seed_text.split("\n") if l.strip()]
+    paras = "".join(f"<p>{l}</p>" for l in lines[1:11] + list(extra_paragraphs))
+    return (f"<html><head><title>{title or lines[0]}</title></head><body>{h1}"
+            f"<article><h1>{lines[0]}</h1>{paras}</article></body></html>")
+
+
+def test_page_furniture_after_a_late_trailer_is_cut(seed_texts):
+    text = seed_texts[SEED4]
+    furniture = ["特别声明：以上内容为自媒体平台用户上传并发布，本平台仅提供信息存储服务。",
+                 "网易跟贴", "目前没有跟贴，欢迎你发表观点"]
+    batch = clean_documents(pd.DataFrame([document_row(page(text, furniture), "a.html", "html")]))
+    (article,) = batch.articles.itertuples()
+    assert len(article.body.split("\n")) == 10 and "跟贴" not in article.body
+    rules = dict(zip(batch.removals.text, batch.removals.rule))
+    assert rules[furniture[0]] == "disclaimer" and rules["网易跟贴"] == "after_trailer"
+
+
+def test_title_is_the_headline_not_the_site_banner(seed_texts):
+    text = seed_texts[SEED4]
+    headline = text.split("\n")[0]
+    html = page(text, title=headline + "_新闻频道_中国西藏网", h1="<h1>全新首页 焕新登场</h1>")
+    assert choose_title(html, "全新首页 焕新登场", text.split("\n")[1:4]) == headline
+    batch = clean_documents(pd.DataFrame([document_row(html, "a.html", "html")]))
+    assert batch.articles.title.tolist() == [headline]
+    assert "title" in set(batch.removals.rule)
+
+
+def test_site_suffixes_are_trimmed_from_titles():
+    assert clean_title("法国全国大罢工再次严重影响交通-新华网") == "法国全国大罢工再次严重影响交通"
+    assert clean_title("我国首届养老专业本科生迎来毕业季_新闻频道_中国青年网") == "我国首届养老专业本科生迎来毕业季"
+    assert clean_title("发改、商务和统计部门形成“签约-落地-入统”闭环") == "发改、商务和统计部门形成“签约-落地-入统”闭环"
+
+
+def test_page_metadata_is_vetted():
+    surnames = surname_class()
+    assert page_author_names("作者：陈海峰", surnames) == ["陈海峰"]
+    assert page_author_names("字号", surnames) == []
+    assert page_author_names("版权声明 来源：当代商报 时间：; 当代商报 复制链接", surnames) == []
+    assert named_outlet("网易版权所有") is None and named_outlet("综合抖音黑板报、南方都市报") == "抖音黑板报"
+
+
+def test_parallel_extraction_gives_the_same_result(seed_texts, monkeypatch):
+    rows = [document_row(page(seed_texts[SEED4], [f"第{i}段补充说明。"]), f"p{i}.html", "html") for i in range(3)]
+    serial = clean_documents(pd.DataFrame(rows), workers=1)
+    monkeypatch.setattr(clean, "PARALLEL_MIN_HTML", 1)
+    parallel = clean_documents(pd.DataFrame(rows), workers=2)
+    assert parallel.articles.drop(columns="warnings").equals(serial.articles.drop(columns="warnings"))

@@ -1,0 +1,41 @@
+"""Extraction quality on the checked gold (../shared): fixture articles and the real clean stage."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import SEEDS, needs_shared
+from tasks.extract import extract_articles
+from tasks.extract.scoring import score
+
+ARTICLES = Path(__file__).parent / "fixtures" / "extract" / "articles.json"
+TARGETS = {"money_cases": 1.0, "projects_recall": 0.95, "projects_precision": 0.90,
+           "indicators_recall": 0.90, "visits_recall": 1.0, "places_recall": 0.90}
+
+
+def check(summary: dict) -> None:
+    print("\nextraction vs gold:", json.dumps({k: round(v, 3) for k, v in summary.items()}))
+    for key, floor in TARGETS.items():
+        assert summary[key] >= floor, (key, summary[key])
+    assert summary["places_traps"] == 0
+
+
+@needs_shared
+def test_fixture_articles_meet_targets(gold):
+    articles = pd.DataFrame(json.loads(ARTICLES.read_text(encoding="utf-8")))
+    s = score(gold, articles, extract_articles(articles), dict(zip(articles["article_id"], articles["seed"])))
+    check(s.summary())
+
+
+@needs_shared
+def test_clean_then_extract_meets_targets(gold):
+    clean = pytest.importorskip("tasks.clean")
+    ingest = pytest.importorskip("tasks.ingest")
+    batch = ingest.ingest_files(sorted(SEEDS.glob("*.txt")))
+    articles = clean.clean_documents(batch.documents).articles
+    seed_of = {r.article_id: Path(r.source).name for r in articles.itertuples()}
+    s = score(gold, articles, extract_articles(articles), seed_of)
+    check(s.summary())

@@ -1,0 +1,82 @@
+"""Numbers and money on real sentences from the seeds (values checked by reading the text)."""
+from __future__ import annotations
+
+import pytest
+
+from tasks.extract.numbers import find_quantities, parse_number
+
+
+def one(text: str, wanted: str):
+    hits = [q for q in find_quantities(text) if q.text == wanted]
+    assert len(hits) == 1, [q.text for q in find_quantities(text)]
+    return hits[0]
+
+
+# (sentence from a seed, mention text, value, unit, value_yuan, qualifier, kind)
+CASES = [
+    ("实施5000万元以上项目1677个,比去年同期增加398个", "5000万元", 5000, "万元", 50_000_000, "以上", "money"),
+    ("亿元以上项目1198个,比去年同期增加205个,同比增长20.6%", "亿元", 1, "亿元", 100_000_000, "以上", "money"),
+    ("1-6月份,全省固定资产投资同比增长7.8%,高于全国10.9个百分点,居全国第4位", "10.9个百分点", 10.9, "个百分点", None, None, "count"),
+    ("1-6月份,全省固定资产投资同比增长7.8%,高于全国10.9个百分点", "7.8%", 7.8, "%", None, None, "percent"),
+    ("平均投资强度4370元每平方米,圆满完成了年初市委全会提出的目标任务", "4370元每平方米", 4370, "元/平方米", None, None, "money"),
+    ("这些项目全部投产达效后,每年可新增产值620亿元、利税75亿元", "620亿元", 620, "亿元", 62_000_000_000, None, "money"),
+    ("盘点已开工的77项,亿元以上项目46项,10亿元以上项目10项", "10亿元", 10, "亿元", 1_000_000_000, "以上", "money"),
+    ("当时全国156个重点项目,有7个半落户在吉林市", "7个半", 7.5, "个", None, None, "count"),
+    ("总投资3.1亿元的吉林稼源秸秆环保科技有限公司", "3.1亿元", 3.1, "亿元", 310_000_000, None, "money"),
+    ("总投资0.55亿元的中共辽源市纪委廉政建设基础设施项目已投入使用", "0.55亿元", 0.55, "亿元", 55_000_000, None, "money"),
+    ("我市共实施总投资亿元以上项目399个,总投资2397.4亿元。", "2397.4亿元", 2397.4, "亿元", 239_740_000_000, None, "money"),
+    ("总投资1.44亿元的吉林省云动力智能装备制造有限公司", "1.44亿元", 1.44, "亿元", 144_000_000, None, "money"),
+    ("今年,东丰县拟实施500万元以上项目80个,总投资95.94亿元", "500万元", 500, "万元", 5_000_000, "以上", "money"),
+    ("今年,东丰县拟实施500万元以上项目80个,总投资95.94亿元", "95.94亿元", 95.94, "亿元", 9_594_000_000, None, "money"),
+    ("鑫达300万吨钢配套120万t/a炼焦项目", "120万t/a", 120, "万t/a", None, None, "count"),
+    ("年度计划投资15.25亿元,比2019年增长339%。", "339%", 339, "%", None, None, "percent"),
+    ("奋力实现全年固定资产投资增长3%以上目标", "3%以上", 3, "%", None, "以上", "percent"),
+    ("安排2亿元省级前期工作专项资金", "2亿元", 2, "亿元", 200_000_000, None, "money"),
+    ("深度谋划近百个公益民生项目", "近百个", 100, "个", None, "近", "count"),
+    ("在交通、水利、能源等领域谋划十余个PPP项目", "十余个", 10, "个", None, "余", "count"),
+    ("谋划实施水环境整治、矿山环境治理、湿地公园建设等30多个环保项目", "30多个", 30, "个", None, "多", "count"),
+    ("产业投资占比达到一半以上。", "一半以上", 50, "%", None, "以上", "percent"),
+    ("盘活土地82.1公顷", "82.1公顷", 82.1, "公顷", None, None, "area"),
+]
+
+
+@pytest.mark.parametrize("text,mention,value,unit,yuan,qualifier,kind", CASES)
+def test_quantities_from_seed_sentences(text, mention, value, unit, yuan, qualifier, kind):
+    q = one(text, mention)
+    assert (q.value, q.unit, q.value_yuan, q.qualifier, q.kind) == (value, unit, yuan, qualifier, kind)
+
+
+def test_capacity_is_not_money_and_percentage_points_are_not_percent():
+    kinds = {q.text: (q.kind, q.measure) for q in find_quantities("鑫达300万吨钢配套120万t/a炼焦项目,高于全国10.9个百分点")}
+    assert kinds["120万t/a"] == ("count", "capacity")
+    assert kinds["300万吨"] == ("count", "weight")
+    assert kinds["10.9个百分点"] == ("count", "percentage_point")
+
+
+def test_thresholds_are_flagged_and_amounts_are_not():
+    qs = {q.text: q.threshold for q in find_quantities("实施5000万元以上项目1677个,亿元以上项目1198个,总投资145.6亿元")}
+    assert qs == {"5000万元": True, "1677个": False, "亿元": True, "1198个": False, "145.6亿元": False}
+
+
+def test_chinese_numerals_go_through_cn2an():
+    assert one("总投资二点三亿元", "二点三亿元").value_yuan == 230_000_000
+    assert one("共有一百二十三个项目", "一百二十三个").value == 123
+    assert parse_number("百") == 100 and parse_number("2,500") == 2500
+
+
+def test_years_dates_labels_and_slogans_are_not_quantities():
+    assert find_quantities("2014—2018年,我市共实施") == []
+    assert find_quantities("(下转A04版)") == []
+    assert [q.text for q in find_quantities("连续五年开展“三早”行动,确保一个项目")] == ["五年"]
+
+
+def test_qualifier_before_the_number_and_ranges():
+    q = one("总投资逾10亿元", "10亿元")
+    assert (q.qualifier, q.value_yuan) == ("逾", 1_000_000_000)
+    r = one("投资3-5亿元", "3-5亿元")
+    assert (r.value, r.value_max, r.qualifier) == (3, 5, "range")
+
+
+def test_money_in_yuan_is_exact():
+    assert one("总投资2.3亿元的吉林省腾祥农业科技", "2.3亿元").value_yuan == 230_000_000
+    assert one("总投资0.59亿元的", "0.59亿元").normalized == "59000000元"

@@ -1,0 +1,90 @@
+"""Projects on real seed sentences: the four patterns, names, amounts, status, generic rejects."""
+from __future__ import annotations
+
+from tasks.extract.numbers import find_quantities
+from tasks.extract.projects import classify_industry, classify_status, find_projects, project_id
+from tasks.extract.sentences import clauses
+from tasks.extract.tokenize import tokenize
+
+
+def projects(text: str) -> list[tuple[str, float | None, str, str | None]]:
+    toks = tokenize(text)
+    found = find_projects(text, toks, clauses(text), find_quantities(text, {t.start for t in toks}))
+    return [(p.name, p.investment.value_yuan if p.investment else None, p.status, p.status_text) for p in found]
+
+
+def test_money_led_reports():
+    text = ("目前,总投资2.3亿元的吉林省腾祥农业科技40万头优质生猪生态养殖项目已建设完成3栋猪舍,另有2栋猪舍设备安装结束;"
+            "总投资3.2亿元的辽源鸿图锂电隔膜科技股份有限公司锂离子电池隔膜三期工程项目已经建成车间;"
+            "总投资2.2亿元的吉林诺德高科技新材料有限公司高性能树脂聚乙二烯醇缩丁醛隔热性中间膜建设项目开始进行试生产。")
+    assert projects(text) == [
+        ("吉林省腾祥农业科技40万头优质生猪生态养殖项目", 230_000_000, "under_construction",
+         "已建设完成3栋猪舍,另有2栋猪舍设备安装结束"),
+        ("辽源鸿图锂电隔膜科技股份有限公司锂离子电池隔膜三期工程项目", 320_000_000, "completed", "已经建成车间"),
+        ("吉林诺德高科技新材料有限公司高性能树脂聚乙二烯醇缩丁醛隔热性中间膜建设项目", 220_000_000,
+         "trial_production", "开始进行试生产"),
+    ]
+
+
+def test_lists_split_on_dun_and_on_he_before_a_proper_name_only():
+    text = ("盘点已开工的77项,亿元以上项目46项,10亿元以上项目10项,大项目成为“挑大梁”角色;浙江精功拉挤型材、维尔特隧道装备刀具和乐斯绿色农用药等项目均采用先进生产工艺,技术密集;"
+            "苏科精细化学品及染料中间体、绍兴鼎大染料和医药中间体等一批产业链延伸项目集中落地开工,建链补链延链")
+    assert [(n, s) for n, _, s, _ in projects(text)] == [
+        ("浙江精功拉挤型材", "unknown"), ("维尔特隧道装备刀具", "unknown"), ("乐斯绿色农用药", "unknown"),
+        ("苏科精细化学品及染料中间体", "new_start"), ("绍兴鼎大染料和医药中间体", "new_start")]
+
+
+def test_lists_and_names_only_in_project_reports():
+    # fewer than three 项目/工程: 项目 may mean an item or event here, so no list/named reading
+    text = "包含冰车、雪地摩托车、雪上冲浪、高山雪圈、冰陀螺、雪地保龄等多个游乐项目。"
+    assert projects(text) == []
+    text = "浙江精功拉挤型材、维尔特隧道装备刀具和乐斯绿色农用药等项目均采用先进生产工艺"
+    assert projects(text) == []
+
+
+def test_list_after_a_lead_verb_with_status():
+    text = ("西安区紧紧扭住项目建设这个“牛鼻子”,以项目“三早”行动为抓手,全力推动大唐风能发电、长白山特色浆果产业示范园等重点项目开工建设,"
+            "确保清漪园养老公寓、诺丁山文化创意产业园等续建项目投入运营。")
+    assert [(n, s) for n, _, s, _ in projects(text)] == [
+        ("大唐风能发电", "new_start"), ("长白山特色浆果产业示范园", "new_start"),
+        ("清漪园养老公寓", "in_operation"), ("诺丁山文化创意产业园", "in_operation")]
+
+
+def test_named_projects_after_lead_words_and_coordinated_heads():
+    text = ("巴音朝鲁先后来到长春市抚长高速出口改移工程项目地、长春经开光电信息产业园(一期)项目地。"
+            "景俊海实地察看中国北部(蛟河)石材循环经济产业园中吉石材、资源整合及环境治理项目进展,强调要坚持边开发、边保护。"
+            "为推动钢背轴承有限公司异地搬迁项目,龙山工业开发区全程领班代办,推动项目可研编制、选址、土地手续办理。")
+    assert [n for n, *_ in projects(text)] == [
+        "长春市抚长高速出口改移工程项目", "长春经开光电信息产业园(一期)项目",
+        "中国北部(蛟河)石材循环经济产业园中吉石材、资源整合及环境治理项目", "钢背轴承有限公司异地搬迁项目"]
+
+
+def test_classes_of_projects_are_not_projects():
+    text = ("实施5000万元以上项目1677个,亿元以上项目1198个;在80个重点项目基础上,又谋划了76个500万元以上项目。"
+            "谋划一批产业升级、产业链延伸、产品换代等高科技项目。在交通、水利、能源等领域谋划十余个PPP项目,"
+            "全省上下进一步掀起项目建设热潮。积极推进新能源汽车产业生产基地、梅花鹿精品养殖基地等七大工程。"
+            "就中核电新能源开发利用、城市服务投资、污水治理、能源利用、梅花鹿等项目进行交流对接。")
+    assert projects(text) == []
+
+
+def test_duplicate_listing_in_source_is_kept_with_its_own_evidence():
+    text = "总投资2.5亿元的辽源市污水管网改扩建工程完成污水管网1.64公里;总投资2.5亿元的辽源市污水管网改扩建工程正在紧张施工;"
+    got = projects(text)
+    assert [(n, y, s) for n, y, s, _ in got] == [("辽源市污水管网改扩建工程", 250_000_000, "under_construction")] * 2
+
+
+def test_status_taxonomy_order():
+    assert classify_status("已竣工投入使用") == "in_operation"
+    assert classify_status("已建成一栋养老院公寓,正在试营业") == "trial_production"
+    assert classify_status("已完成工程量的85%") == "under_construction"
+    assert classify_status("已完成") == "completed"
+    assert classify_status("集中落地开工") == "new_start"
+    assert classify_status("进行了深入洽谈") == "planned"
+    assert classify_status(None) == "unknown"
+
+
+def test_industry_and_stable_ids():
+    assert classify_industry("吉林天致生物质能源有限公司日产10万立方米生物质燃气项目", "") == "energy"
+    assert classify_industry("东丰县三产融合发展示范区项目", "") == "agriculture_food"
+    assert classify_industry("某某项目", "") is None
+    assert project_id("a-0", "X项目", 3) == project_id("a-0", "X项目", 3) != project_id("a-0", "X项目", 4)

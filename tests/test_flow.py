@@ -1,0 +1,129 @@
+"""The whole flow on the seeds under a Prefect test harness: published tables, manifest, gates."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from tasks.gates import EXPECTATIONS_DIR
+from tasks.publish import Lake
+
+from conftest import SEEDS
+
+CONTRACT = ["documents", "articles", "removals", "clusters", "mentions", "projects",
+            "indicators", "visits", "keywords", "region_stats", "quarantine"]
+
+
+@pytest.fixture(scope="session")
+def seeds_run(harness, tmp_path_factory):
+    from flows.pipeline import newsgate
+    out = tmp_path_factory.mktemp("lake")
+    return out, newsgate(sources=[str(SEEDS)], out=str(out))
+
+
+def test_seeds_publish_a_release_with_every_table(seeds_run):
+    out, result = seeds_run
+    assert result["status"] == "published", result["blocked_by"] or result["error"]
+    lake = Lake(out)
+    assert lake.latest_release_id() == result["release_id"]
+    manifest = lake.manifest()
+    assert sorted(manifest["tables"]) == sorted(CONTRACT)
+    for table in CONTRACT:
+        if table != "quarantine":
+            assert manifest["tables"][table]["rows"] > 0, table
+        assert len(lake.read_table(table)) == manifest["tables"][table]["rows"]
+    assert manifest["inputs_fingerprint"] and manifest["code_version"]
+    assert all(g["fail"] == 0 for g in manifest["gates"].values())
+    # the five seeds: seed 000 is a page of four articles
+    articles = lake.read_table("articles")
+    assert manifest["tables"]["documents"]["rows"] == 5
+    assert len(articles) >= 8
+    report = (out / "runs" / result["run_id"] / "report.html").read_text(encoding="utf-8")
+    assert "published" in report and result["release_id"] in report
+
+
+def test_every_span_quotes_its_body(seeds_run):
+    out, _ = seeds_run
+    lake = Lake(out)
+    bodies = lake.read_table("articles").set_index("article_id")["body"]
+    for table, col in [("mentions", "text"), ("projects", "evidence"), ("indicators", "evidence")]:
+        df = lake.read_table(table)
+        for row in df.itertuples():
+            assert bodies[row.article_id][row.start:row.end] == getattr(row, col), (table, row)
+
+
+def test_rerun_of_the_same_inputs_reproduces_the_release(seeds_run, harness):
+    from flows.pipeline import newsgate
+    out, first = seeds_run
+    second = newsgate(sources=[str(SEEDS)], out=str(out))
+    assert second["status"] == "published"
+    lake = Lake(out)
+    m1, m2 = lake.manifest(first["release_id"]), lake.manifest(second["release_id"])
+    assert {t: e["rows"] for t, e in m1["tables"].items()} == \
+           {t: e["rows"] for t, e in m2["tables"].items()}
+    assert m1["inputs_fingerprint"] == m2["inputs_fingerprint"]
+
+
+def test_failing_error_expectation_blocks_publishing(seeds_run, harness, tmp_path):
+    from flows.pipeline import newsgate
+    out, _ = seeds_run
+    lake = Lake(out)
+    latest = lake.latest_release_id()
+    versions = {t: e["version"] for t, e in lake.manifest()["tables"].items()}
+    strict = tmp_path / "expectations"
+    shutil.copytree(EXPECTATIONS_DIR, strict)
+    suite = json.loads((strict / "projects.json").read_text(encoding="utf-8"))
+    suite["expectations"].append({  # no release may hold more than one project: must fail
+        "type": "expect_table_row_count_to_be_between", "kwargs": {"max_value": 1},
+        "meta": {"description": "test: impossible limit"}, "severity": "critical"})
+    (strict / "projects.json").write_text(json.dumps(suite), encoding="utf-8")
+
+    result = newsgate(sources=[str(SEEDS)], out=str(out), expectations_dir=str(strict))
+    assert result["status"] == "blocked"
+    assert any("projects" in b and "row_count" in b for b in result["blocked_by"])
+    assert lake.latest_release_id() == latest
+    from deltalake import DeltaTable
+    for table, version in versions.items():
+        assert DeltaTable(str(out / "lake" / table)).version() == version, table
+    report = (out / "runs" / result["run_id"] / "report.html").read_text(encoding="utf-8")
+    assert "blocked" in report and "test: impossible limit" in report
+
+
+def test_cli_run_prints_release_and_report_and_exits_zero(harness, tmp_path, capsys):
+    from flows.cli import main
+    code = main(["run", str(SEEDS / "004_565aa33160096c90.txt"), "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    release = Lake(tmp_path).latest_release_id()
+    assert f"release {release} published" in out
+    assert "report.html" in out
+    assert main(["releases", "--out", str(tmp_path)]) == 0
+    assert release in capsys.readouterr().out
+    assert main(["show", "articles", "--out", str(tmp_path), "--limit", "1"]) == 0
+    assert "(1 rows)" in capsys.readouterr().out
+    target = tmp_path / "projects.csv"
+    assert main(["export", "articles", "--format", "csv", "--out", str(tmp_path), "-o", str(target)]) == 0
+    assert target.read_text(encoding="utf-8").startswith("article_id") or "article_id" in target.read_text(encoding="utf-8").splitlines()[0]
+
+
+def test_cli_names_the_failed_gate_and_exits_nonzero(harness, tmp_path, capsys):
+    from flows.cli import EXIT_BLOCKED, main
+    strict = tmp_path / "expectations"
+    shutil.copytree(EXPECTATIONS_DIR, strict)
+    suite = json.loads((strict / "articles.json").read_text(encoding="utf-8"))
+    suite["expectations"].append({"type": "expect_table_row_count_to_be_between",
+                                  "kwargs": {"min_value": 1000}, "severity": "critical",
+                                  "meta": {"description": "at least 1000 articles"}})
+    (strict / "articles.json").write_text(json.dumps(suite), encoding="utf-8")
+    code = main(["run", str(SEEDS), "--out", str(tmp_path / "out"), "--expectations", str(strict)])
+    err = capsys.readouterr().err
+    assert code == EXIT_BLOCKED
+    assert "articles" in err and "at least 1000 articles" in err
+    assert Lake(tmp_path / "out").latest_release_id() is None
+
+
+def test_cli_rejects_a_missing_source(tmp_path, capsys):
+    from flows.cli import main
+    assert main(["run", str(tmp_path / "nope"), "--out", str(tmp_path)]) == 1
+    assert "no such file" in capsys.readouterr().err

@@ -1,0 +1,108 @@
+"""Gates on real seed text: pandera row rules quarantine, GX critical checks block."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from tasks.gates import run_gate
+
+SENTENCE_MARK = "总投资0.55亿元的中共辽源市纪委廉政建设基础设施项目已投入使用"
+
+
+@pytest.fixture(scope="module")
+def article(seed_texts):
+    text = seed_texts["003_1ff4c3e9b6ed5b66.txt"]
+    para = next(p for p in text.split("\n") if SENTENCE_MARK in p)
+    return pd.DataFrame([{"article_id": "d003-0", "doc_id": "d003", "body": para}])
+
+
+def _project(body: str, quote: str, **over) -> dict:
+    start = body.index(quote)
+    row = {"project_id": "p1", "article_id": "d003-0", "name": "中共辽源市纪委廉政建设基础设施项目",
+           "investment_yuan": 55_000_000.0, "investment_text": "0.55亿元", "status": "in_operation",
+           "status_text": "已投入使用", "place": "辽源市", "admin_code": "220400",
+           "industry": "public_service", "evidence": quote, "start": start, "end": start + len(quote)}
+    row.update(over)
+    return row
+
+
+def test_valid_project_passes(article):
+    body = article.body[0]
+    kept, result = run_gate("projects", pd.DataFrame([_project(body, SENTENCE_MARK)]),
+                            stage="extract", context={"articles": article})
+    assert result.passed, [c for c in result.checks if not c.success]
+    assert len(kept) == 1 and result.quarantine.empty
+
+
+def test_span_that_misquotes_its_body_is_quarantined(article):
+    body = article.body[0]
+    good = _project(body, SENTENCE_MARK)
+    shifted = _project(body, SENTENCE_MARK, project_id="p2")
+    shifted["start"] += 1
+    shifted["end"] += 1
+    kept, result = run_gate("projects", pd.DataFrame([good, shifted]), stage="extract",
+                            context={"articles": article})
+    assert list(kept["project_id"]) == ["p1"]
+    assert result.passed  # a row rule quarantines, it does not block
+    assert list(result.quarantine["reason"]) == ["projects: span_matches"]
+    assert result.quarantine["doc_id"].tolist() == ["d003"]
+
+
+def test_investment_out_of_range_is_quarantined(article):
+    body = article.body[0]
+    rows = [_project(body, SENTENCE_MARK), _project(body, SENTENCE_MARK, project_id="p3",
+                                                    investment_yuan=2e13)]
+    kept, result = run_gate("projects", pd.DataFrame(rows), stage="extract",
+                            context={"articles": article})
+    assert list(kept["project_id"]) == ["p1"]
+    assert "investment_yuan" in result.quarantine["detail"].iloc[0]
+
+
+def test_duplicate_keys_block(article):
+    body = article.body[0]
+    rows = [_project(body, SENTENCE_MARK), _project(body, SENTENCE_MARK)]
+    _, result = run_gate("projects", pd.DataFrame(rows), stage="extract",
+                         context={"articles": article})
+    assert not result.passed
+    assert any("project_id" in c.check for c in result.failed_errors)
+
+
+def test_missing_required_column_blocks():
+    df = pd.DataFrame([{"doc_id": "abcdef0123456789", "source": "x.txt", "format": "text",
+                        "n_bytes": 3, "text": "项目"}])  # no encoding column
+    _, result = run_gate("documents", df, stage="ingest")
+    assert not result.passed
+    assert result.failed_errors[0].engine == "pandera"
+
+
+def test_warning_is_reported_but_does_not_block(seed_texts):
+    text = seed_texts["004_565aa33160096c90.txt"]
+    df = pd.DataFrame([{"doc_id": "abcdef0123456789", "source": "x.txt", "format": "text",
+                        "encoding": "utf-8", "n_bytes": 10, "text": text[:50] + "\ufffd"}])
+    kept, result = run_gate("documents", df, stage="ingest")
+    assert result.passed and len(kept) == 1
+    assert [c.check for c in result.warnings] == ["expect_column_values_to_not_match_regex(text)"]
+
+
+def test_custom_suite_dir_can_tighten_a_gate(tmp_path, seed_texts):
+    from tasks.gates import EXPECTATIONS_DIR
+    suite = json.loads((EXPECTATIONS_DIR / "documents.json").read_text(encoding="utf-8"))
+    suite["expectations"].append({"type": "expect_table_row_count_to_be_between",
+                                  "kwargs": {"min_value": 5}, "meta": {}, "severity": "critical"})
+    (tmp_path / "documents.json").write_text(json.dumps(suite), encoding="utf-8")
+    df = pd.DataFrame([{"doc_id": "abcdef0123456789", "source": "x.txt", "format": "text",
+                        "encoding": "utf-8", "n_bytes": 10, "text": seed_texts["004_565aa33160096c90.txt"]}])
+    assert run_gate("documents", df, stage="ingest")[1].passed
+    assert not run_gate("documents", df, stage="ingest", suites_dir=tmp_path)[1].passed
+
+
+def test_every_suite_is_valid_gx_json():
+    import great_expectations as gx
+    from tasks.gates import EXPECTATIONS_DIR
+    for path in sorted(EXPECTATIONS_DIR.glob("*.json")):
+        suite = json.loads(path.read_text(encoding="utf-8"))
+        gx.ExpectationSuite(name=suite["name"], expectations=suite["expectations"])
+        assert all(e["severity"] in ("critical", "warning") for e in suite["expectations"]), path
+        assert all(e["meta"].get("description") for e in suite["expectations"]), path

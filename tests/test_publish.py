@@ -1,0 +1,61 @@
+"""The lake: Delta versions per release, manifests, LATEST, the publish lock, diff."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from tasks.publish import Lake, PublishLocked, ReleaseNotFound, to_arrow
+from tasks.release_diff import diff_releases
+
+
+def _articles(titles: list[str]) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "article_id": f"d{i}-0", "doc_id": f"d{i}", "seq": 0, "title": t, "subtitle": None,
+        "outlet": "吉林日报" if i == 0 else None, "published_date": None, "dateline_place": None,
+        "reporters": ["缪友银"] if i == 0 else [], "photographers": [], "body": t * 3,
+        "n_chars": len(t) * 3} for i, t in enumerate(titles)])
+
+
+def test_to_arrow_keeps_lists_and_nulls():
+    table = to_arrow("articles", _articles(["推进项目建设 壮大江城工业", "疫情防控见实效"]))
+    assert str(table.schema.field("reporters").type) == "list<item: string>"
+    assert table.column("reporters").to_pylist() == [["缪友银"], []]
+    assert table.column("subtitle").null_count == 2
+    assert str(table.schema.field("subtitle").type) == "string"
+
+
+def test_publish_versions_and_time_travel(tmp_path):
+    lake = Lake(tmp_path)
+    assert lake.latest_release_id() is None
+    with pytest.raises(ReleaseNotFound):
+        lake.manifest()
+    m1 = lake.publish("rel-1", {"articles": _articles(["推进项目建设 壮大江城工业"])}, {"run_id": "a"})
+    m2 = lake.publish("rel-2", {"articles": _articles(["推进项目建设 壮大江城工业", "疫情防控见实效"])},
+                      {"run_id": "b"})
+    assert lake.latest_release_id() == "rel-2"
+    assert m2["previous"] == "rel-1"
+    assert m2["tables"]["articles"]["version"] == m1["tables"]["articles"]["version"] + 1
+    assert len(lake.read_table("articles")) == 2
+    old = lake.read_table("articles", "rel-1")  # time travel through the manifest
+    assert old["title"].tolist() == ["推进项目建设 壮大江城工业"]
+    assert list(old["reporters"][0]) == ["缪友银"]
+    assert [m["release_id"] for m in lake.releases()] == ["rel-1", "rel-2"]
+    d = diff_releases(lake, "rel-1", "rel-2")["articles"]
+    assert d == {"added": 1, "removed": 0, "changed": 0, "unchanged": 1}
+
+
+def test_second_writer_is_refused_while_the_lock_is_held(tmp_path):
+    lake = Lake(tmp_path)
+    with lake.lock():
+        with pytest.raises(PublishLocked, match="pid"):
+            with Lake(tmp_path).lock():
+                pass
+    with lake.lock():  # released again afterwards
+        pass
+
+
+def test_manifest_is_written_atomically(tmp_path):
+    lake = Lake(tmp_path)
+    lake.publish("rel-1", {"articles": _articles(["推进项目建设"])}, {})
+    leftovers = [p.name for p in (tmp_path / "releases").iterdir() if ".tmp" in p.name]
+    assert leftovers == []
