@@ -109,11 +109,11 @@ def speed_report(shared: Path, workers: int | None) -> None:
     seconds = time.perf_counter() - start
     cpu = _cpu_seconds() - cpu_before
     n = len(batch.articles)
-    # CPU seconds (this process + worker processes) say what the stage costs when the box is shared.
     print(f"\n== speed: {len(frame)} documents -> {n} articles, {len(batch.quarantine)} quarantined, "
           f"{seconds:.1f} s wall, {n / seconds:.0f} articles/s (workers={workers or 'auto'}, "
-          f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}); {cpu:.1f} CPU-s, "
-          f"{n / cpu:.0f} articles per CPU-second")
+          f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f})")
+    if workers == 1:  # CPU time says what the stage costs when the box is shared with other jobs
+        print(f"   {cpu:.1f} CPU-s, {n / cpu:.0f} articles per CPU-second")
     print(batch.removals.rule.value_counts().to_string())
 
 
@@ -126,7 +126,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     parser.add_argument("--bench", action="store_true", help="also time the eb.jsonl bench corpus")
-    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--workers", type=int, default=None,
+                        help="HTML extraction processes (default: auto); 1 also prints CPU time")
     args = parser.parse_args()
     seeds_report(args.shared)
     html_report(args.shared)

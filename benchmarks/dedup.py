@@ -1,7 +1,7 @@
 """Dedup benchmark: newsgate (tasks.dedup) vs datatrove 0.10.1 MinHash on the bench corpus.
 
     .venv/bin/python benchmarks/dedup.py              # full benchmark (see README_dedup.md)
-    .venv/bin/python benchmarks/dedup.py --sweep      # + parameter sweep (n, bands x rows)
+    .venv/bin/python benchmarks/dedup.py --sweep      # + signature backends, parameter sweep
 
 Steps: trafilatura main text of every page (cached under benchmarks/.cache/, so timings measure
 dedup only) -> exact ground truth (all pairs with char-5-gram Jaccard >= 0.8) -> newsgate
@@ -11,6 +11,7 @@ merges and disagreements of both -> incremental run with 1 % new documents.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import itertools
 import json
 import os
@@ -300,7 +301,8 @@ def main() -> None:
     print(f"\nnewsgate: {ng_seconds:.2f} s (best of 3) = {len(texts) / ng_seconds:,.0f} articles/s, "
           f"peak traced allocation {peak_mib:.0f} MiB (tracemalloc); in a fresh process RSS "
           f"{rss['before_mib']:.0f} MiB after loading the texts, {rss['peak_mib']:.0f} MiB peak")
-    print(f"  params: n={dedup.NGRAM}, {dedup.BANDS} bands x {dedup.ROWS} rows = {dedup.NUM_PERM} perms, "
+    print(f"  params: n={dedup.NGRAM}, {dedup.BANDS} bands x {dedup.ROWS} rows = {dedup.NUM_PERM} perms "
+          f"(rensa {importlib.metadata.version('rensa')} RMinHash), "
           f"LSH threshold ~{dedup.LSH_THRESHOLD:.2f}, merge threshold {dedup.NEAR_THRESHOLD}")
     print(f"  clusters {ng['clusters']} ({ng['multi_clusters']} with >1 member), kinds "
           f"{result.clusters['kind'].value_counts().to_dict()}, recall {ng['recall']:.3f} "
@@ -343,8 +345,10 @@ def main() -> None:
 
 
 def signature_backends(texts: pd.DataFrame) -> None:
-    """Time to sign every text (64 permutations, char 5-grams of the normalised body)."""
+    """Time to sign every text (64 permutations, char 5-grams of the normalised body): the
+    rensa path dedup uses, rensa's per-document string API, and datasketch."""
     from datasketch import MinHash
+    from rensa import RMinHash
     norm = [dedup.normalize_body(t) for t in texts["text"]]
 
     def best_of_3(fn) -> float:
@@ -355,11 +359,24 @@ def signature_backends(texts: pd.DataFrame) -> None:
             times.append(time.perf_counter() - start)
         return min(times)
 
+    def grams(t: str) -> list[str]:
+        n = min(5, len(t))
+        return [t[i:i + n] for i in range(len(t) - n + 1)] if t else []
+
+    def rensa_per_document() -> None:
+        for t in norm:
+            sketch = RMinHash(64, dedup.SEED)
+            sketch.update(grams(t))
+            sketch.digest()
+
     ours = best_of_3(lambda: dedup.minhash_signatures([dedup.ngram_hashes(t) for t in norm], 64))
-    grams = [[t[i:i + 5].encode() for i in range(max(1, len(t) - 4))] for t in norm]
-    theirs = best_of_3(lambda: MinHash.bulk(grams, num_perm=64))
-    print(f"\nsignatures of {len(norm)} texts, 64 perms: numpy n-gram hashing + multiply-shift "
-          f"{ours:.3f} s; datasketch MinHash.bulk (sha1 of byte 5-grams, lists prepared) {theirs:.3f} s")
+    per_doc = best_of_3(rensa_per_document)
+    byte_grams = [[t[i:i + 5].encode() for i in range(max(1, len(t) - 4))] for t in norm]
+    theirs = best_of_3(lambda: MinHash.bulk(byte_grams, num_perm=64))
+    print(f"\nsignatures of {len(norm)} texts, 64 perms: dedup.signatures path (numpy 5-gram hashes "
+          f"-> rensa RMinHash flat matrix) {ours:.3f} s; rensa RMinHash(64).update(list of 5-gram str) "
+          f"per document {per_doc:.3f} s; datasketch MinHash.bulk (sha1 of byte 5-grams, lists "
+          f"prepared) {theirs:.3f} s")
 
 
 def sweep(texts: pd.DataFrame, truth: dict, sets, norm_sets) -> None:
@@ -381,7 +398,6 @@ def sweep(texts: pd.DataFrame, truth: dict, sets, norm_sets) -> None:
         for n, bands, rows in [(5, 16, 4), (5, 32, 4), (5, 20, 5), (5, 9, 7), (5, 8, 8), (5, 32, 2),
                                (4, 16, 4), (3, 16, 4), (6, 16, 4)]:
             dedup.NGRAM, dedup.BANDS, dedup.ROWS, dedup.NUM_PERM = n, bands, rows, bands * rows
-            dedup._permutations.cache_clear()
             start = time.perf_counter()
             result = dedup.dedup_articles(articles)
             seconds = time.perf_counter() - start
@@ -397,7 +413,6 @@ def sweep(texts: pd.DataFrame, truth: dict, sets, norm_sets) -> None:
     finally:
         dedup.verify_pairs = verify
         dedup.NGRAM, dedup.BANDS, dedup.ROWS, dedup.NUM_PERM = saved
-        dedup._permutations.cache_clear()
 
 
 if __name__ == "__main__":

@@ -17,9 +17,10 @@ from pathlib import Path
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 import pandas as pd
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.cache_policies import NO_CACHE
+from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE
+from prefect.filesystems import LocalFileSystem
 
 from flows.review import needs_review, review
 from tasks import accumulate
@@ -50,15 +51,20 @@ def frame_batches(df: pd.DataFrame, size: int) -> list[pd.DataFrame]:
 
 
 # ------------------------------------------------------------------ stage tasks (thin)
+# The per-batch stages are cached on their inputs, the task's source and a fingerprint of the
+# stage's own code (`code`), with results persisted under <out>/cache: a re-run over unchanged
+# input recomputes nothing, and changing a cleaning rule invalidates exactly the clean stage.
+CACHED = INPUTS + TASK_SOURCE
 
-@task(name="ingest", cache_policy=NO_CACHE)
-def ingest_batch(paths: list[str]):
+
+@task(name="ingest", cache_policy=CACHED)
+def ingest_batch(paths: list[str], stamps: list[tuple[int, int]], code: str):
     from tasks.ingest import ingest_files
     return ingest_files([Path(p) for p in paths])
 
 
-@task(name="clean", cache_policy=NO_CACHE)
-def clean_batch(documents: pd.DataFrame):
+@task(name="clean", cache_policy=CACHED)
+def clean_batch(documents: pd.DataFrame, code: str):
     from tasks.clean import clean_documents
     return clean_documents(documents)
 
@@ -69,8 +75,8 @@ def dedup_all(articles: pd.DataFrame, prior=None):
     return dedup_articles(articles, prior)
 
 
-@task(name="extract", cache_policy=NO_CACHE)
-def extract_batch(articles: pd.DataFrame) -> dict[str, pd.DataFrame]:
+@task(name="extract", cache_policy=CACHED)
+def extract_batch(articles: pd.DataFrame, code: str) -> dict[str, pd.DataFrame]:
     from tasks.extract import extract_articles
     return extract_articles(articles)
 
@@ -93,6 +99,46 @@ def publish(lake: Lake, release_id: str, tables: dict, meta: dict) -> dict:
 
 
 # ------------------------------------------------------------------ helpers
+
+def code_fingerprint(*modules: str) -> str:
+    """Hash of the source and data files of the stage's modules (what its output depends on)."""
+    h = hashlib.sha256()
+    for module in modules:
+        path = ROOT / Path(*module.split("."))
+        files = sorted(path.rglob("*")) if path.is_dir() else [path.with_suffix(".py")]
+        for f in files:
+            if f.is_file() and f.suffix in (".py", ".json", ".txt") and "__pycache__" not in f.parts:
+                h.update(f.relative_to(ROOT).as_posix().encode())
+                h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def file_stamps(paths: list[str]) -> list[tuple[int, int]]:
+    """(size, mtime) per path: an edited file gets a new ingest cache key."""
+    out = []
+    for p in paths:
+        try:
+            st = os.stat(p)
+            out.append((st.st_size, st.st_mtime_ns))
+        except OSError:
+            out.append((-1, -1))
+    return out
+
+
+def _cached(task_fn, storage: LocalFileSystem | None):
+    if storage is None:
+        return task_fn.with_options(cache_policy=NO_CACHE, persist_result=False)
+    return task_fn.with_options(persist_result=True, result_storage=storage)
+
+
+def _cache_storage(out: Path) -> LocalFileSystem:
+    """A saved storage block per output directory (Prefect resolves result storage by block)."""
+    base = (out / "cache").resolve()
+    block = LocalFileSystem(basepath=str(base))
+    block.save(f"newsgate-cache-{hashlib.sha256(str(base).encode()).hexdigest()[:12]}",
+               overwrite=True)
+    return block
+
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     frames = [f for f in frames if f is not None]
@@ -163,7 +209,7 @@ def _accounting(n_inputs, run_docs, ingest_q, doc_gate_q, run_articles, clean_q,
 @flow(name="newsgate", log_prints=True)
 def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: int = 400,
              expectations_dir: str | None = None, review_mode: str = "auto",
-             max_warnings: int = 10, review_timeout_s: int = 3600) -> dict:
+             max_warnings: int = 10, review_timeout_s: int = 3600, cache: bool = True) -> dict:
     """Run every stage over `sources` and publish a new release into `out` if all gates pass.
 
     When the gates pass with more than `max_warnings` warnings, the review step decides
@@ -204,7 +250,13 @@ def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: in
             t0 = time.perf_counter()
             paths = [str(p) for p in discover(sources)]
             log.info("ingest: %d files under %s", len(paths), ", ".join(sources))
-            batches = [b.result() for b in ingest_batch.map(batched(paths, batch_size))]
+            storage = _cache_storage(lake.root) if cache else None
+            ingest_t, clean_t, extract_t = (_cached(t, storage) for t in
+                                            (ingest_batch, clean_batch, extract_batch))
+            path_batches = batched(paths, batch_size)
+            batches = [b.result() for b in ingest_t.map(
+                path_batches, [file_stamps(b) for b in path_batches],
+                unmapped(code_fingerprint("tasks.ingest")))]
             n_inputs = sum(b.n_inputs for b in batches)
             run_docs = _unique_doc_ids(_concat([b.documents for b in batches]))
             ingest_q = _concat([b.quarantine for b in batches])
@@ -223,7 +275,8 @@ def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: in
             t0 = time.perf_counter()
             log.info("clean: %d documents in %d batches", len(run_docs),
                      len(frame_batches(run_docs, batch_size)))
-            cleaned = [c.result() for c in clean_batch.map(frame_batches(run_docs, batch_size))]
+            cleaned = [c.result() for c in clean_t.map(
+                frame_batches(run_docs, batch_size), unmapped(code_fingerprint("tasks.clean")))]
             run_articles = _concat([c.articles for c in cleaned])
             clean_q = _concat([c.quarantine for c in cleaned])
             articles = gated("articles", merge("articles", run_articles), "clean")
@@ -256,7 +309,8 @@ def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: in
             keep_facts = (canonical_ids & prev_canonical) - set(run_articles["article_id"])
             to_extract = articles[articles["article_id"].isin(canonical_ids - keep_facts)]
             log.info("extract: %d canonical articles (%d carried over)", len(to_extract), len(keep_facts))
-            extracted = [e.result() for e in extract_batch.map(frame_batches(to_extract, batch_size))]
+            extracted = [e.result() for e in extract_t.map(
+                frame_batches(to_extract, batch_size), unmapped(code_fingerprint("tasks.extract")))]
             facts = {}
             context = {"articles": articles}
             for name in FACT_TABLES:

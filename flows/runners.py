@@ -7,6 +7,7 @@ for the whole run and hand its address to the workers through the environment.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import tempfile
 
@@ -20,6 +21,7 @@ def make_task_runner(runner: str = "local", address: str | None = None, workers:
         raise ValueError(f"unknown runner {runner!r} (local or dask)")
     from prefect_dask import DaskTaskRunner
 
+    logging.getLogger("distributed").setLevel(logging.WARNING)  # cluster chatter, not progress
     if address:
         return DaskTaskRunner(address=address)
     os.environ.setdefault("DASK_TEMPORARY_DIRECTORY", tempfile.gettempdir())
@@ -57,5 +59,8 @@ def shared_prefect_api(runner: str):
         with temporary_settings({PREFECT_API_URL: server.api_url}):
             yield server.api_url
     finally:
+        from prefect.logging.handlers import APILogWorker
+
+        APILogWorker.drain_all(timeout=5)  # ship the run's logs while the server is still up
         os.environ.pop("PREFECT_API_URL", None)
         server.stop()

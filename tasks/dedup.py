@@ -2,15 +2,16 @@
 
 Pure functions over one batch (so the heavy part can run on Dask workers):
 
-    normalize_body ─► ngram_hashes ─► minhash_signatures ─► band_keys ─► candidate_pairs
-    body_hash (exact groups)                                    verify_pairs (real overlap)
+    normalize_body ─► ngram_hashes ─► minhash_signatures (rensa) ─► band_keys ─► candidate_pairs
+    body_hash (exact groups)                                           verify_pairs (real overlap)
                           touched_components (union-find) ─► canonical + split ─► clusters
 
 * **Exact**: same hash of the normalised body (NFKC so full/half width fold, casefolded;
   whitespace, punctuation, controls and zero-widths removed, so ，/,/、 and “/" never matter).
-* **Near**: MinHash (NUM_PERM uint32 hashes) over character NGRAM-grams of the normalised
-  body; LSH with BANDS bands of ROWS rows finds candidates; each candidate is verified on the
-  real shingle sets. A pair merges when Jaccard >= NEAR_THRESHOLD, or when the overlap
+* **Near**: MinHash (NUM_PERM uint32 hashes, computed by the rensa library's `RMinHash`) over
+  character NGRAM-grams of the normalised body; LSH with BANDS bands of ROWS rows finds
+  candidates (band keys are ours: see `band_keys`); each candidate is verified on the real
+  shingle sets. A pair merges when Jaccard >= NEAR_THRESHOLD, or when the overlap
   coefficient |A∩B| / min(|A|,|B|) (containment of the shorter text) >= NEAR_THRESHOLD and the
   shorter text has >= MIN_SHINGLES_FOR_CONTAINMENT shingles: a condensed republication of a
   longer story is found, a title-plus-dateline template page is not.
@@ -22,7 +23,12 @@ Pure functions over one batch (so the heavy part can run on Dask workers):
 * **Canonical** (`choose_canonical`): the most complete body (longest normalised body; within
   COMPLETENESS_TOLERANCE of it counts as equally complete), then the body most exact copies
   agree on, then a named outlet over an aggregator over none, then the earliest
-  published_date, then the smallest article_id.
+  published_date, then the first seen: the earliest row of the input `articles` frame (rows
+  of the index come before this run's, in the order they were first seen), never the
+  article_id. "Most copies" chooses between *different* bodies (the text several copies agree
+  on over a variant with a promo line or an escaped payload); inside one exact group every
+  member has the same count, so a group of byte copies is represented by its best-attributed
+  and then first-seen member (the seed, when sources are ingested seeds first).
   Incrementally, an existing canonical stays unless a newcomer's body is more than
   CANONICAL_SWITCH_MARGIN longer (stability beats a marginal preference); the cluster id
   never changes. The canonical inherits a missing date / outlet from its members
@@ -45,6 +51,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from rensa import RMinHash
 
 # ---- parameters (chosen by measurement, see benchmarks/README_dedup.md) -----------------------
 NGRAM = 5                 # character n-gram length of the shingles
@@ -71,7 +78,7 @@ AGGREGATOR_OUTLETS = (
 _U32_MAX = np.uint32(0xFFFFFFFF)
 _SHINGLE_MULT = np.uint64(0x9E3779B97F4A7C15)
 _BAND_MULT = np.uint64(0xC2B2AE3D27D4EB4F)
-_SIGNATURE_CHUNK = 1 << 13    # shingles per numpy step: the (perm, shingle) matrix stays in cache
+_RENSA_CHUNK = 1 << 18        # shingles per rensa call: the flat copy of the hashes stays at 2 MiB
 
 CLUSTER_COLUMNS = ["article_id", "cluster_id", "canonical_id", "is_canonical", "kind",
                    "similarity", "jaccard", "cluster_size"]
@@ -146,40 +153,29 @@ def shingle_hashes(normalized: str, n: int | None = None) -> np.ndarray:
     return np.unique(ngram_hashes(normalized, n))
 
 
-@lru_cache(maxsize=4)
-def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    a = rng.integers(1, 2**63, size=num_perm, dtype=np.uint64) | np.uint64(1)
-    b = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64)
-    return a, b
-
-
-def minhash_signatures(shingle_sets: list[np.ndarray], num_perm: int | None = None,
+def minhash_signatures(token_hashes: list[np.ndarray], num_perm: int | None = None,
                        seed: int = SEED) -> np.ndarray:
-    """(len(shingle_sets), num_perm) uint32 MinHash signatures.
+    """(len(token_hashes), num_perm) uint32 MinHash signatures, computed by rensa's `RMinHash`.
 
-    Permutation i is h_i(x) = (a_i * key + b_i) >> 32 over the 32-bit key x >> 32
-    (multiply-add-shift, 2-universal), evaluated as one (num_perm, shingles) matrix for a chunk
-    of documents and reduced per document with np.minimum.reduceat along the contiguous axis.
-    Empty sets get all-max signatures (they never share an LSH bucket: callers skip them)."""
-    a, b = _permutations(num_perm or NUM_PERM, seed)
-    a, b = a[:, None], b[:, None]
-    out = np.full((len(shingle_sets), a.shape[0]), _U32_MAX, dtype=np.uint32)
-    sizes = np.array([s.size for s in shingle_sets], dtype=np.int64)
-    docs = np.flatnonzero(sizes)
-    ends = np.cumsum(sizes[docs])
+    Each document's shingles are given as their 64-bit hashes (`ngram_hashes`: repeats are
+    harmless) and passed to rensa as one flat buffer with row offsets per chunk of documents
+    (`RMinHash.digest_matrix_from_flat_token_hashes`): the same digest as
+    `RMinHash(num_perm, seed).update(tokens)` over 5-gram tokens that hash to these values, but
+    without one Python string per shingle, and over exactly the hashed set that verification
+    computes Jaccard on. Each row depends only on its own document (per-batch pure). Empty
+    documents get all-max signatures (they never share an LSH bucket: callers skip them)."""
+    num_perm = num_perm or NUM_PERM
+    out = np.empty((len(token_hashes), num_perm), dtype=np.uint32)
+    sizes = np.fromiter((h.size for h in token_hashes), dtype=np.int64, count=len(token_hashes))
+    ends = np.cumsum(sizes)
     start = 0
-    while start < docs.size:  # chunks of whole documents, about _SIGNATURE_CHUNK shingles each
+    while start < len(token_hashes):  # chunks of whole documents, about _RENSA_CHUNK shingles each
         done = ends[start - 1] if start else 0
-        stop = max(start + 1, int(np.searchsorted(ends, done + _SIGNATURE_CHUNK, side="right")))
-        chunk = docs[start:stop]
-        keys = np.concatenate([shingle_sets[i] for i in chunk]) >> np.uint64(32)
-        with np.errstate(over="ignore"):
-            values = np.multiply(a, keys[None, :])  # in place from here: the matrix is the cost
-            values += b
-        values >>= np.uint64(32)
-        offsets = np.concatenate(([0], np.cumsum(sizes[chunk])[:-1]))
-        out[chunk] = np.minimum.reduceat(values, offsets, axis=1).T
+        stop = max(start + 1, int(np.searchsorted(ends, done + _RENSA_CHUNK, side="right")))
+        flat = np.concatenate(token_hashes[start:stop]).astype(np.uint64, copy=False)
+        offsets = np.concatenate(([0], np.cumsum(sizes[start:stop]))).astype(np.uint64)
+        digests = RMinHash.digest_matrix_from_flat_token_hashes(flat, offsets, num_perm, seed)
+        out[start:stop] = np.array(digests.to_rows(), dtype=np.uint32).reshape(stop - start, num_perm)
         start = stop
     return out
 
@@ -192,7 +188,12 @@ def signatures(bodies: list[str]) -> np.ndarray:
 def band_keys(sigs: np.ndarray, bands: int | None = None) -> np.ndarray:
     """(n, bands) uint64 LSH keys, one per band. A key depends on its band's rows only (and the
     band number), so keys are computed per batch, and buckets can be formed independently per
-    band slice or key range (e.g. one Dask worker each) and the candidate pairs unioned."""
+    band slice or key range (e.g. one Dask worker each) and the candidate pairs unioned.
+
+    Not rensa's `RMinHashLSH`: that is one in-memory index of `RMinHash` objects whose band
+    hashes are not exposed, so it can neither be split across workers by band nor be rebuilt
+    from the uint32 signatures the index persists (rensa has no constructor from a digest), and
+    an incremental run would have to re-sign every old article or pickle the opaque index."""
     n, bands = sigs.shape[0], bands or BANDS
     rows = sigs.reshape(n, bands, sigs.shape[1] // bands).astype(np.uint64)
     keys = np.zeros((n, bands), dtype=np.uint64)
@@ -251,7 +252,7 @@ class Member(NamedTuple):
     published_date: str | None
     was_canonical: bool = False
     copies: int = 1  # members with this exact normalised body (itself included)
-    row: int = -1  # where the member lives (bookkeeping, not part of the rule)
+    row: int = -1  # input position (index rows first, then this run's frame order): first seen wins ties
 
 
 def outlet_rank(outlet: str | None) -> int:
@@ -268,12 +269,14 @@ def _date_key(date) -> str:
 
 def best_by_rule(members: list[Member]) -> Member:
     """Most complete body (within COMPLETENESS_TOLERANCE of the longest), then the body most
-    copies agree on, then named outlet over aggregator over none, then earliest date, then
-    smallest article_id."""
+    copies agree on, then named outlet over aggregator over none, then earliest date, then the
+    first seen (smallest row; among equal rows, the first listed: min is stable). Never the
+    article_id: ids are content hashes, so the smallest id is an arbitrary copy (in a bad-inputs
+    run it made gb18030_meta.html, not seed 004, the canonical of seed 004's byte copies)."""
     longest = max(m.norm_len for m in members)
     return min(members, key=lambda m: (m.norm_len < (1 - COMPLETENESS_TOLERANCE) * longest,
                                        -m.copies, outlet_rank(m.outlet),
-                                       _date_key(m.published_date), m.article_id))
+                                       _date_key(m.published_date), m.row))
 
 
 def choose_canonical(members: list[Member]) -> Member:
@@ -367,7 +370,10 @@ class DedupIndex:
 
 
 def current_params() -> dict:
-    return {"ngram": NGRAM, "bands": BANDS, "rows": ROWS, "seed": SEED, "version": 1}
+    """What stored signatures depend on. Version 2: signatures by rensa's RMinHash (version 1
+    was a hand-written numpy MinHash: its signatures mean nothing to rensa's)."""
+    return {"ngram": NGRAM, "bands": BANDS, "rows": ROWS, "seed": SEED,
+            "minhash": f"rensa.RMinHash/{RMinHash.ALGORITHM_VERSION}", "version": 2}
 
 
 @dataclass

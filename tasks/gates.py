@@ -265,26 +265,18 @@ def run_gx(table: str, df: pd.DataFrame, suite: dict) -> list[CheckResult]:
     gx_suite = gx.ExpectationSuite(name=f"newsgate.{table}", expectations=expectations)
     batch = _batch_definition(table).get_batch(batch_parameters={"dataframe": frame})
     result = batch.validate(gx_suite, result_format="SUMMARY")
-    by_key = {json.dumps([e["type"], e.get("kwargs", {})], sort_keys=True, default=str): e
-              for e in suite["expectations"]}
     checks = []
     for r in result.results:
         cfg = r.expectation_config
-        spec = by_key.get(json.dumps([cfg.type, _plain_kwargs(cfg.kwargs)], sort_keys=True,
-                                     default=str), {})
         res = r.result or {}
         idx = res.get("partial_unexpected_index_list") or []
         severity = "error" if str(getattr(cfg.severity, "value", cfg.severity)) == "critical" else "warning"
         checks.append(CheckResult(
-            table, "gx", _check_label(cfg), (spec.get("meta") or {}).get("description", cfg.type),
+            table, "gx", _check_label(cfg), (cfg.meta or {}).get("description", cfg.type),
             severity, bool(r.success), observed=_observed(res),
             n_failed=int(res.get("unexpected_count") or (0 if r.success else 1)),
             sample=_sample(df.reset_index(drop=True), idx)))
     return checks
-
-
-def _plain_kwargs(kwargs: dict) -> dict:
-    return {k: v for k, v in dict(kwargs).items() if k not in ("batch_id",)}
 
 
 def _check_label(cfg) -> str:

@@ -111,16 +111,18 @@ def test_escaped_markup_in_html_text_is_ordinary_text(seed_texts):
 
 
 def test_template_lines_repeated_across_a_site_are_removed(seed_texts):
-    """A promo line shared by 3 different stories of one directory goes; sentences stay."""
+    """A footer line shared by 3 different stories of one directory goes; a sentence and a
+    slogan set among the paragraphs stay."""
     promo = "1、2011（第五届）全国招投标领域年度聚焦暨中国最具竞争力招标机构评选"
     quote = "抓项目就是抓发展,谋项目就是谋未来。"
+    slogan = "不忘初心 牢记使命"
     stories = [t.split("\n") for _, t in sorted(seed_texts.items())][1:4]
-    rows = [document_row("\n".join(lines + [promo, quote]), f"site/{i}.txt")
+    rows = [document_row("\n".join(lines[:20] + [slogan] + lines[20:] + [promo, quote]), f"site/{i}.txt")
             for i, lines in enumerate(stories)]
     batch = clean_documents(pd.DataFrame(rows))
     repeated = batch.removals[batch.removals.rule == "repeated_line"]
     assert set(repeated.text) == {promo}
-    assert all(quote in body for body in batch.articles.body)
+    assert all(quote in body and slogan in body for body in batch.articles.body)
 
 
 def test_copies_of_one_story_do_not_make_its_lines_template(seed_texts):
@@ -154,3 +156,10 @@ def test_a_byline_after_the_lead_paragraph_does_not_split_the_article(seed_texts
     (article,) = batch.articles.itertuples()
     assert article.title == s4[0] and set(article.reporters) == {"缪友银", "王海跃"}  # byline + dateline
     assert article.body.split("\n") == [s4[1], s4[3], s4[4], s4[5], s4[6]]
+
+
+def test_in_a_big_site_a_line_must_recur_in_a_share_of_its_stories():
+    stories = [(f"第{i}篇报道的正文内容。", ) for i in range(1000)]
+    docs = [("file:a.jsonl", [s[0]] + (["人物简介"] if i < 4 else []) + (["中国LED采购商圈"] if i < 8 else []))
+            for i, s in enumerate(stories)]
+    assert repeated_lines(docs) == {"file:a.jsonl": {"中国LED采购商圈"}}

@@ -61,3 +61,22 @@ def test_parallel_extraction_gives_the_same_result(seed_texts, monkeypatch):
     monkeypatch.setattr(clean, "PARALLEL_MIN_HTML", 1)
     parallel = clean_documents(pd.DataFrame(rows), workers=2)
     assert parallel.articles.drop(columns="warnings").equals(serial.articles.drop(columns="warnings"))
+
+
+def test_an_article_lost_to_pruning_is_rescued_by_the_unpruned_attempt(seed_texts):
+    html = page(seed_texts[SEED4]).replace("<article>", '<article class="main related-content">')
+    batch = clean_documents(pd.DataFrame([document_row(html, "a.html", "html")]))
+    (article,) = batch.articles.itertuples()
+    assert len(article.body.split("\n")) == 10
+
+
+def test_a_list_of_headlines_after_an_editor_line_is_cut(seed_texts):
+    """The list is longer than 40 % of the page: only the early, not-prose rule can cut it."""
+    headlines = ["OPPO将首发高通骁龙5G SoC", "质疑三星反遭网友科普：华为高管再回应",
+                 "嫦娥四号完成第九月昼科学探测工作 进入第九月夜", "美欧卫星险相撞，欧航局紧急变轨"] * 20
+    text = seed_texts[SEED4]
+    batch = clean_documents(pd.DataFrame([document_row(
+        page(text, ["责任编辑：刘响"] + headlines), "a.html", "html")]))
+    (article,) = batch.articles.itertuples()
+    assert "OPPO" not in article.body and len(article.body.split("\n")) == 10
+    assert (batch.removals.rule == "after_trailer").sum() == len(headlines)

@@ -43,6 +43,7 @@ def test_headings_and_broken_lines_are_told_apart(seed_texts):
     assert not looks_like_heading(s0[85].strip(), s0[87])  # “受疫情影响,2月份时身在珠
     assert not looks_like_heading(s2[50].strip(), s2[52])  # ends with a comma
     assert not looks_like_heading(s2[82].strip(), s2[84])  # has a full stop inside
+    assert looks_like_heading("多地项目连环爆雷 狂奔的龙湖集团“暗伤”曝露？", s2[6])  # headlines may ask
 
 
 def test_seam_word_detects_a_word_cut_by_the_layout():

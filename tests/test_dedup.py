@@ -1,6 +1,7 @@
 """Dedup stage: exact, near (containment), canonical rule, metadata, incremental, persistence."""
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -127,12 +128,46 @@ def test_chain_is_split_so_every_member_is_close_to_its_canonical(seeds, every_p
     ([Member("a", 1000, "新浪财经", None), Member("b", 960, "中国证券报", None)], "b"),  # named > aggregator
     ([Member("a", 1000, None, None), Member("b", 1000, "互联网", None)], "b"),  # aggregator > unknown
     ([Member("a", 1000, "x报", "2020-02-01"), Member("b", 1000, "y报", "2020-01-31")], "b"),  # earliest
-    ([Member("b", 1000, None, None), Member("a", 1000, None, None)], "a"),  # tie-break by id
+    ([Member("b", 1000, None, None, row=0), Member("a", 1000, None, None, row=1)], "b"),  # first seen
+    ([Member("a", 1000, None, None, row=1), Member("b", 1000, None, None, row=0)], "b"),  # not the id
+    ([Member("a", 1000, None, None, row=0), Member("b", 990, None, None, copies=2, row=1)], "b"),
     ([Member("old", 1000, None, None, True), Member("new", 1090, "人民网", "2019-01-01")], "old"),
     ([Member("old", 1000, None, None, True), Member("new", 1200, None, None)], "new"),  # > margin
 ])
 def test_canonical_rule(members, expected):
     assert choose_canonical(members).article_id == expected
+
+
+@pytest.mark.parametrize("order", [["seed-004", "7b019a2f-0"], ["7b019a2f-0", "seed-004"]])
+def test_byte_copy_canonical_is_the_first_seen_not_the_smallest_id(seeds, order):
+    """(a) the copy (smaller id, like gb18030_meta.html) listed after the seed: the seed is
+    canonical; (b) the same two listed the other way round: the copy is. Order, not id."""
+    result = dedup_articles(frame({aid: seeds["s4"] for aid in order},
+                                  outlet={aid: "人民网" for aid in order},
+                                  published_date={aid: "2024-02-18" for aid in order}))
+    rows = by_id(result.clusters)
+    first, second = order
+    assert rows[first]["is_canonical"] and rows[first]["kind"] == "unique"
+    assert rows[second]["canonical_id"] == first and rows[second]["kind"] == "exact"
+    assert rows[first]["cluster_id"] == f"c-{first}"
+
+
+def test_first_seen_copy_represents_its_group_next_to_a_variant(seeds):
+    """Seed, a near variant (an extra line, equally complete) and two later byte copies: the
+    seed's body has the most copies, and the seed itself was seen first."""
+    variant = seeds["s4"] + "\n责任编辑：王某某"
+    bodies = {"seed": seeds["s4"], "0-variant": variant, "0-copy": seeds["s4"], "1-copy": seeds["s4"]}
+    rows = by_id(dedup_articles(frame(bodies)).clusters)
+    assert {r["canonical_id"] for r in rows.values()} == {"seed"}
+    assert rows["0-variant"]["kind"] == "near"
+
+
+def test_index_rows_are_seen_before_a_runs_rows(seeds):
+    """Incrementally the old row is first seen (and the incumbent): a new equal copy with a
+    smaller id does not take over."""
+    first = dedup_articles(frame({"seed": seeds["s2"]}))
+    second = dedup_articles(frame({"0-copy": seeds["s2"]}), first.index)
+    assert by_id(second.clusters)["0-copy"]["canonical_id"] == "seed"
 
 
 def test_canonical_inherits_missing_metadata(seeds):
@@ -153,7 +188,7 @@ def test_canonical_inherits_missing_metadata(seeds):
 # ---- incremental and persistence ---------------------------------------------------------------------
 @pytest.fixture()
 def signed_rows(monkeypatch) -> list[int]:
-    """Counts the documents MinHash is computed for."""
+    """Counts the documents MinHash (rensa) is computed for."""
     counts: list[int] = []
     original = dedup.minhash_signatures
 
@@ -231,6 +266,14 @@ def test_index_with_other_parameters_is_refused(seeds, tmp_path, monkeypatch):
         DedupIndex.load(tmp_path / "idx")
 
 
+def test_index_signed_by_the_old_numpy_minhash_is_refused(seeds, tmp_path):
+    directory = dedup_articles(frame(seeds)).index.save(tmp_path / "idx")
+    old = {"ngram": dedup.NGRAM, "bands": dedup.BANDS, "rows": dedup.ROWS, "seed": dedup.SEED, "version": 1}
+    (directory / "params.json").write_text(json.dumps(old))
+    with pytest.raises(ValueError, match="incompatible"):
+        DedupIndex.load(directory)
+
+
 def test_signatures_and_band_keys_are_per_batch_pure(seeds):
     bodies = list(seeds.values())
     whole = dedup.signatures(bodies)
@@ -257,6 +300,19 @@ def test_empty_input_and_empty_bodies():
     assert result.clusters.empty and len(result.index) == 0
     blanks = dedup_articles(frame({"a": "", "b": " ，\n"})).clusters
     assert blanks["cluster_id"].nunique() == 2  # nothing to compare: never grouped
+
+
+def test_signatures_are_rensa_rminhash(seeds):
+    """The signature is rensa's RMinHash of the 5-gram hashes, row for row (no own MinHash)."""
+    from rensa import RMinHash
+    bodies = list(seeds.values()) + ["", "短"]
+    tokens = [dedup.ngram_hashes(normalize_body(b)).tolist() for b in bodies]
+    expected = RMinHash.digest_matrix_from_token_hash_sets(tokens, dedup.NUM_PERM, dedup.SEED).to_rows()
+    sigs = dedup.signatures(bodies)
+    assert sigs.dtype == np.uint32 and sigs.shape == (len(bodies), dedup.NUM_PERM)
+    np.testing.assert_array_equal(sigs, np.array(expected, dtype=np.uint32))
+    assert (sigs[-2] == np.iinfo(np.uint32).max).all()  # empty body: never in a bucket
+    assert dedup.signatures([]).shape == (0, dedup.NUM_PERM)
 
 
 def test_minhash_estimates_jaccard(seeds):
@@ -306,8 +362,10 @@ def test_badinputs_cluster_with_their_seeds(shared_dir, seed_paths):
     rows = by_id(dedup_articles(frame(bodies)).clusters)
     assert rows["dup_of_seed.txt"]["kind"] == "exact"
     assert rows["dup_of_seed.txt"]["cluster_id"] == rows["003"]["cluster_id"]
+    assert rows["dup_of_seed.txt"]["canonical_id"] == "003"  # the seed, listed first
     assert rows["near_dup_of_seed.txt"]["kind"] == "near"
     assert rows["near_dup_of_seed.txt"]["canonical_id"] == "001"
     for name in ("crlf.txt", "zero_width.txt", "control_chars.txt", "utf16_bom.txt"):
         assert rows[name]["kind"] == "exact" and rows[name]["cluster_id"] == rows["004"]["cluster_id"]
+        assert rows[name]["canonical_id"] == "004"
     assert len({rows[s]["cluster_id"] for s in ("000", "001", "002", "003", "004")}) == 5

@@ -9,7 +9,7 @@ from tasks.extract.tokenize import tokenize
 
 def projects(text: str) -> list[tuple[str, float | None, str, str | None]]:
     toks = tokenize(text)
-    found = find_projects(text, toks, clauses(text), find_quantities(text, {t.start for t in toks}))
+    found = find_projects(text, toks, clauses(text), find_quantities(text, set(toks.starts)))
     return [(p.name, p.investment.value_yuan if p.investment else None, p.status, p.status_text) for p in found]
 
 

@@ -114,3 +114,27 @@ def test_project_places(tables):
     assert p.loc["四平至白山天然气管道建设辽源段工程", "place_full"] == "吉林省辽源市"  # home city in name
     assert p.loc["吉林健芝宁医药健康产业园", "place_full"] == "吉林省延边朝鲜族自治州敦化市"
     assert p.loc["宁波均胜汽车零部件项目", "place_full"] == "吉林省辽源市"          # origin is not site
+
+
+def test_contract_helpers(tables, articles):
+    from tasks.extract import sanitize, violations
+    assert violations(tables, articles) == []
+    broken = dict(tables)
+    p = tables["projects"].copy()
+    p.loc[p.index[0], "status"] = "building"
+    p.loc[p.index[1], "investment_yuan"] = 5e13
+    broken["projects"] = p
+    m = tables["mentions"].copy()
+    m.loc[m.index[0], "start"] += 1
+    broken["mentions"] = m
+    found = violations(broken, articles)
+    assert any("status outside" in x for x in found) and any("investment_yuan" in x for x in found)
+    assert any(x.startswith("mentions: 1 rows") for x in found)
+    fixed = sanitize(broken)
+    assert fixed["projects"].loc[p.index[0], "status"] == "unknown"
+    assert pd.isna(fixed["projects"].loc[p.index[1], "investment_yuan"])
+
+
+def test_enums_match_the_published_schema():
+    schemas = pytest.importorskip("schemas.tables")
+    assert MENTION_KINDS == schemas.MENTION_KINDS and PROJECT_STATUSES == schemas.PROJECT_STATUSES

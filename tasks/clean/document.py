@@ -158,6 +158,10 @@ def _articles(doc: SourceDoc, drafts: list[ArticleDraft], page: md.Credits,
     starts = [_first_line(d) for d in drafts]
     rows = []
     for k, draft in enumerate(drafts):
+        if not any(not p.heading for p in draft.reading_order()):
+            for heading in draft.headings + draft.reading_order():  # a headline with no article
+                removed.add("heading_without_body", heading.text, heading.line_nos[0])
+            continue
         title, subtitle = _titles(doc, draft, removed, bool(doc.title_hint) and len(drafts) == 1)
         paragraphs = repair_joins(draft.reading_order())
         body = "\n".join(p.text for p in paragraphs)

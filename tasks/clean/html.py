@@ -1,9 +1,10 @@
 """Main text and metadata of an HTML page: trafilatura finds the content, we render it to lines.
 
 trafilatura's own text output glues the paragraphs of a table cell into one line ('| p1 p2 |'),
-so the extracted element tree is rendered here with one line per block element. The fast
-extractor runs first and the full one (with its fallbacks) only when fast finds nothing; a last
-fallback keeps the <p>/<h*> texts of the page so malformed or truncated HTML still yields text.
+so the extracted element tree is rendered here with one line per block element. Extraction runs
+in attempts, cheapest first, until one yields enough prose (see ENOUGH_PROSE); a last fallback
+keeps the <p>/<h*> texts of the page so malformed or truncated HTML still yields text. The title
+is chosen among trafilatura's, the <h1>s and <title> by how much the article's opening uses it.
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ BREAK = "\x00"
 # Only dates the page states in its markup/metadata: the extensive search guesses from any
 # number in the text (a '2024年' in the body became 2024-01-01).
 DATE_PARAMS = {"extensive_search": False, "original_date": True}
-# Measured on the dev pages with human gold (benchmarks/clean_quality.py); see docs/CLEANING.md.
+# Settings measured on the dev pages with human gold (benchmarks/clean_quality.py, docs/CLEANING.md).
 # Containers that hold other articles, comments or page furniture (readability's "unlikely
 # candidates", plus the pinyin names Chinese CMSs use) are pruned before extraction.
 # ('share' is not in the list: gne_2 wraps its article in 'js_img_share_area'.)

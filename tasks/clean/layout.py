@@ -24,6 +24,7 @@ JOIN_WINDOW = 3
 JOIN_THRESHOLD = 1.0
 
 _COMMA = re.compile(r"[，,]")
+_FULL_STOP = re.compile(r"[。；;]")
 # A paragraph opening with an enumeration marker starts an item, it does not continue a sentence.
 _ENUMERATION = re.compile(r"^(?:[（(][0-9一二三四五六七八九十]{1,3}[)）]|[0-9]{1,3}(?:、|[.．](?![0-9]))"
                           r"|[一二三四五六七八九十]{1,3}、|[①-⑳]|第[一二三四五六七八九十]+[，,、])")
@@ -71,7 +72,10 @@ def looks_like_heading(text: str, next_text: str | None = None) -> bool:
     n = len(text)
     if n == 0 or n > MAX_HEADING_CHARS or han_count(text) < 2:
         return False
-    if has_sentence_stop(text) or text[-1] in CONTINUES or not quotes_balanced(text):
+    if text[-1] in CONTINUES or not quotes_balanced(text):
+        return False
+    # Headlines may exclaim or ask ('突发！新疆地震', '…“暗伤”曝露？'), never state a full sentence.
+    if _FULL_STOP.search(text) or (has_sentence_stop(text) and n > SHORT_HEADING_CHARS):
         return False
     commas = len(_COMMA.findall(text))
     if commas > 1 or (commas and n > SHORT_HEADING_CHARS):

@@ -4,8 +4,10 @@ Documents are grouped by site: the URL host for web pages, the JSONL file for JS
 directory otherwise. A line is template boilerplate when it occurs in at least `min_docs`
 distinct stories of its group (and, in a big group, in MIN_SHARE of them). Copies of one story (exact or near duplicates share their longest
 line) count once, so a re-posted article does not turn its own paragraphs into 'template'.
-Sentence-like lines (long enough, ending a sentence) and quotations are never flagged: a slogan or
-quote that many articles repeat is content.
+Only occurrences outside a document's prose span count: template sits in the header or footer,
+before the first or after the last prose line (>= 20 characters with a full stop), while a slogan
+or quote that several articles repeat sits among their paragraphs. Sentence-like lines (long
+enough, ending a sentence) and quotations are never flagged.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ MIN_DOCS = 3
 # '人物简介' recur in a few articles of a big site without being template.
 MIN_SHARE = 0.005
 SENTENCE_MIN_HAN = 15
+PROSE_LINE_MIN = 20
 
 
 def site_group(source: str, container: str | None, url: str | None) -> str:
@@ -43,19 +46,26 @@ def is_protected(line: str) -> bool:
     return line.startswith("“") and line.endswith("”")
 
 
+def edge_lines(lines: list[str]) -> set[str]:
+    """Lines before the first or after the last prose line of a document (its header/footer)."""
+    prose = [i for i, line in enumerate(lines) if len(line) >= PROSE_LINE_MIN and "。" in line]
+    if not prose:
+        return set(lines)
+    return set(lines[: prose[0]]) | set(lines[prose[-1] + 1:])
+
+
 def repeated_lines(docs: Iterable[tuple[str, list[str]]], min_docs: int = MIN_DOCS,
                    min_share: float = MIN_SHARE) -> dict[str, set[str]]:
-    """{group: template lines} from (group, lines of one document) pairs."""
+    """{group: template lines} from (group, lines of one document in order) pairs."""
     stories: dict[tuple[str, str], set[str]] = defaultdict(set)
     group_stories: dict[str, set[str]] = defaultdict(set)
     for group, lines in docs:
-        normalized = {normalize_line(line) for line in lines}
-        normalized.discard("")
+        normalized = [n for n in (normalize_line(line) for line in lines) if n]
         if not normalized:
             continue
         story = max(normalized, key=lambda s: (len(s), s))
         group_stories[group].add(story)
-        for line in normalized:
+        for line in edge_lines(normalized):
             stories[(group, line)].add(story)
     needed = {g: max(min_docs, math.ceil(min_share * len(s))) for g, s in group_stories.items()}
     flagged: dict[str, set[str]] = defaultdict(set)

@@ -13,6 +13,7 @@ import math
 import pandas as pd
 
 from .context import RegionLocator
+from .contract import MENTION_KINDS, PROJECT_STATUSES, sanitize, valid_investment, violations
 from .indicators import find_indicators
 from .keywords import top_keywords
 from .numbers import find_quantities
@@ -24,12 +25,8 @@ from .projects import classify_industry, find_projects, project_id
 from .sentences import clauses, paragraphs, sentences
 from .tokenize import tokenize
 
-__all__ = ["extract_articles", "extract_article", "TABLE_COLUMNS", "MENTION_KINDS", "PROJECT_STATUSES"]
-
-MENTION_KINDS = ["place", "person", "org", "money", "date", "percent", "count", "area"]
-PROJECT_STATUSES = ["planned", "new_start", "under_construction", "completed", "in_operation",
-                    "trial_production", "unknown"]
-MAX_INVESTMENT_YUAN = 1e13
+__all__ = ["extract_articles", "extract_article", "TABLE_COLUMNS", "MENTION_KINDS", "PROJECT_STATUSES",
+           "sanitize", "violations"]
 
 TABLE_COLUMNS = {
     "mentions": ["article_id", "kind", "text", "start", "end", "value", "unit", "normalized",
@@ -60,10 +57,10 @@ def extract_article(article: dict) -> dict[str, list[dict]]:
     published = _text(article.get("published_date"))
     tokens = tokenize(body)
     candidates = place_candidates(tokens)
-    title_tokens = tokenize(title) if title else []
+    title_tokens = tokenize(title)
     home = home_of(title_tokens, tokens, _text(article.get("dateline_place")), candidates)
     places = find_places(body, tokens, home, candidates)
-    quantities = find_quantities(body, {t.start for t in tokens})
+    quantities = find_quantities(body, set(tokens.starts))
     clause_spans, sentence_spans, paragraph_spans = clauses(body), sentences(body), paragraphs(body)
     people = find_people(body)
     projects = find_projects(body, tokens, clause_spans, quantities, {p.name for p in people})
@@ -97,8 +94,7 @@ def extract_article(article: dict) -> dict[str, list[dict]]:
         surface, region = locator.locate(p.name_start, p.name_end, local=True)
         inv = p.investment
         yuan = inv.value_yuan if inv is not None else None
-        if yuan is not None and not (0 < yuan < MAX_INVESTMENT_YUAN):
-            yuan = None
+        yuan = yuan if valid_investment(yuan) else None
         rows["projects"].append(dict(
             project_id=project_id(aid, p.name, p.clause.start), article_id=aid, name=p.name,
             investment_yuan=yuan, investment_text=inv.text if inv is not None else None,

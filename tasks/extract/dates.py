@@ -16,6 +16,7 @@ DATE = re.compile(
     r"|(?<![\d年])(?P<m1>\d{1,2})\s*[-—~至]\s*(?P<m2>\d{1,2})月份?"
     r"|(?<![\d.年])(?P<mo>\d{1,2})月(?:(?P<da>\d{1,2})日|份)?"
     r"|(?<![\d.月])(?P<day>\d{1,2})日")
+ISO_PARTIAL = re.compile(r"\d{4}(?:-\d{2}(?:-\d{2})?)?")
 RELATIVE = re.compile(r"(?:(?P<month>\d{1,2})月)?(?P<day>\d{1,2})日|近日|日前|昨日|昨天|今天|今日|当天")
 
 
@@ -29,7 +30,7 @@ class DateMention:
 
 def resolve_date(date_text: str | None, published: str | None) -> str | None:
     """'3日' / '7月28日' / '近日' against the published date (ISO, partial allowed); None if unknown."""
-    if not date_text or not published:
+    if not date_text or not published or not ISO_PARTIAL.fullmatch(published):
         return None
     parts = [int(x) for x in published.split("-")]
     if date_text in ("近日", "日前", "今天", "今日", "当天"):
@@ -68,7 +69,7 @@ def _iso(y: int, m: int | None = None, d: int | None = None) -> str | None:
 
 
 def find_dates(text: str, published: str | None = None) -> list[DateMention]:
-    year = int(published[:4]) if published and published[:4].isdigit() else None
+    year = int(published[:4]) if published and ISO_PARTIAL.fullmatch(published) else None
     out = []
     for m in DATE.finditer(text):
         g = m.groupdict()

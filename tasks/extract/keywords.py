@@ -11,7 +11,7 @@ from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
-from .tokenize import Token, segmenter
+from .tokenize import Tokens, segmenter
 
 STOPWORDS_FILE = Path(__file__).with_name("stopwords.txt")
 TOP_K = 10
@@ -35,11 +35,11 @@ def _stopwords() -> frozenset[str]:
                      if w.strip() and not w.startswith("#"))
 
 
-def top_keywords(tokens: list[Token], k: int = TOP_K) -> list[tuple[str, float]]:
+def top_keywords(tokens: Tokens, k: int = TOP_K) -> list[tuple[str, float]]:
     idf, median = _idf()
     stop = _stopwords()
-    counts = Counter(t.text for t in tokens
-                     if len(t.text) >= 2 and t.text not in stop and WORDLIKE.match(t.text))
+    counts = Counter(tokens.words)  # count everything in C, then filter the vocabulary
+    counts = {w: c for w, c in counts.items() if len(w) >= 2 and w not in stop and WORDLIKE.match(w)}
     total = sum(counts.values()) or 1
     scored = [(w, c / total * idf.get(w, median)) for w, c in counts.items()]
     scored.sort(key=lambda x: (-x[1], x[0]))

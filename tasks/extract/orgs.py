@@ -6,11 +6,12 @@ in jieba's dictionary, or a place) so 该公司 / 企业集团 are not organisat
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 
 from .projects import scan_name_start
 from .projects import LEADING_NON_NAME_TAGS
-from .tokenize import Token, word_frequency, word_tag
+from .tokenize import Tokens, word_frequency, word_tag
 
 CONJUNCTIONS = {"和", "与", "及", "、"}
 LEADING_TAGS = LEADING_NON_NAME_TAGS | {"ad", "i", "l"}  # 密切对接…, 充分发挥…
@@ -25,17 +26,17 @@ class Org:
     end: int
 
 
-def find_orgs(text: str, tokens: list[Token], places: frozenset[str]) -> list[Org]:
+def find_orgs(text: str, tokens: Tokens, places: frozenset[str]) -> list[Org]:
     out: list[Org] = []
-    for i, tok in enumerate(tokens):
-        if tok.text not in ORG_SUFFIXES:
-            continue
-        if i + 1 < len(tokens) and tokens[i + 1].text in ORG_SUFFIXES:
+    for i in [k for k, w in enumerate(tokens.words) if w in ORG_SUFFIXES]:
+        tok = tokens[i]
+        if i + 1 < len(tokens) and tokens.words[i + 1] in ORG_SUFFIXES:
             continue  # 集团+有限公司: take the longest
         start = scan_name_start(text, tokens, i, 0)
         if start is None:
             continue
-        body = [t for t in tokens[:i] if t.start >= start]
+        first = bisect_left(tokens.starts, start)
+        body = list(tokens[first:i])
         for k in range(len(body) - 1, -1, -1):
             if body[k].text in CONJUNCTIONS:  # 企业和辽矿集团 -> 辽矿集团
                 body = body[k + 1:]

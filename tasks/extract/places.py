@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from .tokenize import Token, segmenter
+from .tokenize import Token, Tokens, as_tokens, segmenter
 
 ALIASES_FILE = Path(__file__).with_name("place_aliases.json")
 MAX_JOIN = 3
@@ -160,21 +160,24 @@ def _prefixes() -> frozenset[str]:
 Candidate = tuple  # (start, end, surface, regions)
 
 
-def place_candidates(tokens: list[Token]) -> list[Candidate]:
+def place_candidates(tokens: Tokens) -> list[Candidate]:
     """(start, end, surface, regions) for the longest gazetteer surface at each token."""
     gaz = gazetteer().by_surface
     not_places = set(_extension()["not_places"])
     prefixes = _prefixes()
-    out, i, n_tokens = [], 0, len(tokens)
+    tokens = as_tokens(tokens)
+    words, starts, ends = tokens.words, tokens.starts, tokens.ends
+    out, n_tokens = [], len(words)
+    i = 0
     while i < n_tokens:
-        first = tokens[i].text
+        first = words[i]
         if first not in prefixes:
             i += 1
             continue
         hit, surface = None, first
         joined = [first]
         for k in range(i + 1, min(i + MAX_JOIN, n_tokens)):
-            nxt = surface + tokens[k].text
+            nxt = surface + words[k]
             if nxt not in prefixes:
                 break
             surface = nxt
@@ -193,7 +196,7 @@ def place_candidates(tokens: list[Token]) -> list[Candidate]:
             continue
         n = hit[0]
         if hit[1]:
-            out.append((tokens[i].start, tokens[i + n - 1].end, hit[2], hit[1]))
+            out.append((starts[i], ends[i + n - 1], hit[2], hit[1]))
         i += n
     return out
 
@@ -250,7 +253,7 @@ def _choose(surface: str, regions: list[Region], home: Home, alias: bool, route:
     return region
 
 
-def home_of(title_tokens: list[Token], body_tokens: list[Token], dateline: str | None,
+def home_of(title_tokens: Tokens, body_tokens: Tokens, dateline: str | None,
             body_candidates: list[Candidate] | None = None) -> Home:
     """The article's province and city, voted by its unambiguous place mentions."""
     unambiguous = []
@@ -269,7 +272,7 @@ def home_of(title_tokens: list[Token], body_tokens: list[Token], dateline: str |
     return _vote_home(unambiguous, dl)
 
 
-def find_places(text: str, tokens: list[Token], home: Home,
+def find_places(text: str, tokens: Tokens, home: Home,
                 candidates: list[Candidate] | None = None) -> list[PlaceMention]:
     """Place mentions of `text` (tokens of the same text), resolved against `home`."""
     gaz = gazetteer()
@@ -283,14 +286,16 @@ def find_places(text: str, tokens: list[Token], home: Home,
         if region is not None:
             out.append(PlaceMention(surface, start, end, region, "alias" if alias else "name"))
     home_words, heads, verbs, abbreviations = _deictic_tables()
-    n = len(tokens)
-    for i, tok in enumerate(tokens):
-        text_i = tok.text
+    tokens = as_tokens(tokens)
+    words = tokens.words
+    n = len(words)
+    for i, text_i in enumerate(words):
         level = home_words.get(text_i)
-        if level is None and text_i in heads and i + 1 < n and text_i + tokens[i + 1].text in home_words:
-            text_i += tokens[i + 1].text
-            level = home_words[text_i]
-            tok = Token(text_i, tok.start, tokens[i + 1].end)
+        if level is None and text_i in heads and i + 1 < n and text_i + words[i + 1] in home_words:
+            tok = Token(text_i + words[i + 1], tokens.starts[i], tokens.ends[i + 1])
+            level = home_words[tok.text]
+        elif level:
+            tok = tokens[i]
         if level:
             region = home.city if level == "city" else home.province
             if region is not None:

@@ -26,7 +26,7 @@ from pathlib import Path
 from .numbers import Quantity
 from .places import place_surfaces
 from .sentences import Span, SpanIndex
-from .tokenize import Token, word_frequency, word_tag
+from .tokenize import Token, Tokens, word_frequency, word_tag
 
 HERE = Path(__file__).parent
 PUNCT_BOUNDARY = set(",，。;；:：“”‘’\"'!?！？\n、《》")
@@ -99,9 +99,9 @@ def project_id(article_id: str, name: str, start: int) -> str:
 
 
 class _Tokens:
-    def __init__(self, tokens: list[Token]):
+    def __init__(self, tokens: Tokens):
         self.tokens = tokens
-        self.starts = [t.start for t in tokens]
+        self.starts = tokens.starts
 
     def index_at(self, offset: int) -> int:
         i = bisect_left(self.starts, offset)
@@ -235,7 +235,7 @@ def _after_object_lead(text: str, start: int) -> bool:
     return any(text.endswith(lw, 0, start) for lw in _words()["named_object_leads"])
 
 
-def find_projects(text: str, tokens: list[Token], clauses: list[Span],
+def find_projects(text: str, tokens: Tokens, clauses: list[Span],
                   quantities: list[Quantity], person_names: set[str] = frozenset()) -> list[Project]:
     tk = _Tokens(tokens)
     places = place_surfaces()
@@ -291,7 +291,7 @@ def find_projects(text: str, tokens: list[Token], clauses: list[Span],
     # 3. lists: A、B和C等…项目 (only in project reports: elsewhere 项目 also means item or event)
     words = _words()
     report = len(re.findall("项目|工程", text)) >= words["min_project_words"]
-    token_ends = {t.end for t in tokens}
+    token_ends = set(tokens.ends)
     for clause in clauses if report else ():
         body = text[clause.start:clause.end]
         for m in LIST_END.finditer(body):
@@ -324,8 +324,10 @@ def find_projects(text: str, tokens: list[Token], clauses: list[Span],
             claimed.append((list_end, status_start))
 
     # 4. named: … NAME项目 …
-    for i, t in enumerate(tokens if report else ()):
-        if not _is_suffix_token(t.text) or not free(t.start, t.end):
+    suffixes = words["name_suffixes"] | words["compound_suffixes"]
+    for i in [k for k, w in enumerate(tokens.words) if w in suffixes] if report else ():
+        t = tokens[i]
+        if not free(t.start, t.end):
             continue
         if i + 1 < len(tokens) and _is_suffix_token(tokens[i + 1].text):
             continue  # the run continues: handle it at its last token
@@ -387,7 +389,7 @@ def _boundary_token(tok: Token, prev: Token | None) -> bool:
     return False
 
 
-def scan_name_start(text: str, tokens: list[Token], i: int, floor: int) -> int | None:
+def scan_name_start(text: str, tokens: Tokens, i: int, floor: int) -> int | None:
     """Walk back from the suffix token to the start of the name."""
     leads = set(_words()["lead_words"])
     j = i - 1
@@ -407,7 +409,7 @@ def scan_name_start(text: str, tokens: list[Token], i: int, floor: int) -> int |
     return start
 
 
-def _merge_coordination(text: str, tokens: list[Token], tk: _Tokens, start: int, floor: int) -> int:
+def _merge_coordination(text: str, tokens: Tokens, tk: _Tokens, start: int, floor: int) -> int:
     """X、Y项目 where X has no suffix (and no 等 follows): one name sharing the head (中吉石材、资源整合…项目)."""
     if start < 1 or text[start - 1] != "、":
         return start

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from functools import lru_cache
+from itertools import accumulate
 from pathlib import Path
 from typing import NamedTuple
 
@@ -36,15 +38,43 @@ def segmenter():
     return jieba
 
 
-def tokenize(text: str) -> list[Token]:
+class Tokens(Sequence):
+    """An article's tokens as three parallel lists (words, starts, ends).
+
+    Hot loops read `words`/`starts`/`ends` directly; indexing builds a `Token` on demand, so the
+    ~700 tokens of an average article do not each cost an object (that alone was ~10% of the
+    stage's time)."""
+
+    __slots__ = ("words", "starts", "ends")
+
+    def __init__(self, words: list[str], starts: list[int], ends: list[int]):
+        self.words, self.starts, self.ends = words, starts, ends
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return Tokens(self.words[i], self.starts[i], self.ends[i])
+        return Token(self.words[i], self.starts[i], self.ends[i])
+
+    def __iter__(self):
+        return map(Token, self.words, self.starts, self.ends)
+
+
+def as_tokens(tokens) -> Tokens:
+    """`Tokens` from any sequence of Token (an empty list included)."""
+    if isinstance(tokens, Tokens):
+        return tokens
+    tokens = list(tokens)
+    return Tokens([t.text for t in tokens], [t.start for t in tokens], [t.end for t in tokens])
+
+
+def tokenize(text: str) -> Tokens:
     """Tokens of `text` with their offsets; `text[t.start:t.end] == t.text`."""
-    tokens, pos = [], 0
-    append = tokens.append
-    for word in segmenter().lcut(text):
-        end = pos + len(word)
-        append(Token(word, pos, end))
-        pos = end
-    return tokens
+    words = segmenter().lcut(text)
+    ends = list(accumulate(map(len, words)))
+    return Tokens(words, [0, *ends[:-1]], ends)
 
 
 def word_frequency(word: str) -> int:
