@@ -24,7 +24,7 @@ from prefect.filesystems import LocalFileSystem
 
 from flows.review import needs_review, review
 from tasks import accumulate
-from tasks.gates import QUARANTINE_COLUMNS, GateResult, run_gate
+from tasks.gates import QUARANTINE_COLUMNS, GateResult, build_data_docs, run_gate
 from tasks.publish import Lake
 from tasks.report import RunSummary, gate_rows, render_markdown, write_report
 
@@ -372,6 +372,10 @@ def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: in
         error = traceback.format_exc()
         log.error("run failed: %s", error)
     summary = _summary(status, release_id if status == "published" else None)
+    try:
+        summary.data_docs = build_data_docs(run_dir / "data_docs", run_id, gates)
+    except Exception as exc:  # the docs are a convenience; the report must still be written
+        log.warning("GX Data Docs not built: %s", exc)
     report = write_report(summary, run_dir)
     _post_artifacts(summary)
     log.info("report: %s", report)

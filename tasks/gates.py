@@ -57,6 +57,7 @@ class GateResult:
     rows_out: int
     checks: list[CheckResult]
     quarantine: pd.DataFrame
+    gx_result: dict | None = None  # the suite's GX validation result, for the Data Docs
 
     @property
     def failed_errors(self) -> list[CheckResult]:
@@ -256,7 +257,7 @@ def _suite_columns(suite: dict) -> set[str]:
     return cols
 
 
-def run_gx(table: str, df: pd.DataFrame, suite: dict) -> list[CheckResult]:
+def run_gx(table: str, df: pd.DataFrame, suite: dict) -> tuple[list[CheckResult], dict]:
     import great_expectations as gx
 
     columns = [c for c in df.columns if c in _suite_columns(suite)]
@@ -276,7 +277,7 @@ def run_gx(table: str, df: pd.DataFrame, suite: dict) -> list[CheckResult]:
             severity, bool(r.success), observed=_observed(res),
             n_failed=int(res.get("unexpected_count") or (0 if r.success else 1)),
             sample=_sample(df.reset_index(drop=True), idx)))
-    return checks
+    return checks, result.to_json_dict()
 
 
 def _check_label(cfg) -> str:
@@ -315,10 +316,36 @@ def run_gate(table: str, df: pd.DataFrame, *, stage: str, context: dict | None =
     checked, row_checks, bad_rows = _quarantine_row_rules(table, checked, stage)
     checks += row_checks
     quarantine.append(bad_rows)
-    checks += run_gx(table, checked, suite)
+    gx_checks, gx_result = run_gx(table, checked, suite)
     kept = checked.drop(columns=[c for c in checked.columns if c.startswith(CHECK_PREFIX)])
-    return kept, GateResult(table, rows_in, len(kept), checks,
-                            pd.concat(quarantine, ignore_index=True))
+    return kept, GateResult(table, rows_in, len(kept), checks + gx_checks,
+                            pd.concat(quarantine, ignore_index=True), gx_result)
+
+
+def build_data_docs(target: Path, run_id: str, gates: list[GateResult]) -> Path | None:
+    """Render the run's GX validation results as a Data Docs site under `target`."""
+    results = [g for g in gates if g.gx_result]
+    if not results:
+        return None
+    import great_expectations as gx
+    from great_expectations.core import ExpectationSuiteValidationResult
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier, ValidationResultIdentifier)
+
+    context = gx.get_context(mode="ephemeral")
+    context.add_data_docs_site("newsgate", {
+        "class_name": "SiteBuilder",
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend",
+                          "base_directory": str(target)},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}})
+    for gate in results:
+        key = ValidationResultIdentifier(
+            expectation_suite_identifier=ExpectationSuiteIdentifier(name=f"newsgate.{gate.table}"),
+            run_id=RunIdentifier(run_name=run_id), batch_identifier=gate.table)
+        context.validation_results_store.set(key, ExpectationSuiteValidationResult(**gate.gx_result))
+    context.build_data_docs(site_names=["newsgate"])
+    return target / "index.html"
 
 
 def _with_derived_columns(table: str, df: pd.DataFrame, context: dict, suite: dict):

@@ -30,6 +30,7 @@ class RunSummary:
     error: str | None = None
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    data_docs: Path | None = None  # index.html of the run's GX Data Docs
 
     @property
     def n_warnings(self) -> int:
@@ -183,6 +184,10 @@ def render_html(summary: RunSummary) -> str:
     if summary.blocked_by:
         blocked = "<p><b>Blocked by:</b> " + ", ".join(_e(b) for b in summary.blocked_by) + "</p>"
     error = f"<pre>{_e(summary.error)}</pre>" if summary.error else ""
+    docs = ""
+    if summary.data_docs:
+        docs = (f'<p>Great Expectations Data Docs for this run: <a href="data_docs/index.html">'
+                f"data_docs/index.html</a></p>")
     return f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>newsgate run {_e(summary.run_id)}</title>
 <style>{CSS}</style></head><body>
@@ -192,7 +197,7 @@ def render_html(summary: RunSummary) -> str:
 finished {_e(summary.finished_at)} · sources: {_e(", ".join(summary.sources))}</p>
 {blocked}{error}
 <h2>Funnel</h2>{funnel}
-<h2>Gates</h2>{_gate_section(summary.gates)}
+<h2>Gates</h2>{docs}{_gate_section(summary.gates)}
 <h2>Cleaning: removed by rule</h2>{_removals_section(tables.get("removals"))}
 <h2>Duplicate clusters</h2>{_clusters_section(tables.get("clusters"), tables.get("articles"))}
 <h2>Extraction coverage</h2>{_coverage_section(tables)}

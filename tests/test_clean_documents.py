@@ -163,3 +163,14 @@ def test_in_a_big_site_a_line_must_recur_in_a_share_of_its_stories():
     docs = [("file:a.jsonl", [s[0]] + (["人物简介"] if i < 4 else []) + (["中国LED采购商圈"] if i < 8 else []))
             for i, s in enumerate(stories)]
     assert repeated_lines(docs) == {"file:a.jsonl": {"中国LED采购商圈"}}
+
+
+def test_headline_with_a_byline_under_it_opens_a_new_article(seed_texts):
+    s0 = seed_texts["000_eee8e5d36ad8c68f.txt"].split("\n")
+    # each headline directly followed by its byline, then the body
+    text = "\n\n".join([s0[2], s0[23], s0[4], s0[20], s0[33], s0[48], s0[25], s0[27]])
+    batch = clean_documents(pd.DataFrame([document_row(text)]))
+    first, second = batch.articles.itertuples()
+    assert (first.title, first.reporters) == (s0[2], ["缪友银"])
+    assert (second.title, second.reporters) == (s0[33], ["黄鹭"])
+    assert second.body.split("\n") == [s0[25], s0[27]]

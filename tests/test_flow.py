@@ -39,8 +39,13 @@ def test_seeds_publish_a_release_with_every_table(seeds_run):
     articles = lake.read_table("articles")
     assert manifest["tables"]["documents"]["rows"] == 5
     assert len(articles) >= 8
-    report = (out / "runs" / result["run_id"] / "report.html").read_text(encoding="utf-8")
+    run_dir = out / "runs" / result["run_id"]
+    report = (run_dir / "report.html").read_text(encoding="utf-8")
     assert "published" in report and result["release_id"] in report
+    # the GX Data Docs of the run: one validation page per gated table, linked from the report
+    assert 'href="data_docs/index.html"' in report
+    pages = {p.parent.parent.parent.name for p in (run_dir / "data_docs" / "validations").rglob("*.html")}
+    assert {"articles", "projects", "accounting"} <= pages
 
 
 def test_every_span_quotes_its_body(seeds_run):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 import pandas as pd
@@ -66,8 +67,11 @@ def _prepare_all(rows: list[dict], workers: int | None) -> list[SourceDoc | str]
     # threaded process can inherit held locks.
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        return list(pool.map(_prepare_row, rows, chunksize=32))
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            return list(pool.map(_prepare_row, rows, chunksize=32))
+    except (OSError, BrokenProcessPool):  # no processes allowed here, or a worker died: go serial
+        return [_prepare_row(r) for r in rows]
 
 
 def clean_documents(documents: pd.DataFrame, workers: int | None = None) -> CleanBatch:

@@ -162,7 +162,7 @@ def _articles(doc: SourceDoc, drafts: list[ArticleDraft], page: md.Credits,
             for heading in draft.headings + draft.reading_order():  # a headline with no article
                 removed.add("heading_without_body", heading.text, heading.line_nos[0])
             continue
-        title, subtitle = _titles(doc, draft, removed, bool(doc.title_hint) and len(drafts) == 1)
+        title, subtitle = _titles(doc, draft, removed, bool(doc.title_hint) and len(drafts) == 1, first=k == 0)
         paragraphs = repair_joins(draft.reading_order())
         body = "\n".join(p.text for p in paragraphs)
         if not body:
@@ -180,12 +180,13 @@ def _articles(doc: SourceDoc, drafts: list[ArticleDraft], page: md.Credits,
 
 
 def _titles(doc: SourceDoc, draft: ArticleDraft, removed: _Removals,
-            use_hint: bool) -> tuple[str | None, str | None]:
+            use_hint: bool, first: bool) -> tuple[str | None, str | None]:
     """Title/subtitle of an article.
 
     With a title from the container (HTML <title>, JSONL title) the leading heading that repeats
     it is dropped from the body and any other leading heading stays body text. Otherwise the
-    article's leading heading lines are its title and subtitle."""
+    article's leading heading lines are its title and subtitle (a page's first, headline-less
+    article takes the container's title)."""
     headings = draft.headings
     if use_hint:
         lead = headings or draft.paragraphs[:1]
@@ -200,8 +201,8 @@ def _titles(doc: SourceDoc, draft: ArticleDraft, removed: _Removals,
         draft.paragraphs[:0] = headings
         draft.headings = []
         return title, None
-    if not headings:
-        return None, None
+    if not headings:  # the page's own title belongs to its first, headline-less article
+        return (doc.title_hint if first else None), None
     title = headings[0]
     removed.add("title", title.text, title.line_nos[0])
     subtitle = None

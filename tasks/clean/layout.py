@@ -4,9 +4,9 @@ A body paragraph that does not end a sentence continues in a later paragraph. Th
 is chosen among the next few body paragraphs of the article (reading order) by a score:
   + adjacency (3)  the very next paragraph with no heading in between (the usual case)
   + seam word (2)  jieba_fast, without HMM, cuts a dictionary word across the seam ('珠|海')
-  + continuity     (<= 2, log of count) both sides share distinctive character bigrams (names, places)
+  + continuity     (<= 2, log of count) Han bigrams shared by the two ends (names, places)
   - distance       0.5 per body paragraph skipped, 1 for a heading in between
-Headings (short lines without sentence punctuation followed by body text) are never joined, and
+Headings (short lines without a full stop, followed by body text) are never joined, and
 a paragraph opening with an enumeration marker ('1、', '（二）', '①') never continues another.
 """
 from __future__ import annotations

@@ -4,8 +4,9 @@ A page is read top-down as headings, body paragraphs and bylines:
 - a byline at the end of a headlined article ('/吉林日报记者 X 报道' after >= 2 body paragraphs)
   closes it, and so does a jump line ('(下转A04版)'); a byline under the headline or after a
   lead paragraph does not (web pages often set '本报记者 X' there), nor do page credits;
-- a heading starts a new article only when no article is open (start of page, or after a close);
-  other headings are sub-headings and stay in the body;
+- a heading starts a new article when no article is open (start of page, or after a close), or
+  when a byline follows it directly (headline + '本报记者 X' opens the next article); other
+  headings are sub-headings and stay in the body;
 - body paragraphs met while no article is open are *orphans*: on newspaper pages the lead of an
   article is often set in the column before its headline. Each orphan goes to the later article it
   shares the most distinctive names/terms with (bigrams that occur in only one candidate), with a
@@ -77,7 +78,8 @@ def split_page(items: list) -> list[ArticleDraft]:
             elif current.has_body:  # a jump line ends the page's part of the article
                 current.closed = True
             continue
-        if item.heading and (current is None or current.closed):
+        opens_article = isinstance(items[pos + 1] if pos + 1 < len(items) else None, Byline)
+        if item.heading and (current is None or current.closed or (opens_article and current.has_body)):
             current = ArticleDraft(pos, headings=[item])
             drafts.append(current)
         elif item.heading and not current.paragraphs and current.headings:

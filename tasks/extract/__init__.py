@@ -62,7 +62,7 @@ def extract_article(article: dict) -> dict[str, list[dict]]:
     places = find_places(body, tokens, home, candidates)
     quantities = find_quantities(body, set(tokens.starts))
     clause_spans, sentence_spans, paragraph_spans = clauses(body), sentences(body), paragraphs(body)
-    people = find_people(body)
+    people = find_people(body, tokens)
     projects = find_projects(body, tokens, clause_spans, quantities, {p.name for p in people})
     orgs = find_orgs(body, tokens, place_surfaces())
     name_spans = [(p.name_start, p.name_end) for p in projects] + [(o.start, o.end) for o in orgs]
