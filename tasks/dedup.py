@@ -252,7 +252,7 @@ class Member(NamedTuple):
     published_date: str | None
     was_canonical: bool = False
     copies: int = 1  # members with this exact normalised body (itself included)
-    row: int = -1  # input position (index rows first, then this run's frame order): first seen wins ties
+    row: int = -1  # input position (index rows, then this run's frame order): first seen wins ties
 
 
 def outlet_rank(outlet: str | None) -> int:

@@ -177,27 +177,33 @@ class IngestBatch:
 # discovery
 
 def discover(sources: Iterable[str | Path]) -> list[Path]:
-    """Every file under ``sources`` (files or directories, recursive), sorted, without repeats.
+    """Every file under ``sources`` (files or directories, recursive), without repeats.
 
+    Sources keep the order given and each one's files are sorted, so the input order (which
+    decides ties such as "the first-seen copy is canonical") is the order the user wrote.
     Paths are kept as given (no resolve), so spaces and non-ASCII names survive. A source that
     does not exist is returned as is: reading it later yields an ``unreadable`` quarantine row
-    instead of vanishing silently. Directory symlinks are not followed (no cycles).
+    instead of vanishing silently. Directory symlinks are followed, but never in a loop.
     """
-    found: set[Path] = set()
+    ordered: dict[Path, None] = {}  # insertion-ordered set
     for source in sources:
-        root = Path(source)
-        if not root.is_dir():
-            found.add(root)
-            continue
-        visited: set[str] = set()
-        # A directory that cannot be listed is returned itself, to be quarantined as unreadable.
-        walk = os.walk(root, followlinks=True, onerror=lambda error: found.add(Path(error.filename)))
-        for dirpath, dirnames, filenames in walk:
-            visited.add(os.path.realpath(dirpath))
-            # Follow directory symlinks (they may hold inputs) but never loop.
-            dirnames[:] = [d for d in dirnames if os.path.realpath(os.path.join(dirpath, d)) not in visited]
-            found.update(Path(dirpath) / name for name in filenames)
-    return sorted(found)
+        for path in sorted(_files_under(Path(source))):
+            ordered.setdefault(path, None)
+    return list(ordered)
+
+
+def _files_under(root: Path) -> set[Path]:
+    if not root.is_dir():
+        return {root}
+    found: set[Path] = set()
+    visited: set[str] = set()
+    # A directory that cannot be listed is returned itself, to be quarantined as unreadable.
+    walk = os.walk(root, followlinks=True, onerror=lambda error: found.add(Path(error.filename)))
+    for dirpath, dirnames, filenames in walk:
+        visited.add(os.path.realpath(dirpath))
+        dirnames[:] = [d for d in dirnames if os.path.realpath(os.path.join(dirpath, d)) not in visited]
+        found.update(Path(dirpath) / name for name in filenames)
+    return found
 
 
 # ---------------------------------------------------------------------------------------------

@@ -80,3 +80,12 @@ def test_qualifier_before_the_number_and_ranges():
 def test_money_in_yuan_is_exact():
     assert one("总投资2.3亿元的吉林省腾祥农业科技", "2.3亿元").value_yuan == 230_000_000
     assert one("总投资0.59亿元的", "0.59亿元").normalized == "59000000元"
+
+
+def test_qualifier_inside_the_unit_and_full_width_digits():
+    # dev-corpus forms: 120余亿元 (湖南龙永高速), 3．26亿元 (full-width point in a repost)
+    assert (one("总投资120余亿元", "120余亿元").value_yuan, one("总投资120余亿元", "120余亿元").qualifier) == (12_000_000_000, "余")
+    q = one("投资1万余元", "1万余元")
+    assert (q.value, q.unit, q.value_yuan, q.qualifier) == (1, "万元", 10_000, "余")
+    assert one("投资分别是3．26亿元", "3．26亿元").value_yuan == 326_000_000
+    assert one("合计总投资12.1亿美元", "12.1亿美元").value_yuan is None   # foreign currency: no yuan value

@@ -24,6 +24,29 @@ def test_names_are_cut_before_verbs_and_generic_titles_need_a_name():
                       ("袁为", "助理总裁", "corporate")}
 
 
+def test_title_chains_and_names_split_by_the_segmenter():
+    # a regional report from the dev corpus (内蒙古, 2011): chained titles, names jieba splits
+    text = ("4月23日,自治区党委书记、人大常委会主任胡春华宣布乌兰浩特经济技术开发区重点项目开工。"
+            "国电集团党组书记、副总经理乔保平,自治区党委常委、自治区副主席潘逸阳,自治区副主席赵双连出席。")
+    people = {(p.name, p.title, p.kind) for p in find_people(text)}
+    assert people == {("胡春华", "自治区党委书记、人大常委会主任", "official"),
+                      ("乔保平", "党组书记、副总经理", "corporate"),
+                      ("潘逸阳", "自治区党委常委、自治区副主席", "official"),
+                      ("赵双连", "自治区副主席", "official")}
+
+
+def test_inspecting_a_place_is_a_visit():
+    text = ("自治区党委书记、人大常委会主任胡春华宣布开工。"
+            "在兴安盟期间,胡春华一行考察了乌兰浩特2×34万千瓦热电项目、科右前旗华锐风机制造厂。")
+    assert [(v.person, v.place.region.full) for v in visits_of(text)] == [("胡春华", "内蒙古自治区兴安盟乌兰浩特市")]
+
+
+def test_official_at_a_place_inspecting_is_a_visit_but_a_meeting_is_not():
+    text = ("省委书记巴音朝鲁在长春市开展“三早”行动夏季踏查活动。"
+            "省委副书记、省长景俊海在全省优化营商环境大会上强调,要抓好项目调研。")
+    assert [(v.person, v.place.region.full) for v in visits_of(text)] == [("巴音朝鲁", "吉林省长春市")]
+
+
 def visits_of(text: str):
     toks = tokenize(text)
     places = find_places(text, toks, home_of([], toks, None))

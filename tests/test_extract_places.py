@@ -68,3 +68,10 @@ def test_offsets_quote_the_text():
     toks = tokenize(text)
     for p in find_places(text, toks, home_of([], toks, None)):
         assert text[p.start:p.end] == p.text
+
+
+def test_common_words_that_are_county_names_are_not_places():
+    # dev-corpus sentences: 东北振兴 (not 丹东振兴区), 和平发展 (not 河源和平县)
+    got = places("大连市积极参与东北振兴,推进辽宁沿海经济带建设。广东省坚持和平发展")
+    assert "振兴" not in got and "和平" not in got
+    assert got["大连市"] == "辽宁省大连市"

@@ -263,7 +263,7 @@ def test_discover_is_recursive_sorted_and_keeps_odd_names(tmp_path):
     for path in (odd, tmp_path / "b.txt", tmp_path / "a.html", tmp_path / ".hidden"):
         path.write_text("x", encoding="utf-8")
     found = discover([tmp_path, tmp_path / "b.txt", tmp_path / "missing.txt"])
-    assert found == sorted(found)
+    assert found[:-1] == sorted(found[:-1]) and found[-1] == tmp_path / "missing.txt"
     assert set(found) == {odd, tmp_path / "b.txt", tmp_path / "a.html", tmp_path / ".hidden",
                           tmp_path / "missing.txt"}  # overlap counted once, missing kept
     assert ingest_files([odd]).documents.source.iloc[0] == str(odd)
@@ -373,3 +373,15 @@ def test_a_bug_on_one_input_is_quarantined_not_raised(tmp_path, monkeypatch, see
     row = batch.quarantine.iloc[0]
     assert (row["source"], row["reason"]) == (str(bad), "ingest error")
     assert "ValueError: boom" in row["detail"]
+
+
+def test_discover_keeps_the_order_of_the_sources(tmp_path):
+    from tasks.ingest import discover
+    a, b = tmp_path / "z_first", tmp_path / "a_second"
+    for d in (a, b):
+        d.mkdir()
+        (d / "2.txt").write_text("项目", encoding="utf-8")
+        (d / "1.txt").write_text("建设", encoding="utf-8")
+    assert discover([a, b]) == [a / "1.txt", a / "2.txt", b / "1.txt", b / "2.txt"]
+    assert discover([b, a])[0] == b / "1.txt"
+    assert discover([a, a / "1.txt"]) == [a / "1.txt", a / "2.txt"]  # no repeats

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 DATE = re.compile(
-    r"(?P<y1>(?:19|20)\d\d)\s*[—\-–~至到]\s*(?P<y2>(?:19|20)\d\d)年"
+    r"(?=\d)"  # every form starts with a digit: fail fast elsewhere
+    r"(?:(?P<y1>(?:19|20)\d\d)\s*[—\-–~至到]\s*(?P<y2>(?:19|20)\d\d)年"
     r"|(?P<y>(?:19|20)\d\d)年(?:(?P<m>\d{1,2})月(?:份)?(?:(?P<d>\d{1,2})日)?)?"
     r"|(?<![\d年])(?P<m1>\d{1,2})\s*[-—~至]\s*(?P<m2>\d{1,2})月份?"
     r"|(?<![\d.年])(?P<mo>\d{1,2})月(?:(?P<da>\d{1,2})日|份)?"
-    r"|(?<![\d.月])(?P<day>\d{1,2})日")
+    r"|(?<![\d.月])(?P<day>\d{1,2})日)")
 ISO_PARTIAL = re.compile(r"\d{4}(?:-\d{2}(?:-\d{2})?)?")
 RELATIVE = re.compile(r"(?:(?P<month>\d{1,2})月)?(?P<day>\d{1,2})日|近日|日前|昨日|昨天|今天|今日|当天")
 

@@ -35,12 +35,19 @@ def _stopwords() -> frozenset[str]:
                      if w.strip() and not w.startswith("#"))
 
 
-def top_keywords(tokens: Tokens, k: int = TOP_K) -> list[tuple[str, float]]:
+@lru_cache(maxsize=200_000)
+def _keyword_idf(word: str) -> float | None:
+    """IDF of a word that may be a keyword, None for stop words, numbers, punctuation, 1-char words
+    (cached: the vocabulary repeats across articles)."""
+    if len(word) < 2 or word in _stopwords() or not WORDLIKE.match(word):
+        return None
     idf, median = _idf()
-    stop = _stopwords()
-    counts = Counter(tokens.words)  # count everything in C, then filter the vocabulary
-    counts = {w: c for w, c in counts.items() if len(w) >= 2 and w not in stop and WORDLIKE.match(w)}
-    total = sum(counts.values()) or 1
-    scored = [(w, c / total * idf.get(w, median)) for w, c in counts.items()]
-    scored.sort(key=lambda x: (-x[1], x[0]))
-    return [(w, round(s, 6)) for w, s in scored[:k]]
+    return idf.get(word, median)
+
+
+def top_keywords(tokens: Tokens, k: int = TOP_K) -> list[tuple[str, float]]:
+    counts = Counter(tokens.words)  # count in C, then look at each distinct word once
+    scored = [(w, c, i) for w, c in counts.items() if (i := _keyword_idf(w)) is not None]
+    total = sum(c for _, c, _ in scored) or 1
+    ranked = sorted(((w, c / total * i) for w, c, i in scored), key=lambda x: (-x[1], x[0]))
+    return [(w, round(x, 6)) for w, x in ranked[:k]]

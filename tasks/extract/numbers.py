@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -30,7 +31,7 @@ UNITS_FILE = Path(__file__).with_name("units.json")
 
 CN_DIGITS = "零〇一二两三四五六七八九"
 CN_NUMERAL = f"[{CN_DIGITS}十百千点]+"
-ARABIC = r"\d+(?:,\d{3})*(?:\.\d+)?"
+ARABIC = r"[0-9０-９]+(?:,[0-9]{3})*(?:[.．][0-9０-９]+)?"   # full-width digits occur in reposts (4．95)
 PREFIX_QUALIFIERS = ["将近", "接近", "超过", "不到", "不足", "至少", "逾", "超", "近", "约"]
 INNER_QUALIFIERS = ["多", "余"]
 SUFFIX_QUALIFIERS = ["以上", "以下", "左右", "上下", "有余"]
@@ -78,7 +79,9 @@ def _pattern() -> re.Pattern:
     unit_alts = sorted(list(units) + counters, key=len, reverse=True)
     unit_re = "|".join(re.escape(u) for u in unit_alts)
     number = f"(?:{ARABIC}|{CN_NUMERAL})"
+    starts = "".join(sorted({q[0] for q in PREFIX_QUALIFIERS})) + "0-9０-９" + CN_DIGITS + "十百千点"
     return re.compile(
+        f"(?=[{starts}])"  # fail fast where no number or qualifier can start
         f"(?P<pre>{'|'.join(PREFIX_QUALIFIERS)})?"
         f"(?P<num>{number})"
         f"(?:(?P<mid1>[万亿]?(?:{'|'.join(INNER_QUALIFIERS)})?)(?:{unit_re})?(?P<sep>[{RANGE_SEPARATORS}])(?P<num2>{number}))?"
@@ -89,6 +92,9 @@ def _pattern() -> re.Pattern:
     )
 
 
+MAGNITUDE_INNER = re.compile(  # 1万余元, 3亿多元, 2万余吨: the qualifier sits inside the unit
+    f"(?P<pre>{'|'.join(PREFIX_QUALIFIERS)})?(?P<num>{ARABIC}|{CN_NUMERAL})(?P<mag>[万亿])(?P<inner>余|多)"
+    r"(?P<base>元|吨|人|户|个|平方米|千瓦)")
 IMPLICIT_THRESHOLD = re.compile(r"(?<![\d零〇一二两三四五六七八九十百千点.])(?P<unit>亿元|万元)(?P<post>以上)")
 HALF_PERCENT = re.compile(r"一半(?P<post>以上|以下|左右)?")
 RANK = re.compile(r"第(?P<num>\d+)(?P<unit>位|名)")
@@ -97,7 +103,7 @@ THRESHOLD_AFTER = re.compile(r"^(?:以上|以下)?的?(?:重点|重大|产业|�
 
 def parse_number(s: str) -> Decimal | None:
     """Arabic or Chinese numeral -> Decimal ('2,500' -> 2500, '二点三' -> 2.3, '百' -> 100)."""
-    s = s.replace(",", "")
+    s = unicodedata.normalize("NFKC", s).replace(",", "")
     try:
         return Decimal(s)
     except InvalidOperation:
@@ -114,7 +120,7 @@ def _is_year(num: str, unit: str, text: str, end: int) -> bool:
     """2019年 / 2014—2018年 / 3月 are dates, not counts."""
     if unit != "年":
         return False
-    return bool(re.fullmatch(r"(1[89]|20)\d\d", num))
+    return bool(re.fullmatch(r"(1[89]|20)\d\d", unicodedata.normalize("NFKC", num)))
 
 
 def _quantity(kind_row: dict | None, unit: str, counter: bool) -> tuple[str, str, Decimal | None, str | None]:
@@ -132,8 +138,8 @@ def find_quantities(text: str, token_starts: set[int] | None = None) -> list[Qua
     for m in _pattern().finditer(text):
         num, unit = m.group("num"), m.group("unit")
         num_start = m.start("num")
-        chinese = not num[0].isdigit()
-        if not chinese and num_start > 0 and re.match(r"[A-Za-z.]", text[num_start - 1]):
+        chinese = num[0] not in "0123456789０１２３４５６７８９"
+        if not chinese and num_start > 0 and re.match(r"[A-Za-z.．]", text[num_start - 1]):
             continue  # A04, C2, v1.2: labels, not quantities
         if chinese:
             if num in ("点",) or num.startswith("点") or num.endswith("点"):
@@ -187,6 +193,24 @@ def find_quantities(text: str, token_starts: set[int] | None = None) -> list[Qua
     def free(s: int, e: int) -> bool:
         return all(e <= a or s >= b for a, b in taken)
 
+    for m in MAGNITUDE_INNER.finditer(text):
+        unit = m.group("mag") + m.group("base")
+        value = parse_number(m.group("num"))
+        if not free(m.start(), m.end()) or value is None:
+            continue
+        row = units.get(unit)
+        if row is None and unit not in counter_set:
+            continue
+        kind, measure, factor, base = _quantity(row, unit, row is None)
+        start = m.start("num") if kind == "money" else m.start()
+        q = Quantity(kind=kind, measure=measure, text=text[start:m.end()], start=start, end=m.end(),
+                     value=float(value), unit=unit, value_text=m.group(0),
+                     qualifier=m.group("pre") or m.group("inner"), value_base=float(value * factor),
+                     base_unit=base)
+        if measure == "money":
+            q.value_yuan = float(round(value * factor))
+        out.append(q)
+        taken.append((m.start(), m.end()))
     for m in IMPLICIT_THRESHOLD.finditer(text):
         if not free(m.start(), m.end()):
             continue

@@ -8,7 +8,7 @@ characters and not a common word.
 Every later bare occurrence of a found name in the article is a mention too.
 
 `find_visits`: a sentence where a known *official* moves to or inspects a place (来到/到/赴/深入/
-考察了 + a resolved place mention) and the sentence is about an inspection (踏查, 调研, 考察, 视察, 察看, 督导 …).
+考察了 + a resolved place mention, or 在 + place + 调研/考察 …) and the sentence is about an inspection (踏查, 调研, 考察, 视察, 察看, 督导 …).
 One visit per (person, place) per article, the first sentence being its evidence. The date is
 read from the sentence (3日, 7月28日, 近日) and resolved against the article's published date.
 """
@@ -28,12 +28,14 @@ from .tokenize import Tokens, tokenize, word_frequency, word_tag
 TITLES_FILE = Path(__file__).with_name("titles.txt")
 # dictionary tags that end a name: verbs, prepositions, particles, conjunctions, punctuation-like
 NAME_END_TAGS = {"v", "vd", "vi", "vn", "p", "u", "uj", "ul", "uz", "ug", "c", "d", "q", "f", "r", "m", "x"}
-NAME_END_WORDS = {"一行", "同志", "等", "在", "到", "赴", "与", "和", "对", "就", "的", "为", "任"}
+NAME_END_WORDS = {"一行", "同志", "等", "在", "到", "赴", "与", "和", "对", "就", "的", "为", "任", "率", "来",
+                  "说", "讲", "要", "是", "将", "及"}
 MAX_NAME = 4
 HAN = re.compile(r"[\u4e00-\u9fff]+")
 COMMON_WORD_FREQ = 100
 # moving to, or inspecting, a place: the place mention must start right after
-MOVES = re.compile(r"深入到|来到|走进|前往|深入|赴|到|(?:考察|视察|调研|察看|检查)了?")
+MOVES = re.compile(r"深入到|来到|走进|前往|深入|赴|到|在|(?:考察|视察|调研|察看|检查)了?")
+AT_PLACE_ACTIVITY = re.compile(r"[,，]?(?:开展|进行)?[^,，。]{0,8}?(?:调研|考察|视察|检查|督导|踏查|走访|慰问)")
 VISIT_WORDS = re.compile(r"踏查|调研|考察|视察|察看|检查|督导|督战|走访|慰问")
 
 
@@ -146,6 +148,8 @@ def find_visits(text: str, sentences: list[Span], people: list[Person],
             place = place_at.get(s.start + mv.end())
             if place is None:
                 continue
+            if mv.group(0) == "在" and not AT_PLACE_ACTIVITY.match(text, place.end):
+                continue  # 在长春市调研 is a visit; 在全省会议上 is not
             before = [p for p in officials if s.start <= p.start < s.start + mv.start()]
             if not before:
                 continue

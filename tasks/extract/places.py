@@ -12,7 +12,8 @@ Resolution works on the article's tokens, in two passes:
 2. home: the article's province and city are voted by its unambiguous mentions (title and
    dateline included; a county votes for its city). Ambiguous surfaces then take the candidate
    closest to home (西安区 in a 辽源 article is 辽源's 西安区, not 西安市), 吉林 alone is the province
-   (the city is always written 吉林市). A bare alias outside the home province is kept only if
+   (the city is always written 吉林市). A bare alias that is a common non-place word in jieba's
+   dictionary (和平, 通道, 振兴) is dropped anywhere. A bare alias outside the home province is kept only if
    jieba's dictionary tags it as a place name (珠海 yes, 和平 no), and for a county only as the end
    of a route (辽源至西丰高速公路) — otherwise 新建项目, 北湖科技园, 金州生态产业园 would become
    counties of 南昌, 郴州 and 大连.
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from .tokenize import Token, Tokens, as_tokens, segmenter
+from .tokenize import Token, Tokens, as_tokens, segmenter, word_frequency, word_tag
 
 ALIASES_FILE = Path(__file__).with_name("place_aliases.json")
 MAX_JOIN = 3
@@ -234,6 +235,7 @@ LEVEL_RANK = {"province": 3, "city": 2, "county": 1, "other": 0}
 
 
 ROUTE_MARKS = "至到—-~～"
+COMMON_WORD_FREQ = 300
 
 
 def _choose(surface: str, regions: list[Region], home: Home, alias: bool, route: bool = False) -> Region | None:
@@ -243,6 +245,9 @@ def _choose(surface: str, regions: list[Region], home: Home, alias: bool, route:
         region = max(regions, key=lambda r: (_closeness(r, home), LEVEL_RANK[r.level]))
         if _closeness(region, home) == 0 and sum(1 for r in regions if r.level == region.level) > 1:
             return None  # ambiguous and nothing in the article decides
+    if alias and region.level in ("county", "city") and not route \
+            and word_frequency(surface) > COMMON_WORD_FREQ and word_tag(surface) != "ns":
+        return None  # 和平, 通道, 振兴: common words that happen to be county names
     if alias and region.level in ("county", "city") and _closeness(region, home) == 0:
         if surface not in _place_tagged_aliases():
             return None

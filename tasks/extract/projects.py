@@ -40,6 +40,7 @@ LIST_END = re.compile(r"等(?P<mid>(?:一批)?[^,，。;；、的\d零一二两�
 LEADING_NON_NAME_TAGS = {"v", "vd", "vi", "vg", "p", "c", "d", "dg", "u", "ul", "uj", "uz", "uv", "ud",
                          "ug", "r", "rr", "rz", "y", "e", "o", "zg"}
 FACILITY_STOPS = {"是", "为", "的", "将", "已", "已经", "正在", "于", "和", "与"}
+WORD_TAILS = set("类师款费额量")  # 工程类, 工程师, 项目款 …: the suffix is part of a longer word
 RARE_FREQ = 200  # a token rarer than this in jieba's dictionary is a proper-name part (精功, 浆果)
 
 
@@ -295,8 +296,8 @@ def find_projects(text: str, tokens: Tokens, clauses: list[Span],
     for clause in clauses if report else ():
         body = text[clause.start:clause.end]
         for m in LIST_END.finditer(body):
-            if clause.start + m.end() not in token_ends:
-                continue  # 等工程机械: 工程 starts a longer word
+            if clause.start + m.end() not in token_ends or text[clause.start + m.end():][:1] in WORD_TAILS:
+                continue  # 等工程机械, 等工程类产品: 工程 starts a longer word
             head = [t.text for t in tk.between(clause.start + m.start("mid"), clause.start + m.end("mid"))]
             if any(w not in words["list_heads"] for w in head):
                 continue  # 等基础设施建设项目, 等游乐项目: a list of kinds
@@ -304,8 +305,8 @@ def find_projects(text: str, tokens: Tokens, clauses: list[Span],
             seg_start = clause.start
             for c in re.finditer(r"[,，:：]", body[:m.start()]):
                 seg_start = clause.start + c.end()
-            if "、" not in text[seg_start:list_end] and "和" not in text[seg_start:list_end]:
-                continue
+            if "、" not in text[seg_start:list_end]:
+                continue  # a list has at least one 、 (X和Y等项目 is too often one phrase)
             if "一批" in text[max(clause.start, seg_start - 6):seg_start + 8]:
                 continue  # 谋划一批X、Y等项目: kinds of projects
             first_end = text.find("、", seg_start, list_end)
@@ -337,9 +338,11 @@ def find_projects(text: str, tokens: Tokens, clauses: list[Span],
         start = scan_name_start(text, tokens, i, clause.start)
         if start is None:
             continue
+        after_previous = bool(found) and found[-1].pattern == "named" and found[-1].name_end == start - 1 \
+            and text[start - 1:start] == "、"   # the last item of X项目、Y项目。
         if not continuation.match(text[t.end:t.end + 4]) and not (
                 re.match(r"[,，]", text[t.end:t.end + 1]) and _after_object_lead(text, start)) \
-                and not _enumeration_continues(text, tk, t.end, clause.end):
+                and not _enumeration_continues(text, tk, t.end, clause.end) and not after_previous:
             continue  # 项目建设热潮, 项目中心, 准备项目。: 项目 modifies what follows or names a class
         start = _merge_coordination(text, tokens, tk, start, clause.start)
         name_toks = tk.between(start, t.end)
