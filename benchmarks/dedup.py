@@ -347,8 +347,11 @@ def main() -> None:
 def signature_backends(texts: pd.DataFrame) -> None:
     """Time to sign every text (64 permutations, char 5-grams of the normalised body): the
     rensa path dedup uses, rensa's per-document string API, and datasketch."""
-    from datasketch import MinHash
     from rensa import RMinHash
+    try:  # a comparison only: datasketch is not a project dependency
+        from datasketch import MinHash
+    except ImportError:
+        MinHash = None
     norm = [dedup.normalize_body(t) for t in texts["text"]]
 
     def best_of_3(fn) -> float:
@@ -372,7 +375,7 @@ def signature_backends(texts: pd.DataFrame) -> None:
     ours = best_of_3(lambda: dedup.minhash_signatures([dedup.ngram_hashes(t) for t in norm], 64))
     per_doc = best_of_3(rensa_per_document)
     byte_grams = [[t[i:i + 5].encode() for i in range(max(1, len(t) - 4))] for t in norm]
-    theirs = best_of_3(lambda: MinHash.bulk(byte_grams, num_perm=64))
+    theirs = best_of_3(lambda: MinHash.bulk(byte_grams, num_perm=64)) if MinHash else float("nan")
     print(f"\nsignatures of {len(norm)} texts, 64 perms: dedup.signatures path (numpy 5-gram hashes "
           f"-> rensa RMinHash flat matrix) {ours:.3f} s; rensa RMinHash(64).update(list of 5-gram str) "
           f"per document {per_doc:.3f} s; datasketch MinHash.bulk (sha1 of byte 5-grams, lists "

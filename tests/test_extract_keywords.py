@@ -1,4 +1,4 @@
-"""Keywords (TF-IDF over shared tokens) and the evidence spans."""
+"""Keywords (TF-IDF over shared tokens), tokens and the evidence spans."""
 from __future__ import annotations
 
 from tasks.extract.keywords import top_keywords
@@ -32,3 +32,4 @@ def test_tokens_carry_offsets_and_keep_domain_words():
     toks = tokenize(text)
     assert all(t.text == text[t.start:t.end] for t in toks) and toks[-1].end == len(text)
     assert {"东辽河", "六稳", "六保"} <= {t.text for t in toks}
+

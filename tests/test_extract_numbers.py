@@ -89,3 +89,17 @@ def test_qualifier_inside_the_unit_and_full_width_digits():
     assert (q.value, q.unit, q.value_yuan, q.qualifier) == (1, "万元", 10_000, "余")
     assert one("投资分别是3．26亿元", "3．26亿元").value_yuan == 326_000_000
     assert one("合计总投资12.1亿美元", "12.1亿美元").value_yuan is None   # foreign currency: no yuan value
+
+
+def test_n_da_counts_take_the_nouns_measure_word():
+    # seed 003: 初步建成6大产业链 -> 6 条; seed 001: 六大新兴产业 … 四大传统产业 -> 个
+    assert [(q.text, q.value, q.unit) for q in find_quantities("初步建成6大产业链,即:")] == [("6大", 6, "条")]
+    text = "围绕六大新兴产业培育壮大和四大传统产业升级"
+    from tasks.extract.tokenize import tokenize
+    assert [(q.value, q.unit) for q in find_quantities(text, set(tokenize(text).starts))] == [(6, "个"), (4, "个")]
+    assert find_quantities("一大批项目相继落地") == []
+
+
+def test_numerals_inside_quoted_slogans_are_not_quantities():
+    text = "围绕“十四五”规划编制,苏州高新区“三年跨越计划”刚刚开局,连续五年开展“三早”行动"
+    assert [q.text for q in find_quantities(text)] == ["五年"]

@@ -182,23 +182,47 @@ def test_two_simultaneous_runs_cannot_both_publish(runs, tmp_path):
     print(f"\n[test_operations] simultaneous runs: winner exit 0, loser exit {codes[loser]}")
 
 
-def test_a_run_started_while_another_publishes_exits_3_naming_the_holder(
-        runs, tmp_path, larger_input):
-    out = tmp_path / "out"
-    holder = runs.start(SEEDS, larger_input, out=out)
-    # the flow creates runs/<run_id>/ and takes the lock right after; it holds it to the end
-    _wait_for(lambda: any((out / "runs").glob("run-*")), "run directory", RUN_TIMEOUT_S,
-              procs=[holder])
-    time.sleep(0.5)
+def _lock_holders(lock_file: Path) -> set[int]:
+    """Pids holding an flock on `lock_file`, from /proc/locks (without touching the lock)."""
+    try:
+        inode = lock_file.stat().st_ino
+        lines = Path("/proc/locks").read_text().splitlines()
+    except OSError:
+        return set()
+    holders = set()
+    for line in lines:  # "1: FLOCK  ADVISORY  WRITE 1234 fe:00:5678 0 EOF"; "->" = waiting
+        parts = line.split()
+        if len(parts) >= 6 and parts[1] == "FLOCK" and "->" not in parts:
+            try:
+                if int(parts[5].rsplit(":", 1)[1]) == inode:
+                    holders.add(int(parts[4]))
+            except ValueError:
+                continue
+    return holders
 
-    t0 = time.perf_counter()
-    rc, stderr = runs.run(SEEDS, out=out)
-    refused_in = time.perf_counter() - t0
-    assert holder.poll() is None, "the first run ended before the second one started: no overlap"
+
+@pytest.mark.skipif(not Path("/proc/locks").exists(), reason="needs Linux /proc/locks")
+def test_a_run_started_while_another_holds_the_output_exits_3_naming_the_holder(runs, tmp_path):
+    out = tmp_path / "out"
+    lock_file = out / ".publish.lock"
+    holder = runs.start(SEEDS, out=out)
+    # the holder's flow has created runs/<run_id>/ and holds the publish lock ...
+    _wait_for(lambda: any((out / "runs").glob("run-*")) and holder.pid in _lock_holders(lock_file),
+              "first run holding the lock", RUN_TIMEOUT_S, interval_s=0.02, procs=[holder])
+    # ... and is frozen there (SIGSTOP keeps the lock held) so the overlap cannot depend on timing
+    os.killpg(holder.pid, signal.SIGSTOP)
+    try:
+        assert holder.pid in _lock_holders(lock_file)
+        t0 = time.perf_counter()
+        rc, stderr = runs.run(SEEDS, out=out)
+        refused_in = time.perf_counter() - t0
+    finally:
+        os.killpg(holder.pid, signal.SIGCONT)
     assert rc == EXIT_LOCKED, stderr[-2000:]
     message = LOCKED_MESSAGE.search(stderr)
     assert message and message.group(2) and int(message.group(2)) == holder.pid, stderr[-2000:]
     assert str(out) in stderr and "use another --out" in stderr
+    assert not (out / "releases" / "LATEST").exists()
 
     assert runs.wait(holder) == 0, runs.stderr(holder)[-3000:]
     assert len(_manifests(out)) == 1

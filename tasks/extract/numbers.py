@@ -74,6 +74,13 @@ def _unit_table() -> tuple[dict[str, dict], list[str]]:
 
 
 @lru_cache(maxsize=1)
+def _implied() -> tuple[dict[str, str], re.Pattern]:
+    implied = json.loads(UNITS_FILE.read_text(encoding="utf-8"))["implied_counters"]
+    nouns = "|".join(sorted(implied, key=len, reverse=True))
+    return implied, re.compile(f"(?P<num>\\d+|[{CN_DIGITS}十]+)大(?P<noun>{nouns})")
+
+
+@lru_cache(maxsize=1)
 def _pattern() -> re.Pattern:
     units, counters = _unit_table()
     unit_alts = sorted(list(units) + counters, key=len, reverse=True)
@@ -95,6 +102,7 @@ def _pattern() -> re.Pattern:
 MAGNITUDE_INNER = re.compile(  # 1万余元, 3亿多元, 2万余吨: the qualifier sits inside the unit
     f"(?P<pre>{'|'.join(PREFIX_QUALIFIERS)})?(?P<num>{ARABIC}|{CN_NUMERAL})(?P<mag>[万亿])(?P<inner>余|多)"
     r"(?P<base>元|吨|人|户|个|平方米|千瓦)")
+QUOTED = re.compile(r"“[^”\n]{1,16}”")
 IMPLICIT_THRESHOLD = re.compile(r"(?<![\d零〇一二两三四五六七八九十百千点.])(?P<unit>亿元|万元)(?P<post>以上)")
 HALF_PERCENT = re.compile(r"一半(?P<post>以上|以下|左右)?")
 RANK = re.compile(r"第(?P<num>\d+)(?P<unit>位|名)")
@@ -133,6 +141,7 @@ def find_quantities(text: str, token_starts: set[int] | None = None) -> list[Qua
     """All quantities in `text`; `token_starts` (offsets where a token begins) vets Chinese numerals."""
     units, counters = _unit_table()
     counter_set = set(counters)
+    quoted = [(m.start(), m.end()) for m in QUOTED.finditer(text)]
     out: list[Quantity] = []
     taken: list[tuple[int, int]] = []
     for m in _pattern().finditer(text):
@@ -148,6 +157,8 @@ def find_quantities(text: str, token_starts: set[int] | None = None) -> list[Qua
                 continue
             if unit in counter_set and num in ("一", "两", "〇", "零"):
                 continue
+            if any(a <= num_start < b for a, b in quoted):
+                continue  # “三年跨越计划”, “十四五”: a slogan's numeral is not a statistic
         if _is_year(num, unit, text, m.end()):
             continue
         value = parse_number(num)
@@ -176,6 +187,8 @@ def find_quantities(text: str, token_starts: set[int] | None = None) -> list[Qua
             span_end = m.end("unit")
         else:
             span_start, span_end = start, m.end()
+        if canonical in ("位", "名") and start > 0 and text[start - 1] == "第":
+            span_start, measure = start - 1, "rank"  # 居全国第4位: a rank, 第 included
         q = Quantity(
             kind=kind, measure=measure, text=text[span_start:span_end], start=span_start,
             end=span_end, value=float(value), unit=canonical, value_text=m.group(0),
@@ -211,6 +224,16 @@ def find_quantities(text: str, token_starts: set[int] | None = None) -> list[Qua
             q.value_yuan = float(round(value * factor))
         out.append(q)
         taken.append((m.start(), m.end()))
+    implied, implied_re = _implied()
+    for m in implied_re.finditer(text):
+        value = parse_number(m.group("num"))
+        if value is None or not free(m.start(), m.end()) or m.group("num") in ("一", "两") \
+                or (token_starts is not None and m.start() not in token_starts):
+            continue
+        unit = implied[m.group("noun")]
+        out.append(Quantity(kind="count", measure="count", text=text[m.start():m.start("noun")],
+                            start=m.start(), end=m.start("noun"), value=float(value), unit=unit,
+                            value_text=m.group(0), value_base=float(value), base_unit=unit))
     for m in IMPLICIT_THRESHOLD.finditer(text):
         if not free(m.start(), m.end()):
             continue

@@ -32,7 +32,6 @@ NAME_END_WORDS = {"一行", "同志", "等", "在", "到", "赴", "与", "和", 
                   "说", "讲", "要", "是", "将", "及"}
 MAX_NAME = 4
 HAN = re.compile(r"[\u4e00-\u9fff]+")
-COMMON_WORD_FREQ = 100
 # moving to, or inspecting, a place: the place mention must start right after
 MOVES = re.compile(r"深入到|来到|走进|前往|深入|赴|到|在|(?:考察|视察|调研|察看|检查)了?")
 AT_PLACE_ACTIVITY = re.compile(r"[,，]?(?:开展|进行)?[^,，。]{0,8}?(?:调研|考察|视察|检查|督导|踏查|走访|慰问)")

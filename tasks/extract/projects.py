@@ -6,10 +6,12 @@ read again):
 2. status-led  4月份新开工建设的 <name>产业园 …
 3. list        A、B和C等(一批/重点/续建)项目 <status>         (names need no 项目 suffix here)
 4. named       推动 <name>项目, / 在<name>项目现场 / <name>项目已投产
-A name ends at the first stand-alone 项目/工程 token (so 安沃基因工程生物医药项目 is not cut at
-基因工程) and starts after a lead word, punctuation, a counter or a determiner (see
-project_words.json). Candidates made only of generic words (重点项目, 产业升级) are classes of
-projects, not projects. Status text is what follows the name up to the next comma (the whole
+Lists and named projects are only read in project reports (项目/工程 said at least 3 times);
+elsewhere 项目 often means an item or an event. A name ends at the first stand-alone 项目/工程
+token (so 安沃基因工程生物医药项目 is not cut at 基因工程) and starts after a lead word,
+punctuation, a counter or a determiner, minus leading verbs/particles by dictionary tag (see
+project_words.json). Candidates made only of generic words (重点项目, 产业升级), or holding a count
+or an amount (5000万元以上项目), are classes of projects, not projects. Status text is what follows the name up to the next comma (the whole
 clause for money-led reports), mapped to the status enum by status_taxonomy.json; industry comes
 from industry_taxonomy.json keywords in the name, then in the evidence.
 """
@@ -33,7 +35,7 @@ PUNCT_BOUNDARY = set(",，。;；:：“”‘’\"'!?！？\n、《》")
 COMMA = re.compile(r"[,，]")
 INVEST_BEFORE = re.compile(r"(?:计划总投资|总投资|投资总额|投资)(?:约|近|超过|超|逾|达)?$")
 INVEST_AFTER = re.compile(r"^[,，]?(?:计划)?(?:总投资|投资)(?:约|近|超过|超|逾|达)?$")
-STATUS_LED = re.compile(r"(?:新开工建设|新开工|开工建设|已竣工|竣工投产|已投产|新落地)的$")
+STATUS_LED = re.compile(r"(?:新开工建设|新开工|开工建设|已竣工|竣工投产|已投产|新落地)的")
 LIST_END = re.compile(r"等(?P<mid>(?:一批)?[^,，。;；、的\d零一二两三四五六七八九十]{0,10}?)(?P<suf>项目|工程)")
 # dictionary tags of words that cannot open a name (verbs, prepositions, conjunctions, adverbs,
 # particles, pronouns): 报道过该项目, 参建了X工程 lose them; a name starting with a place or noun keeps all
@@ -54,7 +56,6 @@ class Project:
     investment: Quantity | None = None
     status: str = "unknown"
     status_text: str | None = None
-    industry: str | None = None
 
 
 @lru_cache(maxsize=1)
@@ -133,7 +134,7 @@ def _is_generic(tokens: list[Token]) -> bool:
     return all(w in generic or re.fullmatch(r"[\d.]+|[一二三四五六七八九十]+", w) for w in core)
 
 
-def _specific(tokens: list[Token], text: str) -> bool:
+def _specific(tokens: list[Token]) -> bool:
     """Not only generic words, and long enough to be a name."""
     core = "".join(t.text for t in tokens if not _is_suffix_token(t.text))
     return len(core) >= 3 and not _is_generic(tokens)
@@ -179,7 +180,7 @@ def _name_end_tokens(tk: _Tokens, start: int, limit: int) -> int | None:
     return None
 
 
-def _facility_end(text: str, tk: _Tokens, start: int, limit: int) -> int | None:
+def _facility_end(tk: _Tokens, start: int, limit: int) -> int | None:
     toks = tk.between(start, limit)
     suffixes = _words()["facility_suffixes"]
     for t in toks:
@@ -238,123 +239,134 @@ def _after_object_lead(text: str, start: int) -> bool:
 
 def find_projects(text: str, tokens: Tokens, clauses: list[Span],
                   quantities: list[Quantity], person_names: set[str] = frozenset()) -> list[Project]:
-    tk = _Tokens(tokens)
-    places = place_surfaces()
-    continuation = _words()["named_continuations"]
-    clause_at = SpanIndex(clauses)
-    money = [q for q in quantities if q.measure == "money"]
-    # a count, amount or area inside a candidate name makes it a class (86个…项目, 5000万元以上项目)
-    counted = [q for q in quantities if q.kind in ("money", "percent", "area")
-               or (q.measure == "count" and q.unit in ("个", "项"))]
-    found: list[Project] = []
-    claimed: list[tuple[int, int]] = []
+    """Projects of one article, in text order (patterns run money-led, status-led, list, named)."""
+    finder = _ProjectFinder(text, tokens, clauses, quantities, person_names)
+    finder.money_led()
+    finder.status_led()
+    if len(re.findall("项目|工程", text)) >= _words()["min_project_words"]:
+        finder.lists()  # only in project reports: elsewhere 项目 also means item or event (游乐项目)
+        finder.named()
+    return sorted(finder.found, key=lambda p: p.name_start)
 
-    def free(a: int, b: int) -> bool:
-        return all(b <= x or a >= y for x, y in claimed)
 
-    def add(p: Project, whole_clause: bool) -> None:
+class _ProjectFinder:
+    """Shared state of the four patterns: what was found and which spans are claimed."""
+
+    def __init__(self, text: str, tokens: Tokens, clauses: list[Span], quantities: list[Quantity],
+                 person_names: set[str]):
+        self.text, self.tokens, self.clauses = text, tokens, clauses
+        self.tk = _Tokens(tokens)
+        self.clause_at = SpanIndex(clauses)
+        self.person_names = person_names
+        self.money = [q for q in quantities if q.measure == "money"]
+        # a count, amount or area inside a candidate name makes it a class (86个…项目, 5000万元以上项目)
+        self.counted = [q for q in quantities if q.kind in ("money", "percent", "area")
+                        or (q.measure == "count" and q.unit in ("个", "项"))]
+        self.found: list[Project] = []
+        self.claimed: list[tuple[int, int]] = []
+
+    def free(self, a: int, b: int) -> bool:
+        return all(b <= x or a >= y for x, y in self.claimed)
+
+    def add(self, p: Project, status_from: int | None = None, whole_clause: bool = False) -> None:
         if p.status_text is None:
-            p.status_text = _status_after(text, p.name_end, p.clause, whole_clause)
+            at = p.name_end if status_from is None else status_from
+            p.status_text = _status_after(self.text, at, p.clause, whole_clause)
         p.status = classify_status(p.status_text)
         if p.status == "unknown":
             p.status_text = None
         if p.investment is None:
-            p.investment = _investment_after(text, p.name_end, p.clause, money)
-        found.append(p)
-        claimed.append((p.name_start, p.name_end))
+            p.investment = _investment_after(self.text, p.name_end, p.clause, self.money)
+        self.found.append(p)
+        self.claimed.append((p.name_start, p.name_end))
 
-    # 1. money-led: 总投资X的 NAME项目
-    for q in money:
-        if q.threshold or not INVEST_BEFORE.search(text[max(0, q.start - 8):q.start]):
-            continue
-        clause = clause_at.at(q.start)
-        if clause is None or text[q.end:q.end + 1] != "的":
-            continue
-        start = q.end + 1
-        end = _name_end_tokens(tk, start, clause.end) or _facility_end(text, tk, start, clause.end)
-        if end is None or not free(start, end) or not _specific(tk.between(start, end), text):
-            continue  # 总投资12.5亿元的该项目
-        add(Project(text[start:end], start, end, clause, "money_led", investment=q), True)
-        claimed.append((end, clause.end))  # the rest of the clause is this project's progress report
-
-    # 2. status-led: 新开工建设的 NAME产业园
-    for clause in clauses:
-        for m in re.finditer(r"(?:新开工建设|新开工|开工建设|已竣工|竣工投产|已投产|新落地)的", text[clause.start:clause.end]):
-            start = clause.start + m.end()
-            end = _facility_end(text, tk, start, clause.end) or _name_end_tokens(tk, start, clause.end)
-            if end is None or not free(start, end) or not _specific(tk.between(start, end), text) \
-                    or not _distinctive(tk.between(start, end), places):
+    def money_led(self) -> None:
+        """总投资2.3亿元的 NAME项目 <progress report>."""
+        text, tk = self.text, self.tk
+        for q in self.money:
+            if q.threshold or not INVEST_BEFORE.search(text[max(0, q.start - 8):q.start]):
                 continue
-            status_text = text[max(clause.start, clause.start + m.start() - 6):clause.start + m.end() - 1]
-            status_text = re.split(r"[,，]", status_text)[-1]
-            add(Project(text[start:end], start, end, clause, "status_led", status_text=status_text), False)
+            clause = self.clause_at.at(q.start)
+            if clause is None or text[q.end:q.end + 1] != "的":
+                continue
+            start = q.end + 1
+            end = _name_end_tokens(tk, start, clause.end) or _facility_end(tk, start, clause.end)
+            if end is None or not self.free(start, end) or not _specific(tk.between(start, end)):
+                continue  # 总投资12.5亿元的该项目
+            self.add(Project(text[start:end], start, end, clause, "money_led", investment=q),
+                     whole_clause=True)
+            self.claimed.append((end, clause.end))  # the rest of the clause is its progress report
 
-    # 3. lists: A、B和C等…项目 (only in project reports: elsewhere 项目 also means item or event)
-    words = _words()
-    report = len(re.findall("项目|工程", text)) >= words["min_project_words"]
-    token_ends = set(tokens.ends)
-    for clause in clauses if report else ():
-        body = text[clause.start:clause.end]
-        for m in LIST_END.finditer(body):
-            if clause.start + m.end() not in token_ends or text[clause.start + m.end():][:1] in WORD_TAILS:
-                continue  # 等工程机械, 等工程类产品: 工程 starts a longer word
-            head = [t.text for t in tk.between(clause.start + m.start("mid"), clause.start + m.end("mid"))]
-            if any(w not in words["list_heads"] for w in head):
-                continue  # 等基础设施建设项目, 等游乐项目: a list of kinds
-            list_end = clause.start + m.start()
-            seg_start = clause.start
-            for c in re.finditer(r"[,，:：]", body[:m.start()]):
-                seg_start = clause.start + c.end()
-            if "、" not in text[seg_start:list_end]:
-                continue  # a list has at least one 、 (X和Y等项目 is too often one phrase)
-            if "一批" in text[max(clause.start, seg_start - 6):seg_start + 8]:
-                continue  # 谋划一批X、Y等项目: kinds of projects
-            first_end = text.find("、", seg_start, list_end)
-            seg_start = _lead_cut(text, tk, seg_start, first_end if first_end >= 0 else list_end)
-            items = _split_items(text, tk, seg_start, list_end)
-            status_start = clause.start + m.end()
-            kept = [(a, b) for a, b in items if free(a, b) and _specific(tk.between(a, b), text)]
-            if not kept or len(kept) < len(items) or not all(_named_like(text, tk, a, b) for a, b in kept):
-                continue  # 污水治理、能源利用等项目: topics, not named projects
-            for a, b in kept:
-                add(Project(text[a:b], a, b, clause, "list"), False)
-                found[-1].status_text = _status_after(text, status_start, clause, False)
-                found[-1].status = classify_status(found[-1].status_text)
-                if found[-1].status == "unknown":
-                    found[-1].status_text = None
-            claimed.append((list_end, status_start))
+    def status_led(self) -> None:
+        """4月份新开工建设的 NAME产业园."""
+        text, tk = self.text, self.tk
+        places = place_surfaces()
+        for clause in self.clauses:
+            for m in STATUS_LED.finditer(text, clause.start, clause.end):
+                start = m.end()
+                end = _facility_end(tk, start, clause.end) or _name_end_tokens(tk, start, clause.end)
+                if end is None or not self.free(start, end) or not _specific(tk.between(start, end)) \
+                        or not _distinctive(tk.between(start, end), places):
+                    continue
+                status_text = re.split(r"[,，]", text[max(clause.start, m.start() - 6):m.end() - 1])[-1]
+                self.add(Project(text[start:end], start, end, clause, "status_led", status_text=status_text))
 
-    # 4. named: … NAME项目 …
-    suffixes = words["name_suffixes"] | words["compound_suffixes"]
-    for i in [k for k, w in enumerate(tokens.words) if w in suffixes] if report else ():
-        t = tokens[i]
-        if not free(t.start, t.end):
-            continue
-        if i + 1 < len(tokens) and _is_suffix_token(tokens[i + 1].text):
-            continue  # the run continues: handle it at its last token
-        clause = clause_at.at(t.start)
-        if clause is None:
-            continue
-        start = scan_name_start(text, tokens, i, clause.start)
-        if start is None:
-            continue
-        after_previous = bool(found) and found[-1].pattern == "named" and found[-1].name_end == start - 1 \
-            and text[start - 1:start] == "、"   # the last item of X项目、Y项目。
-        if not continuation.match(text[t.end:t.end + 4]) and not (
-                re.match(r"[,，]", text[t.end:t.end + 1]) and _after_object_lead(text, start)) \
-                and not _enumeration_continues(text, tk, t.end, clause.end) and not after_previous:
-            continue  # 项目建设热潮, 项目中心, 准备项目。: 项目 modifies what follows or names a class
-        start = _merge_coordination(text, tokens, tk, start, clause.start)
-        name_toks = tk.between(start, t.end)
-        if t.text in ("重点项目", "重大项目") or (i > 0 and tokens[i - 1].text in ("重点", "重大")):
-            continue  # …重点项目: a class of projects
-        if not free(start, t.end) or not _specific(name_toks, text) or "等" in text[start:t.end] \
-                or not _distinctive(name_toks, places) or any(n in text[start:t.end] for n in person_names) \
-                or any(start <= q.start < t.end for q in counted):
-            continue
-        add(Project(text[start:t.end], start, t.end, clause, "named"), False)
-    found.sort(key=lambda p: p.name_start)
-    return found
+    def lists(self) -> None:
+        """A、B和C等(重点/续建/一批…)项目 <status>: every item a name."""
+        text, tk, words = self.text, self.tk, _words()
+        token_ends = set(self.tokens.ends)
+        for clause in self.clauses:
+            for m in LIST_END.finditer(text, clause.start, clause.end):
+                if m.end() not in token_ends or text[m.end():m.end() + 1] in WORD_TAILS:
+                    continue  # 等工程机械, 等工程类产品: 工程 starts a longer word
+                if any(t.text not in words["list_heads"] for t in tk.between(m.start("mid"), m.end("mid"))):
+                    continue  # 等基础设施建设项目, 等游乐项目: a list of kinds
+                seg_start = clause.start
+                for c in re.finditer(r"[,，:：]", text[clause.start:m.start()]):
+                    seg_start = clause.start + c.end()
+                if "、" not in text[seg_start:m.start()]:
+                    continue  # a list has at least one 、 (X和Y等项目 is too often one phrase)
+                if "一批" in text[max(clause.start, seg_start - 6):seg_start + 8]:
+                    continue  # 谋划一批X、Y等项目: kinds of projects
+                seg_start = _lead_cut(text, tk, seg_start, text.find("、", seg_start, m.start()))
+                items = _split_items(text, tk, seg_start, m.start())
+                kept = [(a, b) for a, b in items if self.free(a, b) and _specific(tk.between(a, b))]
+                if not kept or len(kept) < len(items) or not all(_named_like(text, tk, a, b) for a, b in kept):
+                    continue  # 污水治理、能源利用等项目: topics, not named projects
+                for a, b in kept:
+                    self.add(Project(text[a:b], a, b, clause, "list"), status_from=m.end())
+                self.claimed.append((m.start(), m.end()))
+
+    def named(self) -> None:
+        """推动 NAME项目, / 在NAME项目现场 / NAME项目已投产 / X项目、Y项目."""
+        text, tk, tokens, words = self.text, self.tk, self.tokens, _words()
+        places = place_surfaces()
+        suffixes = words["name_suffixes"] | words["compound_suffixes"]
+        for i in [k for k, w in enumerate(tokens.words) if w in suffixes]:
+            t = tokens[i]
+            if not self.free(t.start, t.end) or (i + 1 < len(tokens) and _is_suffix_token(tokens.words[i + 1])):
+                continue  # claimed, or the suffix run continues: handle it at its last token
+            if t.text in ("重点项目", "重大项目") or (i > 0 and tokens.words[i - 1] in ("重点", "重大")):
+                continue  # …重点项目: a class of projects
+            clause = self.clause_at.at(t.start)
+            start = scan_name_start(text, tokens, i, clause.start) if clause is not None else None
+            if start is None:
+                continue
+            last = self.found[-1] if self.found else None
+            after_previous = last is not None and last.pattern == "named" and last.name_end == start - 1 \
+                and text[start - 1] == "、"   # the last item of X项目、Y项目。
+            if not words["named_continuations"].match(text[t.end:t.end + 4]) and not (
+                    COMMA.match(text[t.end:t.end + 1]) and _after_object_lead(text, start)) \
+                    and not _enumeration_continues(text, tk, t.end, clause.end) and not after_previous:
+                continue  # 项目建设热潮, 项目中心, 准备项目。: 项目 modifies what follows or names a class
+            start = _merge_coordination(text, tokens, tk, start, clause.start)
+            name_toks = tk.between(start, t.end)
+            name = text[start:t.end]
+            if not self.free(start, t.end) or not _specific(name_toks) or "等" in name \
+                    or not _distinctive(name_toks, places) or any(n in name for n in self.person_names) \
+                    or any(start <= q.start < t.end for q in self.counted):
+                continue
+            self.add(Project(name, start, t.end, clause, "named"))
 
 
 def _named_like(text: str, tk: _Tokens, a: int, b: int) -> bool:
@@ -381,7 +393,7 @@ def _split_items(text: str, tk: _Tokens, start: int, end: int) -> list[tuple[int
     return [(x, y) for x, y in items if y > x]
 
 
-def _boundary_token(tok: Token, prev: Token | None) -> bool:
+def _boundary_token(tok: Token) -> bool:
     words = _words()
     if tok.text in PUNCT_BOUNDARY or tok.text.isspace():
         return True
@@ -398,7 +410,7 @@ def scan_name_start(text: str, tokens: Tokens, i: int, floor: int) -> int | None
     j = i - 1
     while j >= 0 and tokens[j].start >= floor:
         tok = tokens[j]
-        if _boundary_token(tok, tokens[j - 1] if j else None) or tok.text in leads:
+        if _boundary_token(tok) or tok.text in leads:
             break
         if j >= 1 and tokens[j - 1].text + tok.text in leads:
             break
