@@ -95,7 +95,7 @@ def cmd_run(args) -> int:
     if missing:
         print(f"newsgate: no such file or directory: {', '.join(missing)}", file=sys.stderr)
         return EXIT_FAILED
-    from flows.pipeline import newsgate
+    from flows.pipeline import newsgate, run_newsgate
     from tasks.publish import Lake, PublishLocked
 
     lake = Lake(Path(args.out))
@@ -110,7 +110,7 @@ def cmd_run(args) -> int:
     flow = newsgate.with_options(
         task_runner=make_task_runner(args.runner, args.dask_address, args.workers))
     with shared_prefect_api(args.runner):
-        result = flow(sources=args.sources or _default_sources(), out=args.out,
+        result = run_newsgate(flow, sources=args.sources or _default_sources(), out=args.out,
                       batch_size=args.batch_size, expectations_dir=args.expectations,
                       review_mode=_review_mode(args), max_warnings=args.max_warnings)
     print()
@@ -120,6 +120,9 @@ def cmd_run(args) -> int:
         print(f"\nrelease {result['release_id']} published")
         print(f"report  {result['report']}")
         return 0
+    if result["status"] == "locked":
+        print(f"newsgate: {result['error']}", file=sys.stderr)
+        return EXIT_LOCKED
     if result["status"] == "rejected":
         print(f"\nNOT PUBLISHED: {result['error']}", file=sys.stderr)
         print(f"report  {result['report']}", file=sys.stderr)

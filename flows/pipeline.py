@@ -21,11 +21,12 @@ from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE
 from prefect.filesystems import LocalFileSystem
+from prefect.states import Failed
 
 from flows.review import needs_review, review
 from tasks import accumulate
 from tasks.gates import QUARANTINE_COLUMNS, GateResult, build_data_docs, run_gate
-from tasks.publish import Lake
+from tasks.publish import Lake, PublishLocked
 from tasks.report import RunSummary, gate_rows, render_markdown, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -368,6 +369,8 @@ def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: in
             status = "published"
     except (GateBlocked, ReviewRejected) as exc:
         error = str(exc)
+    except PublishLocked as exc:  # another run holds `out`: nothing was touched
+        status, error = "locked", str(exc)
     except Exception:  # the report must still say what happened
         error = traceback.format_exc()
         log.error("run failed: %s", error)
@@ -379,9 +382,19 @@ def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: in
     report = write_report(summary, run_dir)
     _post_artifacts(summary)
     log.info("report: %s", report)
-    return {"status": status, "run_id": run_id, "release_id": summary.release_id,
-            "report": str(report), "blocked_by": blocked_by, "error": error,
-            "manifest": manifest, "funnel": dict(funnel)}
+    result = {"status": status, "run_id": run_id, "release_id": summary.release_id,
+              "report": str(report), "blocked_by": blocked_by, "error": error,
+              "manifest": manifest, "funnel": dict(funnel), "timings": timings}
+    if status in ("published", "rejected"):
+        return result
+    # blocked, locked or failed: the flow run ends Failed (red in the UI), the result attached
+    return Failed(message=f"newsgate run {status}: {error}"[:2000], data=result)
+
+
+def run_newsgate(flow_fn=None, **params) -> dict:
+    """Run the flow and return its result dict whatever the final state (the CLI and tests)."""
+    state = (flow_fn or newsgate)(**params, return_state=True)
+    return state.result(raise_on_failure=False)
 
 
 def _post_artifacts(summary: RunSummary) -> None:

@@ -60,7 +60,7 @@ def review(mode: str, summary_markdown: str, report_path: str, timeout_s: int = 
     try:
         decision = pause_flow_run(
             wait_for_input=ReviewDecision.with_initial_data(description=description, approve=False),
-            timeout=timeout_s)
+            timeout=timeout_s, poll_interval=2)  # a resumed run continues within seconds
     except Exception as exc:  # timed out or aborted: nothing is published
         return Verdict(False, f"no decision ({type(exc).__name__})")
     return Verdict(bool(decision.approve), "Prefect UI", decision.comment)

@@ -75,11 +75,14 @@ class Lake:
         return json.loads(path.read_text(encoding="utf-8"))
 
     def releases(self) -> list[dict]:
-        if not self.releases_dir.exists():
-            return []
-        manifests = [json.loads(p.read_text(encoding="utf-8"))
-                     for p in self.releases_dir.glob("*.json")]
-        return sorted(manifests, key=lambda m: m["created_at"])
+        """Published releases, oldest first: the chain LATEST -> previous -> … (a manifest a
+        killed run wrote but never committed through LATEST is not a release)."""
+        chain, release_id = [], self.latest_release_id()
+        while release_id:
+            manifest = self.manifest(release_id)
+            chain.append(manifest)
+            release_id = manifest.get("previous")
+        return chain[::-1]
 
     def read_table(self, table: str, release_id: str | None = None) -> pd.DataFrame:
         entry = self.manifest(release_id)["tables"].get(table)

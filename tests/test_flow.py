@@ -84,7 +84,10 @@ def test_failing_error_expectation_blocks_publishing(seeds_run, harness, tmp_pat
         "meta": {"description": "test: impossible limit"}, "severity": "critical"})
     (strict / "projects.json").write_text(json.dumps(suite), encoding="utf-8")
 
-    result = newsgate(sources=[str(SEEDS)], out=str(out), expectations_dir=str(strict))
+    state = newsgate(sources=[str(SEEDS)], out=str(out), expectations_dir=str(strict),
+                     return_state=True)
+    assert state.is_failed()  # a blocked run is red in the Prefect UI
+    result = state.result(raise_on_failure=False)
     assert result["status"] == "blocked"
     assert any("projects" in b and "row_count" in b for b in result["blocked_by"])
     assert lake.latest_release_id() == latest
@@ -132,3 +135,34 @@ def test_cli_rejects_a_missing_source(tmp_path, capsys):
     from flows.cli import main
     assert main(["run", str(tmp_path / "nope"), "--out", str(tmp_path)]) == 1
     assert "no such file" in capsys.readouterr().err
+
+
+def test_a_later_run_dedups_against_the_published_release(harness, tmp_path):
+    """Releases are cumulative: a republication arriving later joins the original's cluster,
+    through the persisted dedup index, and no facts are extracted from it."""
+    from flows.pipeline import newsgate
+    seed = (SEEDS / "001_129ccc3f4079c8cb.txt").read_text(encoding="utf-8")
+    paragraphs = [p for p in seed.split("\n") if p.strip()]
+    first_body = next(p for p in paragraphs if "一五" in p)  # drop the lead paragraph
+    later = tmp_path / "later"
+    later.mkdir()
+    (later / "repost.txt").write_text(seed.replace(first_body, ""), encoding="utf-8")
+
+    out = tmp_path / "out"
+    first = newsgate(sources=[str(SEEDS)], out=str(out), review_mode="skip")
+    second = newsgate(sources=[str(later)], out=str(out), review_mode="skip")
+    assert first["status"] == second["status"] == "published"
+    lake = Lake(out)
+    m1, m2 = lake.manifest(first["release_id"]), lake.manifest(second["release_id"])
+    assert m2["tables"]["documents"]["rows"] == m1["tables"]["documents"]["rows"] + 1
+    assert m2["tables"]["projects"]["rows"] == m1["tables"]["projects"]["rows"]
+    assert m2["dedup_index"] != m1["dedup_index"]
+    docs = lake.read_table("documents")
+    repost_doc = docs.loc[docs["source"].str.endswith("repost.txt"), "doc_id"].item()
+    clusters = lake.read_table("clusters")
+    row = clusters[clusters["article_id"].str.startswith(repost_doc)].iloc[0]
+    canonical = clusters[clusters["article_id"] == row["canonical_id"]].iloc[0]
+    assert row["kind"] == "near" and not row["is_canonical"] and canonical["is_canonical"]
+    seed_doc = docs.loc[docs["source"].str.endswith("001_129ccc3f4079c8cb.txt"), "doc_id"].item()
+    assert row["canonical_id"].startswith(seed_doc)
+    assert not lake.read_table("mentions")["article_id"].str.startswith(repost_doc).any()
