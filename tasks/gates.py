@@ -337,7 +337,7 @@ def build_data_docs(target: Path, run_id: str, gates: list[GateResult]) -> Path 
     context.add_data_docs_site("newsgate", {
         "class_name": "SiteBuilder",
         "store_backend": {"class_name": "TupleFilesystemStoreBackend",
-                          "base_directory": str(target)},
+                          "base_directory": str(Path(target).resolve())},
         "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}})
     for gate in results:
         key = ValidationResultIdentifier(

@@ -166,3 +166,40 @@ def test_a_later_run_dedups_against_the_published_release(harness, tmp_path):
     seed_doc = docs.loc[docs["source"].str.endswith("001_129ccc3f4079c8cb.txt"), "doc_id"].item()
     assert row["canonical_id"].startswith(seed_doc)
     assert not lake.read_table("mentions")["article_id"].str.startswith(repost_doc).any()
+
+
+def test_a_rerun_of_unchanged_input_is_served_from_the_cache(harness, tmp_path, monkeypatch):
+    import tasks.clean
+    from flows.pipeline import newsgate
+    real, calls = tasks.clean.clean_documents, []
+    monkeypatch.setattr(tasks.clean, "clean_documents",
+                        lambda docs, *a, **k: calls.append(len(docs)) or real(docs, *a, **k))
+    out = tmp_path / "out"
+    first = newsgate(sources=[str(SEEDS)], out=str(out), review_mode="skip")
+    assert first["status"] == "published" and sum(calls) == 5
+    second = newsgate(sources=[str(SEEDS)], out=str(out), review_mode="skip")
+    assert second["status"] == "published" and sum(calls) == 5  # nothing cleaned again
+    assert any((out / "cache").iterdir())
+    no_cache = newsgate(sources=[str(SEEDS)], out=str(out), review_mode="skip", cache=False)
+    assert no_cache["status"] == "published" and sum(calls) == 10
+
+
+def test_cli_reads_releases_back(harness, tmp_path, capsys):
+    from flows.cli import main
+    out = str(tmp_path / "out")
+    assert main(["run", str(SEEDS / "004_565aa33160096c90.txt"), "--out", out, "--no-review"]) == 0
+    assert main(["run", str(SEEDS / "001_129ccc3f4079c8cb.txt"), "--out", out, "--no-review"]) == 0
+    lake = Lake(out)
+    r1, r2 = [m["release_id"] for m in lake.releases()]
+    capsys.readouterr()
+    assert main(["diff", r1, r2, "--out", out]) == 0
+    diff = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines()}
+    assert diff["documents"][0] == "+1" and diff["documents"][1] == "-0"
+    target = tmp_path / "articles.parquet"
+    assert main(["export", "articles", "--format", "parquet", "--release", r1, "--out", out,
+                 "-o", str(target)]) == 0
+    import pandas as pd
+    assert len(pd.read_parquet(target)) == lake.manifest(r1)["tables"]["articles"]["rows"]
+    capsys.readouterr()
+    assert main(["report", "--out", out]) == 0
+    assert capsys.readouterr().out.strip().endswith("report.html")
