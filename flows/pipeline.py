@@ -6,11 +6,13 @@ every gate passed; a blocked or failed run still writes its report.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import time
 import traceback
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -192,12 +194,12 @@ def _new_ids() -> tuple[str, str]:
     return f"run-{stamp}-{tag}", f"rel-{stamp}-{tag}"
 
 
-def _accounting(n_inputs, run_docs, ingest_q, doc_gate_q, run_articles, clean_q, articles, clusters):
+def _accounting(n_inputs, run_docs, ingest_quarantine, run_articles, clean_q, articles, clusters):
     docs = set(run_docs["doc_id"])
     produced = set(run_articles["doc_id"]) | set(clean_q["doc_id"].dropna())
     return pd.DataFrame([{
         "inputs": n_inputs,
-        "documents_plus_ingest_quarantine": len(run_docs) + len(ingest_q) + len(doc_gate_q),
+        "documents_plus_ingest_quarantine": len(run_docs) + len(ingest_quarantine),
         "documents": len(docs),
         "documents_with_articles_plus_clean_quarantine": len(docs & produced),
         "articles": len(articles),
@@ -205,12 +207,128 @@ def _accounting(n_inputs, run_docs, ingest_q, doc_gate_q, run_articles, clean_q,
     }])
 
 
+# ------------------------------------------------------------------ one run's state
+
+@dataclass
+class Run:
+    """What the stages of one run share: where it writes, what it has gated and counted."""
+    lake: Lake
+    batch_size: int
+    expectations_dir: str | None
+    cache_storage: LocalFileSystem | None
+    previous: dict = field(default_factory=dict)  # the previous release's tables
+    gates: list[GateResult] = field(default_factory=list)
+    quarantine: list[pd.DataFrame] = field(default_factory=list)
+    funnel: list[tuple[str, int]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def gated(self, table: str, df: pd.DataFrame, stage: str, context: dict | None = None):
+        kept, result = gate(table, df, stage, context, self.expectations_dir)
+        self.gates.append(result)
+        if len(result.quarantine):
+            self.quarantine.append(result.quarantine)
+        get_run_logger().info(
+            "gate %-12s %s (%d rows, %d warnings, %d quarantined)", table,
+            "PASS" if result.passed else "FAIL", len(kept), len(result.warnings),
+            len(result.quarantine))
+        return kept
+
+    def cached(self, task_fn):
+        return _cached(task_fn, self.cache_storage)
+
+    @contextlib.contextmanager
+    def timed(self, stage: str):
+        t0 = time.perf_counter()
+        yield
+        self.timings[stage] = time.perf_counter() - t0
+
+    def merged(self, table: str, current: pd.DataFrame, replaced: set[str]) -> pd.DataFrame:
+        return accumulate.merge_table(self.previous.get(table), current, replaced)
+
+
+# ------------------------------------------------------------------ the stages
+
+def ingest_stage(run: Run, sources: list[str]):
+    from tasks.ingest import discover
+    paths = [str(p) for p in discover(sources)]
+    get_run_logger().info("ingest: %d files under %s", len(paths), ", ".join(sources))
+    path_batches = batched(paths, run.batch_size)
+    batches = [b.result() for b in run.cached(ingest_batch).map(
+        path_batches, [file_stamps(b) for b in path_batches],
+        unmapped(code_fingerprint("tasks.ingest")))]
+    n_inputs = sum(b.n_inputs for b in batches)
+    rejected = _concat([b.quarantine for b in batches])
+    n_gate_quarantine = len(run.quarantine)
+    documents = run.gated("documents", _unique_doc_ids(_concat([b.documents for b in batches])),
+                          "ingest")
+    # the documents gate's quarantine rows count as quarantined at ingest
+    rejected = _concat([rejected, *run.quarantine[n_gate_quarantine:]])
+    del run.quarantine[n_gate_quarantine:]
+    run.funnel += [("inputs", n_inputs), ("documents", len(documents)),
+                   ("quarantined at ingest", len(rejected))]
+    return paths, n_inputs, documents, rejected
+
+
+def clean_stage(run: Run, documents: pd.DataFrame):
+    batches = frame_batches(documents, run.batch_size)
+    get_run_logger().info("clean: %d documents in %d batches", len(documents), len(batches))
+    cleaned = [c.result() for c in run.cached(clean_batch).map(
+        batches, unmapped(code_fingerprint("tasks.clean")))]
+    replaced = set(documents["doc_id"])
+    run_articles = _concat([c.articles for c in cleaned])
+    rejected = _concat([c.quarantine for c in cleaned])
+    articles = run.gated("articles", run.merged("articles", run_articles, replaced), "clean")
+    removals = run.gated("removals", run.merged(
+        "removals", _concat([c.removals for c in cleaned]), replaced), "clean")
+    run.funnel += [("articles (this run)", len(run_articles)),
+                   ("quarantined at clean", len(rejected)), ("articles (release)", len(articles))]
+    return run_articles, rejected, articles, removals
+
+
+def dedup_stage(run: Run, articles: pd.DataFrame):
+    """Cluster the release's articles; only articles new to the persisted index are signed."""
+    from tasks.dedup import NEAR_THRESHOLD, inherit_metadata
+    prior = _load_dedup_index(run.lake, run.previous)
+    deduped = dedup_all(articles, prior)
+    # new rows, plus old rows whose cluster changed, over the previous release's rows
+    rows = accumulate.upsert(None if prior is None else run.previous.get("clusters"),
+                             deduped.clusters, "article_id")
+    rows = rows[rows["article_id"].isin(articles["article_id"])]
+    clusters = run.gated("clusters", rows, "dedup", {"near_threshold": NEAR_THRESHOLD})
+    n_canonical = int(clusters["is_canonical"].astype(bool).sum())
+    run.funnel += [("canonical articles", n_canonical),
+                   ("duplicates", len(clusters) - n_canonical)]
+    return inherit_metadata(articles, deduped.articles_update), clusters, deduped.index
+
+
+def extract_stage(run: Run, articles: pd.DataFrame, clusters: pd.DataFrame,
+                  run_articles: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Facts of canonical articles; those of unchanged canonicals carry over from the release."""
+    canonical = set(clusters.loc[clusters["is_canonical"].astype(bool), "article_id"])
+    prev_clusters = run.previous.get("clusters")
+    prev_canonical = set() if prev_clusters is None else set(
+        prev_clusters.loc[prev_clusters["is_canonical"].astype(bool), "article_id"])
+    keep = (canonical & prev_canonical) - set(run_articles["article_id"])
+    todo = articles[articles["article_id"].isin(canonical - keep)]
+    get_run_logger().info("extract: %d canonical articles (%d carried over)", len(todo), len(keep))
+    extracted = [e.result() for e in run.cached(extract_batch).map(
+        frame_batches(todo, run.batch_size), unmapped(code_fingerprint("tasks.extract")))]
+    facts = {}
+    for name in FACT_TABLES:
+        old = run.previous.get(name)
+        old = None if old is None else old[old["article_id"].isin(keep)]
+        facts[name] = run.gated(name, accumulate.combine(old, _concat([x[name] for x in extracted])),
+                                "extract", {"articles": articles})
+        run.funnel.append((name, len(facts[name])))
+    return facts
+
+
 # ------------------------------------------------------------------ the flow
 
 @flow(name="newsgate", log_prints=True)
 def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: int = 400,
              expectations_dir: str | None = None, review_mode: str = "auto",
-             max_warnings: int = 10, review_timeout_s: int = 3600, cache: bool = True) -> dict:
+             max_warnings: int = 10, review_timeout_s: int = 3600, cache: bool = True):
     """Run every stage over `sources` and publish a new release into `out` if all gates pass.
 
     When the gates pass with more than `max_warnings` warnings, the review step decides
@@ -221,132 +339,53 @@ def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: in
     run_id, release_id = _new_ids()
     run_dir = lake.run_dir(run_id)
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    gates: list[GateResult] = []
-    timings: dict[str, float] = {}
-    funnel: list[tuple[str, int]] = []
+    run = Run(lake, batch_size, expectations_dir, None)
     tables: dict[str, pd.DataFrame] = {}
     status, error, manifest, blocked_by = "failed", None, None, []
 
-    def gated(table, df, stage, context=None):
-        kept, result = gate(table, df, stage, context, expectations_dir)
-        gates.append(result)
-        if result.quarantine is not None and len(result.quarantine):
-            gate_quarantine.append(result.quarantine)
-        log.info("gate %-12s %s (%d rows, %d warnings, %d quarantined)", table,
-                 "PASS" if result.passed else "FAIL", len(kept), len(result.warnings),
-                 len(result.quarantine))
-        return kept
-
-    def _summary(status_now: str, release: str | None) -> RunSummary:
+    def summary(status_now: str, release: str | None) -> RunSummary:
         return RunSummary(
             run_id=run_id, status=status_now, release_id=release, sources=sources,
-            funnel=funnel, gates=gates, started_at=started,
+            funnel=run.funnel, gates=run.gates, started_at=started,
             finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            blocked_by=blocked_by, error=error, tables=tables, timings=timings)
+            blocked_by=blocked_by, error=error, tables=tables, timings=run.timings)
 
-    gate_quarantine: list[pd.DataFrame] = []
     try:
         with lake.lock():
-            from tasks.ingest import discover
-            t0 = time.perf_counter()
-            paths = [str(p) for p in discover(sources)]
-            log.info("ingest: %d files under %s", len(paths), ", ".join(sources))
-            storage = _cache_storage(lake.root) if cache else None
-            ingest_t, clean_t, extract_t = (_cached(t, storage) for t in
-                                            (ingest_batch, clean_batch, extract_batch))
-            path_batches = batched(paths, batch_size)
-            batches = [b.result() for b in ingest_t.map(
-                path_batches, [file_stamps(b) for b in path_batches],
-                unmapped(code_fingerprint("tasks.ingest")))]
-            n_inputs = sum(b.n_inputs for b in batches)
-            run_docs = _unique_doc_ids(_concat([b.documents for b in batches]))
-            ingest_q = _concat([b.quarantine for b in batches])
-            q_before = len(gate_quarantine)
-            run_docs = gated("documents", run_docs, "ingest")
-            doc_gate_q = _concat(gate_quarantine[q_before:]) if len(gate_quarantine) > q_before \
-                else pd.DataFrame(columns=QUARANTINE_COLUMNS)
-            timings["ingest"] = time.perf_counter() - t0
-            funnel += [("inputs", n_inputs), ("documents", len(run_docs)),
-                       ("quarantined at ingest", len(ingest_q) + len(doc_gate_q))]
+            run.cache_storage = _cache_storage(lake.root) if cache else None
+            run.previous = lake.read_release() if lake.latest_release_id() else {}
+            with run.timed("ingest"):
+                paths, n_inputs, run_docs, ingest_q = ingest_stage(run, sources)
+            with run.timed("clean"):
+                run_articles, clean_q, articles, removals = clean_stage(run, run_docs)
+            with run.timed("dedup"):
+                articles, clusters, dedup_index = dedup_stage(run, articles)
+            with run.timed("extract"):
+                facts = extract_stage(run, articles, clusters, run_articles)
+            with run.timed("aggregate"):
+                region_stats = run.gated(
+                    "region_stats", aggregate(articles, clusters, facts["mentions"], facts["projects"]),
+                    "aggregate", {"projects": facts["projects"]})
 
-            previous = lake.read_release() if lake.latest_release_id() else {}
-            replaced = set(run_docs["doc_id"])
-            merge = lambda name, df: accumulate.merge_table(previous.get(name), df, replaced)  # noqa: E731
-
-            t0 = time.perf_counter()
-            log.info("clean: %d documents in %d batches", len(run_docs),
-                     len(frame_batches(run_docs, batch_size)))
-            cleaned = [c.result() for c in clean_t.map(
-                frame_batches(run_docs, batch_size), unmapped(code_fingerprint("tasks.clean")))]
-            run_articles = _concat([c.articles for c in cleaned])
-            clean_q = _concat([c.quarantine for c in cleaned])
-            articles = gated("articles", merge("articles", run_articles), "clean")
-            removals = gated("removals", merge("removals", _concat([c.removals for c in cleaned])), "clean")
-            timings["clean"] = time.perf_counter() - t0
-            funnel += [("articles (this run)", len(run_articles)),
-                       ("quarantined at clean", len(clean_q)),
-                       ("articles (release)", len(articles))]
-
-            t0 = time.perf_counter()
-            from tasks.dedup import NEAR_THRESHOLD, inherit_metadata
-            prior = _load_dedup_index(lake, previous)
-            deduped = dedup_all(articles, prior)
-            # new rows, plus old rows whose cluster changed, over the previous release's rows
-            cluster_rows = accumulate.upsert(
-                None if prior is None else previous.get("clusters"), deduped.clusters, "article_id")
-            cluster_rows = cluster_rows[cluster_rows["article_id"].isin(articles["article_id"])]
-            clusters = gated("clusters", cluster_rows, "dedup", {"near_threshold": NEAR_THRESHOLD})
-            articles = inherit_metadata(articles, deduped.articles_update)
-            canonical_ids = set(clusters.loc[clusters["is_canonical"].astype(bool), "article_id"])
-            timings["dedup"] = time.perf_counter() - t0
-            funnel += [("canonical articles", len(canonical_ids)),
-                       ("duplicates", len(clusters) - len(canonical_ids))]
-
-            t0 = time.perf_counter()
-            # facts of unchanged canonical articles carry over; the rest is extracted now
-            prev_clusters = previous.get("clusters")
-            prev_canonical = set() if prev_clusters is None else set(
-                prev_clusters.loc[prev_clusters["is_canonical"].astype(bool), "article_id"])
-            keep_facts = (canonical_ids & prev_canonical) - set(run_articles["article_id"])
-            to_extract = articles[articles["article_id"].isin(canonical_ids - keep_facts)]
-            log.info("extract: %d canonical articles (%d carried over)", len(to_extract), len(keep_facts))
-            extracted = [e.result() for e in extract_t.map(
-                frame_batches(to_extract, batch_size), unmapped(code_fingerprint("tasks.extract")))]
-            facts = {}
-            context = {"articles": articles}
-            for name in FACT_TABLES:
-                old = previous.get(name)
-                old = None if old is None else old[old["article_id"].isin(keep_facts)]
-                facts[name] = gated(name, accumulate.combine(old, _concat([x[name] for x in extracted])),
-                                    "extract", context)
-            timings["extract"] = time.perf_counter() - t0
-            funnel += [(f"{name}", len(df)) for name, df in facts.items()]
-
-            t0 = time.perf_counter()
-            stats = aggregate(articles, clusters, facts["mentions"], facts["projects"])
-            region_stats = gated("region_stats", stats, "aggregate", {"projects": facts["projects"]})
-            timings["aggregate"] = time.perf_counter() - t0
-
-            documents = merge("documents", run_docs)
-            run_quarantine = _concat([ingest_q, clean_q, *gate_quarantine])
-            quarantine = gated("quarantine", accumulate.merge_quarantine(
-                previous.get("quarantine"), run_quarantine.reindex(columns=QUARANTINE_COLUMNS),
+            run.gated("accounting", _accounting(n_inputs, run_docs, ingest_q, run_articles,
+                                                clean_q, articles, clusters), "publish")
+            run_quarantine = _concat([ingest_q, clean_q, *run.quarantine])
+            quarantine = run.gated("quarantine", accumulate.merge_quarantine(
+                run.previous.get("quarantine"), run_quarantine.reindex(columns=QUARANTINE_COLUMNS),
                 set(paths)), "publish")
-            gated("accounting", _accounting(n_inputs, run_docs, ingest_q, doc_gate_q, run_articles,
-                                            clean_q, articles, clusters), "publish")
-            funnel.append(("quarantined (this run)", len(run_quarantine)))
+            run.funnel.append(("quarantined (this run)", len(run_quarantine)))
+            tables = {"documents": run.merged("documents", run_docs, set(run_docs["doc_id"])),
+                      "articles": articles, "removals": removals, "clusters": clusters, **facts,
+                      "region_stats": region_stats, "quarantine": quarantine}
 
-            tables = {"documents": documents, "articles": articles, "removals": removals,
-                      "clusters": clusters, **facts, "region_stats": region_stats,
-                      "quarantine": quarantine}
             blocked_by = [f"{c.table}: {c.check} — {c.description}"
-                          for g in gates for c in g.failed_errors]
+                          for g in run.gates for c in g.failed_errors]
             if blocked_by:
                 status = "blocked"
                 raise GateBlocked("; ".join(blocked_by))
-            n_warnings = sum(len(g.warnings) for g in gates)
+            n_warnings = sum(len(g.warnings) for g in run.gates)
             if needs_review(n_warnings, max_warnings):
-                pending = _summary("awaiting review", None)
+                pending = summary("awaiting review", None)
                 verdict = review(review_mode, render_markdown(pending),
                                  str(write_report(pending, run_dir)), review_timeout_s)
                 log.info("review: %s by %s %s", "approved" if verdict.approved else "rejected",
@@ -354,18 +393,17 @@ def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: in
                 if not verdict.approved:
                     status = "rejected"
                     raise ReviewRejected(f"{n_warnings} warnings; rejected by {verdict.by}")
-            t0 = time.perf_counter()
-            index_dir = deduped.index.save(lake.state_dir("dedup", release_id))
-            manifest = publish(lake, release_id, tables, {
-                "dedup_index": str(index_dir.relative_to(lake.root)),
-                "run_id": run_id, "code_version": CODE_VERSION, "sources": sources,
-                "inputs_fingerprint": _fingerprint(run_docs),
-                "gates": {g.table: {"pass": sum(c.status == "pass" for c in g.checks),
-                                    "warn": len(g.warnings), "fail": len(g.failed_errors)}
-                          for g in gates},
-                "report": str(run_dir / "report.html"),
-            })
-            timings["publish"] = time.perf_counter() - t0
+            with run.timed("publish"):
+                index_dir = dedup_index.save(lake.state_dir("dedup", release_id))
+                manifest = publish(lake, release_id, tables, {
+                    "dedup_index": str(index_dir.relative_to(lake.root)),
+                    "run_id": run_id, "code_version": CODE_VERSION, "sources": sources,
+                    "inputs_fingerprint": _fingerprint(run_docs),
+                    "gates": {g.table: {"pass": sum(c.status == "pass" for c in g.checks),
+                                        "warn": len(g.warnings), "fail": len(g.failed_errors)}
+                              for g in run.gates},
+                    "report": str(run_dir / "report.html"),
+                })
             status = "published"
     except (GateBlocked, ReviewRejected) as exc:
         error = str(exc)
@@ -374,17 +412,17 @@ def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: in
     except Exception:  # the report must still say what happened
         error = traceback.format_exc()
         log.error("run failed: %s", error)
-    summary = _summary(status, release_id if status == "published" else None)
+    final = summary(status, release_id if status == "published" else None)
     try:
-        summary.data_docs = build_data_docs(run_dir / "data_docs", run_id, gates)
+        final.data_docs = build_data_docs(run_dir / "data_docs", run_id, run.gates)
     except Exception as exc:  # the docs are a convenience; the report must still be written
         log.warning("GX Data Docs not built: %s", exc)
-    report = write_report(summary, run_dir)
-    _post_artifacts(summary)
+    report = write_report(final, run_dir)
+    _post_artifacts(final)
     log.info("report: %s", report)
-    result = {"status": status, "run_id": run_id, "release_id": summary.release_id,
+    result = {"status": status, "run_id": run_id, "release_id": final.release_id,
               "report": str(report), "blocked_by": blocked_by, "error": error,
-              "manifest": manifest, "funnel": dict(funnel), "timings": timings}
+              "manifest": manifest, "funnel": dict(run.funnel), "timings": run.timings}
     if status in ("published", "rejected"):
         return result
     # blocked, locked or failed: the flow run ends Failed (red in the UI), the result attached

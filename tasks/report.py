@@ -163,6 +163,28 @@ def _charts_section(tables: dict[str, pd.DataFrame], limit: int = 12) -> str:
     return "".join(parts) or "<p>No aggregates to chart.</p>"
 
 
+def _trends_section(tables: dict[str, pd.DataFrame], per_period: int = 8) -> str:
+    """Keyword trends by year (canonical articles only) and the visits timeline."""
+    from tasks.aggregate import keyword_trends, visits_timeline
+
+    parts = []
+    keywords, articles = tables.get("keywords"), tables.get("articles")
+    if keywords is not None and len(keywords) and articles is not None:
+        trends = keyword_trends(keywords, articles, tables.get("clusters"))
+        top = trends[trends["rank"] <= per_period]
+        rows = [[period if isinstance(period, str) else "date unknown",
+                 "、".join(f"{k} ({n})" for k, n in zip(g["keyword"], g["n_articles"]))]
+                for period, g in top.groupby("period", dropna=False, sort=True)]
+        parts.append("<h3>Keyword trends by year</h3>" + _table(["year", "top keywords (articles)"], rows))
+    visits = tables.get("visits")
+    if visits is not None and len(visits):
+        timeline = visits_timeline(visits, articles)
+        rows = [[r.date or "", r.person, r.title or "", r.place or "", r.evidence]
+                for r in timeline.itertuples()]
+        parts.append("<h3>Visits timeline</h3>" + _table(["date", "person", "title", "place", "evidence"], rows))
+    return "".join(parts)
+
+
 CSS = """
 body{font-family:system-ui,-apple-system,"Noto Sans CJK SC",sans-serif;margin:2rem;color:#222;max-width:1200px}
 table{border-collapse:collapse;margin:.5rem 0 1.5rem;font-size:.9rem;width:100%}
@@ -201,7 +223,7 @@ finished {_e(summary.finished_at)} · sources: {_e(", ".join(summary.sources))}<
 <h2>Cleaning: removed by rule</h2>{_removals_section(tables.get("removals"))}
 <h2>Duplicate clusters</h2>{_clusters_section(tables.get("clusters"), tables.get("articles"))}
 <h2>Extraction coverage</h2>{_coverage_section(tables)}
-<h2>Charts</h2>{_charts_section(tables)}
+<h2>Charts</h2>{_charts_section(tables)}{_trends_section(tables)}
 <h2>Quarantine</h2>{_quarantine_section(tables.get("quarantine"))}
 <h2>Timings</h2>{timings}
 </body></html>

@@ -44,6 +44,9 @@ def test_seeds_publish_a_release_with_every_table(seeds_run):
     assert "published" in report and result["release_id"] in report
     # the GX Data Docs of the run: one validation page per gated table, linked from the report
     assert 'href="data_docs/index.html"' in report
+    assert "Keyword trends by year" in report and "Visits timeline" in report
+    assert "巴音朝鲁" in report  # a visit of the seeds, in the timeline
+    assert report.count("<svg") >= 3  # investment by region, projects by status and industry
     pages = {p.parent.parent.parent.name for p in (run_dir / "data_docs" / "validations").rglob("*.html")}
     assert {"articles", "projects", "accounting"} <= pages
 
