@@ -168,7 +168,7 @@ def _load_dedup_index(lake: Lake, previous: dict):
     from tasks.dedup import DedupIndex
     manifest = lake.manifest()
     path = manifest.get("dedup_index")
-    if not path or manifest.get("code_version") != CODE_VERSION:
+    if not path or not _same_code(manifest, "tasks.clean", "tasks.dedup"):
         return None  # other code may have cleaned other bodies: dedup everything again
     path = lake.root / path
     if not path.exists():
@@ -178,6 +178,15 @@ def _load_dedup_index(lake: Lake, previous: dict):
     except ValueError as exc:  # other parameters: recompute everything
         get_run_logger().warning("dedup index not reused: %s", exc)
         return None
+
+
+STAGE_MODULES = ["tasks.ingest", "tasks.clean", "tasks.dedup", "tasks.extract"]
+
+
+def _same_code(manifest: dict, *modules: str) -> bool:
+    """Was the previous release made by the same code for these stages?"""
+    recorded = manifest.get("code", {})
+    return all(recorded.get(m) == code_fingerprint(m) for m in modules)
 
 
 def _fingerprint(documents: pd.DataFrame) -> str:
@@ -309,6 +318,8 @@ def extract_stage(run: Run, articles: pd.DataFrame, clusters: pd.DataFrame,
     prev_canonical = set() if prev_clusters is None else set(
         prev_clusters.loc[prev_clusters["is_canonical"].astype(bool), "article_id"])
     keep = (canonical & prev_canonical) - set(run_articles["article_id"])
+    if run.previous and not _same_code(run.lake.manifest(), "tasks.extract"):
+        keep = set()  # the extractors changed: every canonical article is extracted again
     todo = articles[articles["article_id"].isin(canonical - keep)]
     get_run_logger().info("extract: %d canonical articles (%d carried over)", len(todo), len(keep))
     extracted = [e.result() for e in run.cached(extract_batch).map(
@@ -398,6 +409,7 @@ def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: in
                 manifest = publish(lake, release_id, tables, {
                     "dedup_index": str(index_dir.relative_to(lake.root)),
                     "run_id": run_id, "code_version": CODE_VERSION, "sources": sources,
+                    "code": {m: code_fingerprint(m) for m in STAGE_MODULES},
                     "inputs_fingerprint": _fingerprint(run_docs),
                     "gates": {g.table: {"pass": sum(c.status == "pass" for c in g.checks),
                                         "warn": len(g.warnings), "fail": len(g.failed_errors)}

@@ -206,3 +206,23 @@ def test_cli_reads_releases_back(harness, tmp_path, capsys):
     capsys.readouterr()
     assert main(["report", "--out", out]) == 0
     assert capsys.readouterr().out.strip().endswith("report.html")
+
+
+def test_changed_extractors_re_extract_carried_over_articles(harness, tmp_path, monkeypatch):
+    import flows.pipeline as pipeline
+    import tasks.extract
+    from flows.pipeline import newsgate
+    real, extracted = tasks.extract.extract_articles, []
+    monkeypatch.setattr(tasks.extract, "extract_articles",
+                        lambda a: extracted.append(len(a)) or real(a))
+    out = tmp_path / "out"
+    one = SEEDS / "004_565aa33160096c90.txt"
+    assert newsgate(sources=[str(one)], out=str(out), review_mode="skip", cache=False)["status"] == "published"
+    assert newsgate(sources=[str(SEEDS / "003_1ff4c3e9b6ed5b66.txt")], out=str(out),
+                    review_mode="skip", cache=False)["status"] == "published"
+    assert extracted == [1, 1]  # the second run extracts only its new article
+    fingerprint = pipeline.code_fingerprint
+    monkeypatch.setattr(pipeline, "code_fingerprint",
+                        lambda *m: "changed" if m == ("tasks.extract",) else fingerprint(*m))
+    assert newsgate(sources=[str(one)], out=str(out), review_mode="skip", cache=False)["status"] == "published"
+    assert extracted[-1] == 2  # new extractor code: both canonical articles again
