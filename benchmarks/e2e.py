@@ -6,7 +6,10 @@
 Input: ../shared/corpus/bench/eb.jsonl (3,426 real HTML pages as {"id","source","html"} lines;
 NEWSGATE_SHARED or --corpus override it). For each size N the first N lines are written to a
 temporary .jsonl and run through the real flow (local thread runner, default batch size,
-review_mode="skip") into a fresh output directory. --corpus may also name a directory of
+review_mode="skip") into a fresh output directory, with the CLI's task runner
+(`make_task_runner("local")`: os.cpu_count() threads); --flow-default-runner uses the flow's own
+default instead (Prefect's ThreadPoolTaskRunner with no max_workers = unbounded threads, which is
+what run_newsgate callers and deployments get). --corpus may also name a directory of
 .jsonl/.html/.txt files: it is then run as one size ("dir") without floors per size.
 
 Reported per size:
@@ -20,6 +23,8 @@ Reported per size:
   * floors, measured in the same run over exactly the same lines: (a) json.loads +
     trafilatura.extract(html), serially in this process; (b) one plain `jieba.lcut` pass over the
     texts of (a) (after jieba.initialize()). Headline: total / (a + b).
+A 50-document warm-up run comes first (--no-warmup to skip): imports and one-off initialisation
+of this process are paid there, not by the smallest size.
 Across sizes: scaling exponent log(t_max/t_min) / log(n_max/n_min) (1.0 = linear).
 At the largest size: 1% of the lines (every 100th) is held out of the full run; afterwards
   * the unchanged input is run again into the same output (cache hits): rerun / full;
@@ -257,6 +262,13 @@ def main() -> None:
     ap.add_argument("--no-workers", action="store_true", help="skip the 1 vs 2 worker runs")
     ap.add_argument("--no-incremental", action="store_true", help="skip re-run and 1%% runs")
     ap.add_argument("--scale-mode", choices=["dask", "affinity"], default="affinity")
+    ap.add_argument("--flow-default-runner", action="store_true",
+                    help="size runs use the flow's own default task runner (Prefect's unbounded "
+                         "ThreadPoolTaskRunner, as deployments and run_newsgate get) instead of "
+                         "the CLI's make_task_runner('local') (os.cpu_count() threads)")
+    ap.add_argument("--no-warmup", action="store_true",
+                    help="skip the 50-document warm-up run (one-off imports and caches of this "
+                         "process would then be charged to the smallest size)")
     ap.add_argument("--json", action="store_true", help="also print all results as JSON")
     ap.add_argument("--keep", default=None, help="work directory to keep (default: a temp dir)")
     args = ap.parse_args()
@@ -308,6 +320,9 @@ def _benchmark(args, corpus: Path, work: Path, sampler: RssSampler, report: dict
         if n not in sizes:
             sizes.append(n)
     sizes.sort()
+    runner = None if args.flow_default_runner else ("local", None)
+    report["size_runner"] = "flow default (unbounded threads)" if runner is None else \
+        f"make_task_runner('local') = {os.cpu_count()} threads (as the CLI)"
     if args.quick:
         sizes = sizes[:1]
     largest = sizes[-1]
@@ -326,6 +341,13 @@ def _benchmark(args, corpus: Path, work: Path, sampler: RssSampler, report: dict
         path.write_bytes(b"\n".join(lines[i] for i in indices) + b"\n")
         return path
 
+    if not args.no_warmup:
+        print("[e2e] warm-up run (50 lines, not reported in the table) ...", file=sys.stderr)
+        warm = run_flow(sampler, [str(write("warmup", range(min(50, len(lines)))))],
+                        work / "out-warmup", min(50, len(lines)), runner)
+        report["warmup_s"] = warm["total_s"]
+        shutil.rmtree(work / "out-warmup", ignore_errors=True)
+
     for n in sizes:
         held = set(range(99, n, 100)) if (n == largest and not args.quick
                                           and not args.no_incremental) else set()
@@ -333,16 +355,16 @@ def _benchmark(args, corpus: Path, work: Path, sampler: RssSampler, report: dict
         src = write(f"first{n}", main_idx)
         out = work / f"out-{n}"
         print(f"[e2e] size {n}: full run of {len(main_idx)} lines ...", file=sys.stderr)
-        row = {"size": n, **run_flow(sampler, [str(src)], out, len(main_idx)), **floor_of(main_idx)}
+        row = {"size": n, **run_flow(sampler, [str(src)], out, len(main_idx), runner), **floor_of(main_idx)}
         row["total_over_floor"] = _ratio(row["total_s"], row["a_plus_b_s"])
         if held:
             print(f"[e2e] size {n}: unchanged re-run ...", file=sys.stderr)
-            rerun = run_flow(sampler, [str(src)], out, len(main_idx))
+            rerun = run_flow(sampler, [str(src)], out, len(main_idx), runner)
             row["rerun"] = rerun
             row["rerun_fraction"] = _ratio(rerun["total_s"], row["total_s"])
             held_src = write(f"held{n}", sorted(held))
             print(f"[e2e] size {n}: {len(held)} new documents (1%) ...", file=sys.stderr)
-            inc = run_flow(sampler, [str(held_src)], out, len(held))
+            inc = run_flow(sampler, [str(held_src)], out, len(held), runner)
             row["incremental"] = inc
             row["incremental_fraction"] = _ratio(inc["total_s"], row["total_s"])
         report["sizes"].append(row)
@@ -374,8 +396,9 @@ def print_report(r: dict) -> None:
     p = print
     p(f"newsgate e2e benchmark  commit {r.get('commit')}  corpus {r['corpus']}  cpus {r['cpus']}")
     p(f"loadavg start {' '.join(r['loadavg_start'])}  end {' '.join(r['loadavg_end'])}")
+    p(f"size runs: {r.get('size_runner')}")
     p(f"Prefect server start-up (once, not part of any run): {r.get('prefect_server_startup_s')} s"
-      f"   floors measured in {r.get('floor_measure_s')} s")
+      f"   floors measured in {r.get('floor_measure_s')} s   warm-up run {r.get('warmup_s')} s")
     head = (f"{'docs':>6} {'status':>9} " + " ".join(f"{s:>9}" for s in STAGES)
             + f" {'other':>7} {'total':>8} {'art/s':>7} {'floor a':>8} {'floor b':>8}"
             f" {'tot/(a+b)':>9} {'RSS MB':>7} {'-server':>7} {'tasks':>5}")

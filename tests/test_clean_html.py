@@ -80,3 +80,21 @@ def test_a_list_of_headlines_after_an_editor_line_is_cut(seed_texts):
     (article,) = batch.articles.itertuples()
     assert "OPPO" not in article.body and len(article.body.split("\n")) == 10
     assert (batch.removals.rule == "after_trailer").sum() == len(headlines)
+
+
+def test_inside_a_daemonic_process_extraction_stays_serial(seed_texts, monkeypatch):
+    """A Dask worker is daemonic and may not start a process pool: clean must not try."""
+    import multiprocessing
+
+    class DaemonProcess:
+        daemon = True
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("daemonic processes are not allowed to have children")
+
+    rows = [document_row(page(seed_texts[SEED4], [f"第{i}段补充说明。"]), f"p{i}.html", "html") for i in range(3)]
+    monkeypatch.setattr(clean, "PARALLEL_MIN_HTML", 1)
+    monkeypatch.setattr(multiprocessing, "current_process", lambda: DaemonProcess())
+    monkeypatch.setattr(clean, "ProcessPoolExecutor", no_pool)
+    batch = clean_documents(pd.DataFrame(rows), workers=2)
+    assert len(batch.articles) == 3 and batch.quarantine.empty

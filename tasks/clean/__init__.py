@@ -61,7 +61,8 @@ def _prepare_row(row: dict) -> SourceDoc | str:
 def _prepare_all(rows: list[dict], workers: int | None) -> list[SourceDoc | str]:
     n_html = sum(1 for r in rows if r.get("format") == "html")
     workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
-    if workers <= 1 or n_html < PARALLEL_MIN_HTML:
+    # a daemonic process (a Dask worker) may not start children: the cluster is the parallelism
+    if workers <= 1 or n_html < PARALLEL_MIN_HTML or multiprocessing.current_process().daemon:
         return [_prepare_row(r) for r in rows]
     # forkserver/spawn, not fork: the flow calls us from Prefect's worker threads, and forking a
     # threaded process can inherit held locks.
