@@ -21,8 +21,9 @@ Reported per size:
     descendants: thread sampling /proc every 0.1 s, sum of RSS, max over the run; also without
     the Prefect server's subtree), Prefect task runs of the flow run.
   * floors, measured in the same run over exactly the same lines: (a) json.loads +
-    trafilatura.extract(html), serially in this process; (b) one plain `jieba.lcut` pass over the
-    texts of (a) (after jieba.initialize()). Headline: total / (a + b).
+    trafilatura.extract(html), serially in one child process (so its memory is not counted);
+    (b) one plain `jieba.lcut` pass over the texts of (a) (after jieba.initialize()).
+    Headline: total / (a + b).
 A 50-document warm-up run comes first (--no-warmup to skip): imports and one-off initialisation
 of this process are paid there, not by the smallest size.
 Across sizes: scaling exponent log(t_max/t_min) / log(n_max/n_min) (1.0 = linear).
@@ -32,12 +33,13 @@ At the largest size: 1% of the lines (every 100th) is held out of the full run; 
     the "1% new documents" case): incremental / full.
 Workers (skipped by --quick / --no-workers): the same full run with 1 and with 2 workers.
   --scale-mode affinity (default): local thread runner with 1 | 2 threads, and every thread of
-    the process tree (Prefect server included) pinned with sched_setaffinity to 1 | 2 CPUs. The clean stage's own
-    process pool has no knob (it sizes itself from os.cpu_count()), so pinning is the only way
-    to give the 1-worker run one core.
+    the process tree (Prefect server included) pinned with sched_setaffinity to 1 | 2 CPUs. The
+    clean stage's own process pool has no knob (it sizes itself from os.cpu_count()), so pinning
+    is the only way to give the 1-worker run one core.
   --scale-mode dask: `make_task_runner("dask", workers=1|2)`, a LocalCluster of 1 or 2
-    single-threaded worker processes (cluster start-up is inside the flow's wall time). Note:
-    Dask worker processes are daemonic, so the clean stage's process pool cannot start there.
+    single-threaded worker processes (cluster start-up is inside the flow's wall time). Dask
+    worker processes are daemonic, so the clean stage runs trafilatura serially inside them
+    (since 870bffd; before, its pool raised AssertionError there and the run failed).
 Targets (issue 7) are printed next to each figure. --json also prints everything as one JSON
 object (last line of stdout) so commits can be compared.
 """
@@ -213,7 +215,8 @@ def _tree_threads() -> list[int]:
             try:
                 with open(f"/proc/{entry}/stat", "rb") as f:
                     stat = f.read()
-                children.setdefault(int(stat[stat.rindex(b")") + 2:].split()[1]), []).append(int(entry))
+                ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
+                children.setdefault(ppid, []).append(int(entry))
             except (OSError, ValueError):
                 pass
     tids, i = [], 0
@@ -281,8 +284,9 @@ def main() -> None:
                     "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "sizes": []}
     try:
         import subprocess
-        report["commit"] = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
-                                          capture_output=True, text=True).stdout.strip()
+        report["commit"] = subprocess.run(
+            ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
+            capture_output=True, text=True).stdout.strip()
     except OSError:
         report["commit"] = None
 
@@ -311,7 +315,8 @@ def _benchmark(args, corpus: Path, work: Path, sampler: RssSampler, report: dict
     if corpus.is_dir():
         n = sum(1 for _ in corpus.rglob("*") if _.is_file())
         print(f"[e2e] directory {corpus} ({n} files)", file=sys.stderr)
-        report["sizes"].append({"size": "dir", **run_flow(sampler, [str(corpus)], work / "out-dir", n)})
+        row = run_flow(sampler, [str(corpus)], work / "out-dir", n, ("local", None))
+        report["sizes"].append({"size": "dir", **row})
         return
     lines = [ln for ln in corpus.read_bytes().splitlines() if ln.strip()]
     sizes = []
@@ -328,13 +333,19 @@ def _benchmark(args, corpus: Path, work: Path, sampler: RssSampler, report: dict
     largest = sizes[-1]
     print(f"[e2e] floors over {largest} lines (serial trafilatura + jieba) ...", file=sys.stderr)
     t0 = time.perf_counter()
-    floors = floor_per_line(lines[:largest])
+    # in a child process, so the floor's plain-jieba dictionary and trafilatura's caches do not
+    # inflate this process's RSS during the flow runs (the measurement itself is serial)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        floors = pool.submit(floor_per_line, lines[:largest]).result()
     report["floor_measure_s"] = round(time.perf_counter() - t0, 1)
 
     def floor_of(indices) -> dict:
         a = sum(floors[i][0] for i in indices)
         b = sum(floors[i][1] for i in indices)
-        return {"a_trafilatura_s": round(a, 3), "b_jieba_s": round(b, 3), "a_plus_b_s": round(a + b, 3)}
+        return {"a_trafilatura_s": round(a, 3), "b_jieba_s": round(b, 3),
+                "a_plus_b_s": round(a + b, 3)}
 
     def write(name: str, indices) -> Path:
         path = work / f"{name}.jsonl"
@@ -355,7 +366,8 @@ def _benchmark(args, corpus: Path, work: Path, sampler: RssSampler, report: dict
         src = write(f"first{n}", main_idx)
         out = work / f"out-{n}"
         print(f"[e2e] size {n}: full run of {len(main_idx)} lines ...", file=sys.stderr)
-        row = {"size": n, **run_flow(sampler, [str(src)], out, len(main_idx), runner), **floor_of(main_idx)}
+        row = {"size": n, **run_flow(sampler, [str(src)], out, len(main_idx), runner),
+               **floor_of(main_idx)}
         row["total_over_floor"] = _ratio(row["total_s"], row["a_plus_b_s"])
         if held:
             print(f"[e2e] size {n}: unchanged re-run ...", file=sys.stderr)
