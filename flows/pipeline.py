@@ -310,16 +310,32 @@ def dedup_stage(run: Run, articles: pd.DataFrame):
     return inherit_metadata(articles, deduped.articles_update), clusters, deduped.index
 
 
-def extract_stage(run: Run, articles: pd.DataFrame, clusters: pd.DataFrame,
-                  run_articles: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def _unchanged_canonicals(run: Run, articles: pd.DataFrame, canonical: set[str]) -> set[str]:
+    """Canonical articles whose facts the previous release already holds, computed from the
+    very same inputs (body, title, date, dateline) by the same extractor code."""
+    from tasks.extract import EXTRACT_INPUTS
+    prev_clusters, prev_articles = run.previous.get("clusters"), run.previous.get("articles")
+    if prev_clusters is None or prev_articles is None:
+        return set()
+    if not _same_code(run.lake.manifest(), "tasks.extract"):
+        return set()  # the extractors changed: every canonical article is extracted again
+    prev_canonical = set(prev_clusters.loc[prev_clusters["is_canonical"].astype(bool), "article_id"])
+
+    def inputs(df: pd.DataFrame) -> pd.Series:
+        df = df[df["article_id"].isin(canonical & prev_canonical)]
+        return pd.Series(pd.util.hash_pandas_object(df[EXTRACT_INPUTS].astype(object),
+                                                    index=False).to_numpy(),
+                         index=df["article_id"].to_numpy())
+
+    now, before = inputs(articles), inputs(prev_articles)
+    before = before.reindex(now.index)
+    return set(now.index[now.to_numpy() == before.to_numpy()])
+
+
+def extract_stage(run: Run, articles: pd.DataFrame, clusters: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Facts of canonical articles; those of unchanged canonicals carry over from the release."""
     canonical = set(clusters.loc[clusters["is_canonical"].astype(bool), "article_id"])
-    prev_clusters = run.previous.get("clusters")
-    prev_canonical = set() if prev_clusters is None else set(
-        prev_clusters.loc[prev_clusters["is_canonical"].astype(bool), "article_id"])
-    keep = (canonical & prev_canonical) - set(run_articles["article_id"])
-    if run.previous and not _same_code(run.lake.manifest(), "tasks.extract"):
-        keep = set()  # the extractors changed: every canonical article is extracted again
+    keep = _unchanged_canonicals(run, articles, canonical)
     todo = articles[articles["article_id"].isin(canonical - keep)]
     get_run_logger().info("extract: %d canonical articles (%d carried over)", len(todo), len(keep))
     extracted = [e.result() for e in run.cached(extract_batch).map(
@@ -372,7 +388,7 @@ def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: in
             with run.timed("dedup"):
                 articles, clusters, dedup_index = dedup_stage(run, articles)
             with run.timed("extract"):
-                facts = extract_stage(run, articles, clusters, run_articles)
+                facts = extract_stage(run, articles, clusters)
             with run.timed("aggregate"):
                 region_stats = run.gated(
                     "region_stats", aggregate(articles, clusters, facts["mentions"], facts["projects"]),

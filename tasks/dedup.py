@@ -516,7 +516,9 @@ def dedup_articles(articles: pd.DataFrame, prior: DedupIndex | None = None) -> D
     after = state.iloc[touched]
     changed = is_new[touched] | _row_changed(before, after)
     index = DedupIndex(state[_STATE_COLUMNS].copy(), sigs, bodies.to_arrow())
-    return DedupResult(_cluster_rows(after, changed), index, _articles_update(after))
+    # inheritance over every cluster, not only touched ones: an article cleaned again in this
+    # run arrives with its own metadata and must get its cluster's inherited values back
+    return DedupResult(_cluster_rows(after, changed), index, _articles_update(index.state))
 
 
 class _Assignment:
@@ -646,13 +648,13 @@ def _articles_update(touched: pd.DataFrame) -> pd.DataFrame:
 
 
 def inherit_metadata(articles: pd.DataFrame, articles_update: pd.DataFrame) -> pd.DataFrame:
-    """`articles` with the canonicals' inherited published_date / outlet filled in."""
-    if articles_update.empty:
-        return articles
+    """`articles` with the canonicals' inherited published_date / outlet filled in (always as
+    object columns, so a run with nothing to inherit yields the same dtypes as one with)."""
     patch = articles_update.set_index("article_id")
     out = articles.copy()
     hit = out["article_id"].isin(patch.index)
     for col in ("published_date", "outlet"):
         out[col] = out[col].astype(object)
-        out.loc[hit, col] = out.loc[hit, "article_id"].map(patch[col]).to_numpy()
+        if hit.any():
+            out.loc[hit, col] = out.loc[hit, "article_id"].map(patch[col]).to_numpy()
     return out

@@ -185,6 +185,18 @@ def test_canonical_inherits_missing_metadata(seeds):
     assert pd.isna(patched.loc["a", "published_date"])
 
 
+def test_an_article_signed_before_inherits_again_when_it_is_cleaned_again(seeds):
+    # a re-run re-cleans known articles (own metadata only): the index's clusters must give the
+    # canonical its inherited values back, although no cluster changes
+    articles = frame({"a": seeds["s0"], "b": seeds["s0"], "c": seeds["s0"]},
+                     outlet={"b": "新浪网", "c": "吉林日报"}, published_date={"b": "2020-06-02"})
+    first = dedup_articles(articles)
+    again = dedup_articles(articles, prior=first.index)
+    assert again.clusters.empty  # nothing new, nothing changed
+    assert (again.articles_update.to_dict("records") == first.articles_update.to_dict("records")
+            != [])
+
+
 # ---- incremental and persistence ---------------------------------------------------------------------
 @pytest.fixture()
 def signed_rows(monkeypatch) -> list[int]:

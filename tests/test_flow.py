@@ -173,18 +173,28 @@ def test_a_later_run_dedups_against_the_published_release(harness, tmp_path):
 
 def test_a_rerun_of_unchanged_input_is_served_from_the_cache(harness, tmp_path, monkeypatch):
     import tasks.clean
+    import tasks.extract
     from flows.pipeline import newsgate
-    real, calls = tasks.clean.clean_documents, []
+    calls, extracted = [], []
+    real_clean, real_extract = tasks.clean.clean_documents, tasks.extract.extract_articles
     monkeypatch.setattr(tasks.clean, "clean_documents",
-                        lambda docs, *a, **k: calls.append(len(docs)) or real(docs, *a, **k))
+                        lambda docs, *a, **k: calls.append(len(docs)) or real_clean(docs, *a, **k))
+    monkeypatch.setattr(tasks.extract, "extract_articles",
+                        lambda arts: extracted.append(len(arts)) or real_extract(arts))
     out = tmp_path / "out"
     first = newsgate(sources=[str(SEEDS)], out=str(out), review_mode="skip")
-    assert first["status"] == "published" and sum(calls) == 5
+    assert first["status"] == "published" and sum(calls) == 5 and sum(extracted) == 8
     second = newsgate(sources=[str(SEEDS)], out=str(out), review_mode="skip")
     assert second["status"] == "published" and sum(calls) == 5  # nothing cleaned again
     assert any((out / "cache").iterdir())
     no_cache = newsgate(sources=[str(SEEDS)], out=str(out), review_mode="skip", cache=False)
     assert no_cache["status"] == "published" and sum(calls) == 10
+    # the articles came out the same, so their facts carry over: nothing is extracted again
+    assert sum(extracted) == 8
+    lake = Lake(out)
+    first_release, last_release = lake.read_release(first["release_id"]), lake.read_release()
+    for table in ("articles", "projects", "indicators"):
+        assert first_release[table].equals(last_release[table]), table
 
 
 def test_cli_reads_releases_back(harness, tmp_path, capsys):

@@ -25,8 +25,11 @@ from .projects import classify_industry, find_projects, project_id
 from .sentences import clauses, paragraphs, sentences
 from .tokenize import tokenize
 
-__all__ = ["extract_articles", "extract_article", "TABLE_COLUMNS", "MENTION_KINDS", "PROJECT_STATUSES",
+__all__ = ["extract_articles", "extract_article", "EXTRACT_INPUTS", "TABLE_COLUMNS", "MENTION_KINDS", "PROJECT_STATUSES",
            "sanitize", "violations"]
+
+# the article columns the facts depend on: same values (and same code) -> same facts
+EXTRACT_INPUTS = ["article_id", "title", "body", "published_date", "dateline_place"]
 
 TABLE_COLUMNS = {
     "mentions": ["article_id", "kind", "text", "start", "end", "value", "unit", "normalized",
