@@ -187,7 +187,9 @@ def run_flow(sampler: RssSampler, sources: list[str], out: Path, n_docs: int,
         flow_fn = newsgate.with_options(task_runner=make_task_runner(runner[0], None, runner[1]))
     sampler.reset()
     t0 = time.perf_counter()
-    state = flow_fn(sources=sources, out=str(out), review_mode="skip", return_state=True)
+    workers = runner[1] if runner is not None and runner[0] == "local" else None
+    state = flow_fn(sources=sources, out=str(out), review_mode="skip", workers=workers,
+                    return_state=True)
     total = time.perf_counter() - t0
     result = state.result(raise_on_failure=False)
     peak, peak_wo = sampler.read()

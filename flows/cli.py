@@ -45,7 +45,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="local threads (default) or a Dask cluster (prefect-dask)")
     run.add_argument("--dask-address", default=None,
                      help="scheduler of an existing Dask cluster (default: start a LocalCluster)")
-    run.add_argument("--workers", type=int, default=None, help="workers (default: CPU count)")
+    run.add_argument("--workers", type=int, default=None,
+                     help="parallel workers: processes for clean and extract with the local "
+                          "runner, Dask worker processes with --runner dask (default: CPUs)")
     decide = run.add_mutually_exclusive_group()
     decide.add_argument("--approve", action="store_true",
                         help="publish without asking even when warnings exceed --max-warnings")
@@ -110,9 +112,10 @@ def cmd_run(args) -> int:
     flow = newsgate.with_options(
         task_runner=make_task_runner(args.runner, args.dask_address, args.workers))
     with shared_prefect_api(args.runner):
-        result = run_newsgate(flow, sources=args.sources or _default_sources(), out=args.out,
-                      batch_size=args.batch_size, expectations_dir=args.expectations,
-                      review_mode=_review_mode(args), max_warnings=args.max_warnings)
+        result = run_newsgate(
+            flow, sources=args.sources or _default_sources(), out=args.out,
+            batch_size=args.batch_size, expectations_dir=args.expectations,
+            review_mode=_review_mode(args), max_warnings=args.max_warnings, workers=args.workers)
     print()
     for stage, count in result["funnel"].items():
         print(f"  {stage:<28} {count}")

@@ -24,17 +24,20 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE
 from prefect.filesystems import LocalFileSystem
 from prefect.states import Failed
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.review import needs_review, review
 from tasks import accumulate
 from tasks.gates import QUARANTINE_COLUMNS, GateResult, build_data_docs, run_gate
 from tasks.publish import Lake, PublishLocked
 from tasks.report import RunSummary, gate_rows, render_markdown, write_report
+from tasks.workers import available_cpus, call, worker_pool
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCES = [str(ROOT / "seeds")]
 FACT_TABLES = ["mentions", "projects", "indicators", "visits", "keywords"]
 CODE_VERSION = "0.1.0"
+PARALLEL_MIN_DOCS = 100  # below this, starting worker processes costs more than it saves
 
 
 class GateBlocked(RuntimeError):
@@ -50,7 +53,11 @@ def batched(items: list, size: int) -> list[list]:
 
 
 def frame_batches(df: pd.DataFrame, size: int) -> list[pd.DataFrame]:
-    return [df.iloc[i:i + size] for i in range(0, len(df), size)] or [df]
+    """At most `size` rows per batch, the batches evenly sized (so parallel workers finish
+    together)."""
+    n = -(-len(df) // size) or 1
+    bounds = [len(df) * i // n for i in range(n + 1)]
+    return [df.iloc[a:b] for a, b in zip(bounds, bounds[1:])]
 
 
 # ------------------------------------------------------------------ stage tasks (thin)
@@ -69,7 +76,7 @@ def ingest_batch(paths: list[str], stamps: list[tuple[int, int]], code: str):
 @task(name="clean", cache_policy=CACHED)
 def clean_batch(documents: pd.DataFrame, code: str):
     from tasks.clean import clean_documents
-    return clean_documents(documents)
+    return call(clean_documents, documents)  # in a worker process when the run has a pool
 
 
 @task(name="dedup", cache_policy=NO_CACHE)
@@ -81,7 +88,7 @@ def dedup_all(articles: pd.DataFrame, prior=None):
 @task(name="extract", cache_policy=CACHED)
 def extract_batch(articles: pd.DataFrame, code: str) -> dict[str, pd.DataFrame]:
     from tasks.extract import extract_articles
-    return extract_articles(articles)
+    return call(extract_articles, articles)  # in a worker process when the run has a pool
 
 
 @task(name="aggregate", cache_policy=NO_CACHE)
@@ -352,14 +359,19 @@ def extract_stage(run: Run, articles: pd.DataFrame, clusters: pd.DataFrame) -> d
 
 # ------------------------------------------------------------------ the flow
 
-@flow(name="newsgate", log_prints=True)
+# Bounded: Prefect's default ThreadPoolTaskRunner() starts a thread per submitted task, and
+# every in-flight batch holds its documents in memory.
+@flow(name="newsgate", log_prints=True,
+      task_runner=ThreadPoolTaskRunner(max_workers=available_cpus()))
 def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: int = 400,
              expectations_dir: str | None = None, review_mode: str = "auto",
-             max_warnings: int = 10, review_timeout_s: int = 3600, cache: bool = True):
+             max_warnings: int = 10, review_timeout_s: int = 3600, cache: bool = True,
+             workers: int | None = None):
     """Run every stage over `sources` and publish a new release into `out` if all gates pass.
 
     When the gates pass with more than `max_warnings` warnings, the review step decides
-    (see flows/review.py for `review_mode`)."""
+    (see flows/review.py for `review_mode`). Clean and extract batches run in `workers`
+    processes (default: the available CPUs; 1 = in the flow's own process)."""
     log = get_run_logger()
     sources = [str(s) for s in (sources or DEFAULT_SOURCES)]
     lake = Lake(Path(out))
@@ -383,12 +395,13 @@ def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: in
             run.previous = lake.read_release() if lake.latest_release_id() else {}
             with run.timed("ingest"):
                 paths, n_inputs, run_docs, ingest_q = ingest_stage(run, sources)
-            with run.timed("clean"):
-                run_articles, clean_q, articles, removals = clean_stage(run, run_docs)
-            with run.timed("dedup"):
-                articles, clusters, dedup_index = dedup_stage(run, articles)
-            with run.timed("extract"):
-                facts = extract_stage(run, articles, clusters)
+            with worker_pool(workers if len(run_docs) >= PARALLEL_MIN_DOCS else 1):
+                with run.timed("clean"):
+                    run_articles, clean_q, articles, removals = clean_stage(run, run_docs)
+                with run.timed("dedup"):
+                    articles, clusters, dedup_index = dedup_stage(run, articles)
+                with run.timed("extract"):
+                    facts = extract_stage(run, articles, clusters)
             with run.timed("aggregate"):
                 region_stats = run.gated(
                     "region_stats", aggregate(articles, clusters, facts["mentions"], facts["projects"]),

@@ -13,10 +13,12 @@ import tempfile
 
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from tasks.workers import available_cpus
+
 
 def make_task_runner(runner: str = "local", address: str | None = None, workers: int | None = None):
-    if runner == "local":
-        return ThreadPoolTaskRunner(max_workers=workers or os.cpu_count() or 2)
+    if runner == "local":  # threads that hand clean/extract batches to worker processes
+        return ThreadPoolTaskRunner(max_workers=workers or available_cpus())
     if runner != "dask":
         raise ValueError(f"unknown runner {runner!r} (local or dask)")
     from prefect_dask import DaskTaskRunner
@@ -26,7 +28,7 @@ def make_task_runner(runner: str = "local", address: str | None = None, workers:
         return DaskTaskRunner(address=address)
     os.environ.setdefault("DASK_TEMPORARY_DIRECTORY", tempfile.gettempdir())
     return DaskTaskRunner(cluster_kwargs={
-        "n_workers": workers or os.cpu_count() or 2, "threads_per_worker": 1,
+        "n_workers": workers or available_cpus(), "threads_per_worker": 1,
         "processes": True, "dashboard_address": ":0"})
 
 

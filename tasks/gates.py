@@ -76,13 +76,16 @@ class GateResult:
 
 def _span_matches(df: pd.DataFrame, bodies: pd.Series, quoted: str) -> pd.Series:
     """body[start:end] == quoted text, per row (bodies indexed by article_id)."""
-    body = df["article_id"].map(bodies)
+    # a dict of Python strings, not `Series.map`: mapping string columns copies the body into
+    # every row (tens of thousands of mentions x kilobytes of body)
+    body_of = dict(zip(bodies.index, bodies.to_numpy(dtype=object)))
 
-    def ok(b, s, e, q):
+    def ok(aid, s, e, q):
+        b = body_of.get(aid)
         return isinstance(b, str) and isinstance(q, str) and b[int(s):int(e)] == q
 
     return pd.Series(
-        [ok(b, s, e, q) for b, s, e, q in zip(body, df["start"], df["end"], df[quoted])],
+        [ok(a, s, e, q) for a, s, e, q in zip(df["article_id"], df["start"], df["end"], df[quoted])],
         index=df.index, dtype=bool)
 
 

@@ -9,10 +9,6 @@ row (`clean error`); a document left without text becomes `no article after clea
 """
 from __future__ import annotations
 
-import multiprocessing
-import os
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 import pandas as pd
@@ -25,7 +21,6 @@ ARTICLE_COLUMNS = ["article_id", "doc_id", "seq", "title", "subtitle", "outlet",
                    "source", "warnings"]
 REMOVAL_COLUMNS = ["doc_id", "rule", "text", "line_no"]
 QUARANTINE_COLUMNS = ["stage", "source", "doc_id", "reason", "detail"]
-PARALLEL_MIN_HTML = 200  # below this, worker start-up costs more than it saves
 
 __all__ = ["CleanBatch", "clean_documents"]
 
@@ -58,26 +53,10 @@ def _prepare_row(row: dict) -> SourceDoc | str:
         return f"{type(exc).__name__}: {exc}"
 
 
-def _prepare_all(rows: list[dict], workers: int | None) -> list[SourceDoc | str]:
-    n_html = sum(1 for r in rows if r.get("format") == "html")
-    workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
-    # a daemonic process (a Dask worker) may not start children: the cluster is the parallelism
-    if workers <= 1 or n_html < PARALLEL_MIN_HTML or multiprocessing.current_process().daemon:
-        return [_prepare_row(r) for r in rows]
-    # forkserver/spawn, not fork: the flow calls us from Prefect's worker threads, and forking a
-    # threaded process can inherit held locks.
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            return list(pool.map(_prepare_row, rows, chunksize=32))
-    except (OSError, BrokenProcessPool):  # no processes allowed here, or a worker died: go serial
-        return [_prepare_row(r) for r in rows]
-
-
-def clean_documents(documents: pd.DataFrame, workers: int | None = None) -> CleanBatch:
+def clean_documents(documents: pd.DataFrame) -> CleanBatch:
+    """Serial and pure: the flow runs batches in parallel (tasks/workers.py)."""
     rows = documents.to_dict("records")
-    prepared = _prepare_all(rows, workers)
+    prepared = [_prepare_row(r) for r in rows]
     docs = [d for d in prepared if isinstance(d, SourceDoc)]
     templates = repeated_lines((d.group, [text for _, text in d.lines]) for d in docs)
 
