@@ -123,6 +123,10 @@ def cmd_run(args) -> int:
         print(f"\nrelease {result['release_id']} published")
         print(f"report  {result['report']}")
         return 0
+    if result["status"] == "unchanged":
+        print(f"\n{result['error']}\nrelease {result['release_id']} (latest, unchanged)")
+        print(f"report  {result['report']}")
+        return 0
     if result["status"] == "locked":
         print(f"newsgate: {result['error']}", file=sys.stderr)
         return EXIT_LOCKED

@@ -48,6 +48,10 @@ class ReviewRejected(RuntimeError):
     """The reviewer (or the lack of one) did not approve the release."""
 
 
+class NothingNew(Exception):
+    """Every input is already in the latest release, made by the same code and gates."""
+
+
 def batched(items: list, size: int) -> list[list]:
     return [items[i:i + size] for i in range(0, len(items), size)] or [[]]
 
@@ -187,13 +191,54 @@ def _load_dedup_index(lake: Lake, previous: dict):
         return None
 
 
-STAGE_MODULES = ["tasks.ingest", "tasks.clean", "tasks.dedup", "tasks.extract"]
+STAGE_MODULES = ["tasks.ingest", "tasks.clean", "tasks.dedup", "tasks.extract",
+                 "tasks.aggregate", "tasks.gates", "schemas"]
 
 
 def _same_code(manifest: dict, *modules: str) -> bool:
     """Was the previous release made by the same code for these stages?"""
     recorded = manifest.get("code", {})
     return all(recorded.get(m) == code_fingerprint(m) for m in modules)
+
+
+def _suites_fingerprint(expectations_dir: str | None) -> str:
+    from tasks.gates import EXPECTATIONS_DIR
+    h = hashlib.sha256()
+    for f in sorted(Path(expectations_dir or EXPECTATIONS_DIR).glob("*.json")):
+        h.update(f.name.encode() + f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+# the document columns the clean stage reads: equal values -> equal articles
+CLEAN_INPUTS = ["doc_id", "source", "format", "container", "text", "url", "title_hint",
+                "published_hint"]
+
+
+def _nothing_new(run: Run, run_docs: pd.DataFrame, ingest_q: pd.DataFrame) -> str | None:
+    """Why this run cannot change the latest release, or None when it can.
+
+    True when every document (with the metadata the clean stage reads) and every ingest
+    verdict of the run is already in the release, and that release was made by the same stage
+    code and gated by the same suites: re-running would reproduce it row for row."""
+    if not run.previous:
+        return None
+    manifest = run.lake.manifest()
+    if (not _same_code(manifest, *STAGE_MODULES)
+            or manifest.get("expectations") != _suites_fingerprint(run.expectations_dir)):
+        return None
+
+    def keys(df: pd.DataFrame, columns: list[str]) -> set:
+        return set(pd.util.hash_pandas_object(
+            df.reindex(columns=columns).astype(object).fillna("").astype(str), index=False))
+
+    before_q = run.previous.get("quarantine")
+    if not keys(run_docs, CLEAN_INPUTS) <= keys(run.previous["documents"], CLEAN_INPUTS):
+        return None
+    verdict = ["source", "reason"]
+    if len(ingest_q) and (before_q is None or not keys(ingest_q, verdict) <= keys(before_q, verdict)):
+        return None
+    return (f"nothing new: all {len(run_docs)} documents and {len(ingest_q)} ingest verdicts "
+            f"are already in release {manifest['release_id']}, made by the same code and gates")
 
 
 def _fingerprint(documents: pd.DataFrame) -> str:
@@ -395,6 +440,9 @@ def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: in
             run.previous = lake.read_release() if lake.latest_release_id() else {}
             with run.timed("ingest"):
                 paths, n_inputs, run_docs, ingest_q = ingest_stage(run, sources)
+            unchanged = _nothing_new(run, run_docs, ingest_q)
+            if unchanged:
+                raise NothingNew(unchanged)
             with worker_pool(workers if len(run_docs) >= PARALLEL_MIN_DOCS else 1):
                 with run.timed("clean"):
                     run_articles, clean_q, articles, removals = clean_stage(run, run_docs)
@@ -439,6 +487,7 @@ def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: in
                     "dedup_index": str(index_dir.relative_to(lake.root)),
                     "run_id": run_id, "code_version": CODE_VERSION, "sources": sources,
                     "code": {m: code_fingerprint(m) for m in STAGE_MODULES},
+                    "expectations": _suites_fingerprint(expectations_dir),
                     "inputs_fingerprint": _fingerprint(run_docs),
                     "gates": {g.table: {"pass": sum(c.status == "pass" for c in g.checks),
                                         "warn": len(g.warnings), "fail": len(g.failed_errors)}
@@ -448,12 +497,16 @@ def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: in
             status = "published"
     except (GateBlocked, ReviewRejected) as exc:
         error = str(exc)
+    except NothingNew as exc:  # a re-run of published input: LATEST already holds the result
+        status, error = "unchanged", str(exc)
+        log.info("%s", exc)
     except PublishLocked as exc:  # another run holds `out`: nothing was touched
         status, error = "locked", str(exc)
     except Exception:  # the report must still say what happened
         error = traceback.format_exc()
         log.error("run failed: %s", error)
-    final = summary(status, release_id if status == "published" else None)
+    final = summary(status, {"published": release_id,
+                             "unchanged": lake.latest_release_id()}.get(status))
     try:
         final.data_docs = build_data_docs(run_dir / "data_docs", run_id, run.gates)
     except Exception as exc:  # the docs are a convenience; the report must still be written
@@ -464,7 +517,7 @@ def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: in
     result = {"status": status, "run_id": run_id, "release_id": final.release_id,
               "report": str(report), "blocked_by": blocked_by, "error": error,
               "manifest": manifest, "funnel": dict(run.funnel), "timings": run.timings}
-    if status in ("published", "rejected"):
+    if status in ("published", "rejected", "unchanged"):
         return result
     # blocked, locked or failed: the flow run ends Failed (red in the UI), the result attached
     return Failed(message=f"newsgate run {status}: {error}"[:2000], data=result)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import socket
@@ -121,14 +122,23 @@ class Lake:
             handle.close()
 
     def publish(self, release_id: str, tables: dict[str, pd.DataFrame], meta: dict) -> dict:
-        """Write every table as a new Delta version, then commit the manifest and LATEST."""
+        """Write every changed table as a new Delta version, then commit the manifest and LATEST.
+
+        A table whose content is the same as in the previous release is not written again:
+        the new manifest points at the version that release already published."""
         self.releases_dir.mkdir(parents=True, exist_ok=True)
+        before = self.manifest()["tables"] if self.latest_release_id() else {}
         entries = {}
         for name, df in tables.items():
+            arrow = to_arrow(name, df)
+            digest = content_hash(arrow)
+            if before.get(name, {}).get("sha256") == digest:
+                entries[name] = before[name]
+                continue
             path = self.lake_dir / name
-            write_deltalake(str(path), to_arrow(name, df), mode="overwrite",
-                            schema_mode="overwrite")
-            entries[name] = {"version": DeltaTable(str(path)).version(), "rows": len(df)}
+            write_deltalake(str(path), arrow, mode="overwrite", schema_mode="overwrite")
+            entries[name] = {"version": DeltaTable(str(path)).version(), "rows": len(df),
+                             "sha256": digest}
         manifest = {
             "release_id": release_id,
             "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -140,6 +150,14 @@ class Lake:
                       json.dumps(manifest, ensure_ascii=False, indent=2, default=str))
         _atomic_write(self.releases_dir / LATEST, release_id + "\n")
         return manifest
+
+
+def content_hash(table: pa.Table) -> str:
+    """SHA-256 of the table's Arrow IPC stream: same schema and values, same hash."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table.combine_chunks())
+    return hashlib.sha256(sink.getvalue()).hexdigest()
 
 
 def _atomic_write(path: Path, text: str) -> None:

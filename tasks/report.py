@@ -19,7 +19,7 @@ SAMPLES_PER_RULE = 3
 @dataclass
 class RunSummary:
     run_id: str
-    status: str  # "published" | "blocked" | "failed"
+    status: str  # "published" | "unchanged" | "blocked" | "rejected" | "locked" | "failed"
     release_id: str | None
     sources: list[str]
     funnel: list[tuple[str, int]]
@@ -192,7 +192,7 @@ th,td{border:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:t
 th{background:#f4f4f4} tr.fail td{background:#fde2e1} tr.warn td{background:#fff5d6}
 h3.fail{color:#b00020} h3.warn{color:#8a6d00} h3.pass{color:#1b7f3b}
 .badge{display:inline-block;padding:.2rem .6rem;border-radius:.3rem;color:#fff}
-.published{background:#1b7f3b}.blocked,.failed{background:#b00020}
+.published,.unchanged{background:#1b7f3b}.blocked,.failed{background:#b00020}
 code{font-size:.85em} small{color:#666;font-weight:normal}
 figure{margin:1rem 0} figcaption{font-weight:600;margin-bottom:.3rem}
 """
@@ -206,6 +206,8 @@ def render_html(summary: RunSummary) -> str:
     if summary.blocked_by:
         blocked = "<p><b>Blocked by:</b> " + ", ".join(_e(b) for b in summary.blocked_by) + "</p>"
     error = f"<pre>{_e(summary.error)}</pre>" if summary.error else ""
+    if summary.status == "unchanged":  # not an error: the latest release already holds it all
+        error = f"<p>{_e(summary.error)}</p>"
     docs = ""
     if summary.data_docs:
         docs = (f'<p>Great Expectations Data Docs for this run: <a href="data_docs/index.html">'
@@ -240,6 +242,8 @@ def render_markdown(summary: RunSummary) -> str:
         lines.append(f"Release: `{summary.release_id}`")
     if summary.blocked_by:
         lines.append("Blocked by: " + ", ".join(_md_escape(b) for b in summary.blocked_by))
+    if summary.status == "unchanged":
+        lines.append(_md_escape(summary.error))
     lines += ["", "| stage | count |", "|---|---:|"]
     lines += [f"| {_md_escape(k)} | {v} |" for k, v in summary.funnel]
     lines += ["", "| table | status | failed checks | warnings | quarantined |", "|---|---|---:|---:|---:|"]

@@ -61,16 +61,30 @@ def test_every_span_quotes_its_body(seeds_run):
             assert bodies[row.article_id][row.start:row.end] == getattr(row, col), (table, row)
 
 
-def test_rerun_of_the_same_inputs_reproduces_the_release(seeds_run, harness):
+def test_rerun_of_the_same_inputs_reproduces_the_release(seeds_run, harness, tmp_path):
     from flows.pipeline import newsgate
     out, first = seeds_run
-    second = newsgate(sources=[str(SEEDS)], out=str(out))
-    assert second["status"] == "published"
     lake = Lake(out)
+    # other suites (one byte more) are other gates: the run goes through every stage again
+    suites = _touched_suites(tmp_path)
+    second = newsgate(sources=[str(SEEDS)], out=str(out), expectations_dir=str(suites),
+                      cache=False)
+    assert second["status"] == "published"
     m1, m2 = lake.manifest(first["release_id"]), lake.manifest(second["release_id"])
     assert {t: e["rows"] for t, e in m1["tables"].items()} == \
            {t: e["rows"] for t, e in m2["tables"].items()}
     assert m1["inputs_fingerprint"] == m2["inputs_fingerprint"]
+    # row for row the same: the new release points at the versions the first one wrote
+    assert {t: e["version"] for t, e in m2["tables"].items()} == \
+           {t: e["version"] for t, e in m1["tables"].items()}
+
+
+def _touched_suites(tmp_path):
+    suites = tmp_path / "suites"
+    shutil.copytree(EXPECTATIONS_DIR, suites)
+    with open(suites / "articles.json", "a", encoding="utf-8") as fh:
+        fh.write("\n")
+    return suites
 
 
 def test_failing_error_expectation_blocks_publishing(seeds_run, harness, tmp_path):
@@ -171,7 +185,7 @@ def test_a_later_run_dedups_against_the_published_release(harness, tmp_path):
     assert not lake.read_table("mentions")["article_id"].str.startswith(repost_doc).any()
 
 
-def test_a_rerun_of_unchanged_input_is_served_from_the_cache(harness, tmp_path, monkeypatch):
+def test_a_rerun_of_unchanged_input_publishes_nothing_new(harness, tmp_path, monkeypatch):
     import tasks.clean
     import tasks.extract
     from flows.pipeline import newsgate
@@ -184,14 +198,23 @@ def test_a_rerun_of_unchanged_input_is_served_from_the_cache(harness, tmp_path, 
     out = tmp_path / "out"
     first = newsgate(sources=[str(SEEDS)], out=str(out), review_mode="skip")
     assert first["status"] == "published" and sum(calls) == 5 and sum(extracted) == 8
-    second = newsgate(sources=[str(SEEDS)], out=str(out), review_mode="skip")
-    assert second["status"] == "published" and sum(calls) == 5  # nothing cleaned again
+    lake = Lake(out)
+    # the same inputs, code and suites: the latest release already is the result
+    again = newsgate(sources=[str(SEEDS)], out=str(out), review_mode="skip")
+    assert again["status"] == "unchanged" and again["release_id"] == first["release_id"]
+    assert lake.latest_release_id() == first["release_id"] and len(lake.releases()) == 1
+    assert "already in release" in again["error"] and (sum(calls), sum(extracted)) == (5, 8)
+    report = (out / "runs" / again["run_id"] / "report.html").read_text(encoding="utf-8")
+    assert "unchanged" in report and first["release_id"] in report
+    # other gates: every stage runs again, the clean batches come from Prefect's cache and
+    # the facts of articles that came out the same carry over (nothing is extracted again)
+    suites = _touched_suites(tmp_path)
+    second = newsgate(sources=[str(SEEDS)], out=str(out), review_mode="skip",
+                      expectations_dir=str(suites))
+    assert second["status"] == "published" and (sum(calls), sum(extracted)) == (5, 8)
     assert any((out / "cache").iterdir())
     no_cache = newsgate(sources=[str(SEEDS)], out=str(out), review_mode="skip", cache=False)
-    assert no_cache["status"] == "published" and sum(calls) == 10
-    # the articles came out the same, so their facts carry over: nothing is extracted again
-    assert sum(extracted) == 8
-    lake = Lake(out)
+    assert no_cache["status"] == "published" and sum(calls) == 10 and sum(extracted) == 8
     first_release, last_release = lake.read_release(first["release_id"]), lake.read_release()
     for table in ("articles", "projects", "indicators"):
         assert first_release[table].equals(last_release[table]), table

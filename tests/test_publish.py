@@ -44,6 +44,27 @@ def test_publish_versions_and_time_travel(tmp_path):
     assert d == {"added": 1, "removed": 0, "changed": 0, "unchanged": 1}
 
 
+def test_an_unchanged_table_is_not_written_again(tmp_path):
+    lake = Lake(tmp_path)
+    one = _articles(["推进项目建设 壮大江城工业"])
+    m1 = lake.publish("rel-1", {"articles": one, "removals": _removals(1)}, {})
+    m2 = lake.publish("rel-2", {"articles": one.copy(), "removals": _removals(2)}, {})
+    # the same articles: rel-2 points at rel-1's Delta version; the changed table is written
+    assert m2["tables"]["articles"] == m1["tables"]["articles"]
+    assert m2["tables"]["removals"]["version"] == m1["tables"]["removals"]["version"] + 1
+    assert len(lake.read_table("articles", "rel-2")) == 1 and len(lake.read_table("removals")) == 2
+    changed = one.assign(title="疫情防控见实效")
+    m3 = lake.publish("rel-3", {"articles": changed, "removals": _removals(2)}, {})
+    assert m3["tables"]["articles"]["version"] == m1["tables"]["articles"]["version"] + 1
+    assert m3["tables"]["removals"] == m2["tables"]["removals"]
+    assert lake.read_table("articles")["title"].tolist() == ["疫情防控见实效"]
+
+
+def _removals(n: int) -> pd.DataFrame:
+    return pd.DataFrame([{"doc_id": "d0", "rule": "source_line", "text": f"来源：吉林日报{i}",
+                          "line_no": i} for i in range(n)])
+
+
 def test_second_writer_is_refused_while_the_lock_is_held(tmp_path):
     lake = Lake(tmp_path)
     with lake.lock():
