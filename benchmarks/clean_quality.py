@@ -74,7 +74,7 @@ def html_report(shared: Path) -> tuple[float, float]:
         else:
             pages.append((page, json.loads(gold_path.read_text(encoding="utf-8"))["content"], "gne"))
     rows = [document_row(read_page(p), str(p), "html") for p, _, _ in pages]
-    batch = clean_documents(pd.DataFrame(rows), workers=1)
+    batch = clean_documents(pd.DataFrame(rows))
     arts = batch.articles
     bodies = arts.groupby("doc_id")["body"].apply("\n".join).to_dict()
     captions = arts.groupby("doc_id")["captions"].apply(lambda c: "\n".join(x for cs in c for x in cs)).to_dict()
@@ -96,6 +96,12 @@ def html_report(shared: Path) -> tuple[float, float]:
 
 
 def speed_report(shared: Path, workers: int | None) -> None:
+    """The flow's way: batches of 400 handed to a run-wide pool of worker processes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tasks.clean import CleanBatch
+    from tasks.workers import available_cpus, call, worker_pool
+
     path = shared / "corpus" / "bench" / "eb.jsonl"
     rows = []
     with path.open(encoding="utf-8") as handle:
@@ -103,17 +109,22 @@ def speed_report(shared: Path, workers: int | None) -> None:
             record = json.loads(line)
             rows.append(document_row(record["html"], str(path), "html", container="jsonl", line_no=n))
     frame = pd.DataFrame(rows)
+    workers = workers or available_cpus()
+    batches = [frame.iloc[i:i + 400] for i in range(0, len(frame), 400)]
     cpu_before = _cpu_seconds()
     start = time.perf_counter()
-    batch = clean_documents(frame, workers=workers)
+    with worker_pool(workers), ThreadPoolExecutor(workers) as threads:
+        done = list(threads.map(lambda b: call(clean_documents, b), batches))
     seconds = time.perf_counter() - start
     cpu = _cpu_seconds() - cpu_before
+    batch = CleanBatch(*(pd.concat([getattr(d, f) for d in done], ignore_index=True)
+                         for f in ("articles", "removals", "quarantine")))
     n = len(batch.articles)
     print(f"\n== speed: {len(frame)} documents -> {n} articles, {len(batch.quarantine)} quarantined, "
-          f"{seconds:.1f} s wall, {n / seconds:.0f} articles/s (workers={workers or 'auto'}, "
+          f"{seconds:.1f} s wall, {n / seconds:.0f} articles/s (workers={workers}, "
           f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f})")
-    if workers == 1:  # CPU time says what the stage costs when the box is shared with other jobs
-        print(f"   {cpu:.1f} CPU-s, {n / cpu:.0f} articles per CPU-second")
+    # CPU time says what the stage costs when the box is shared with other jobs
+    print(f"   {cpu:.1f} CPU-s (incl. worker processes), {n / cpu:.0f} articles per CPU-second")
     print(batch.removals.rule.value_counts().to_string())
 
 
@@ -127,7 +138,7 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     parser.add_argument("--bench", action="store_true", help="also time the eb.jsonl bench corpus")
     parser.add_argument("--workers", type=int, default=None,
-                        help="HTML extraction processes (default: auto); 1 also prints CPU time")
+                        help="worker processes for --bench (default: available CPUs)")
     args = parser.parse_args()
     seeds_report(args.shared)
     html_report(args.shared)

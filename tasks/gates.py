@@ -74,13 +74,18 @@ class GateResult:
 
 # ---------------------------------------------------------------- derived check columns
 
-def _span_matches(df: pd.DataFrame, bodies: pd.Series, quoted: str) -> pd.Series:
-    """body[start:end] == quoted text, per row (bodies indexed by article_id)."""
+def _span_matches(df: pd.DataFrame, bodies: pd.Series, quoted: str,
+                  verified: frozenset = frozenset()) -> pd.Series:
+    """body[start:end] == quoted text, per row (bodies indexed by article_id). Rows of
+    `verified` articles (facts carried over from a release that passed this check, their
+    article unchanged) are not checked again."""
     # a dict of Python strings, not `Series.map`: mapping string columns copies the body into
     # every row (tens of thousands of mentions x kilobytes of body)
     body_of = dict(zip(bodies.index, bodies.to_numpy(dtype=object)))
 
     def ok(aid, s, e, q):
+        if aid in verified:
+            return True
         b = body_of.get(aid)
         return isinstance(b, str) and isinstance(q, str) and b[int(s):int(e)] == q
 
@@ -97,8 +102,13 @@ def _bodies(ctx: dict) -> pd.Series:
 
 
 def _derive_articles(df: pd.DataFrame, ctx: dict) -> dict:
+    """Boilerplate left in a body. A body a release already published with no hit under the
+    same rules (`verified_bodies`: article_id -> body) is not scanned again."""
     from tasks.clean.rules import boilerplate_hits
-    return {"boilerplate_hits": df["body"].map(lambda b: len(boilerplate_hits(b))).astype(int)}
+    verified = ctx.get("verified_bodies") or {}
+    hits = [0 if verified.get(a) == b else len(boilerplate_hits(b))
+            for a, b in zip(df["article_id"], df["body"])]
+    return {"boilerplate_hits": pd.Series(hits, index=df.index, dtype=int)}
 
 
 def _derive_clusters(df: pd.DataFrame, ctx: dict) -> dict:
@@ -115,13 +125,14 @@ def _derive_clusters(df: pd.DataFrame, ctx: dict) -> dict:
 def _derive_mentions(df: pd.DataFrame, ctx: dict) -> dict:
     is_place = df["kind"] == "place"
     return {
-        "span_matches": _span_matches(df, _bodies(ctx), "text"),
+        "span_matches": _span_matches(df, _bodies(ctx), "text", ctx.get("verified", frozenset())),
         "place_resolved": ~is_place | df["normalized"].notna(),
     }
 
 
 def _derive_evidence(df: pd.DataFrame, ctx: dict) -> dict:
-    return {"span_matches": _span_matches(df, _bodies(ctx), "evidence")}
+    return {"span_matches": _span_matches(df, _bodies(ctx), "evidence",
+                                          ctx.get("verified", frozenset()))}
 
 
 def _derive_region_stats(df: pd.DataFrame, ctx: dict) -> dict:

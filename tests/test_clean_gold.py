@@ -28,7 +28,7 @@ def test_dev_html_main_text_beats_trafilatura_alone(shared_dir):
     dev = shared_dir / "corpus" / "dev"
     pairs = [(dev / f"{g.stem}.html", g.read_text(encoding="utf-8")) for g in sorted(dev.glob("_gold/mh_*.txt"))]
     rows = [document_row(p.read_text(encoding="utf-8", errors="replace"), str(p), "html") for p, _ in pairs]
-    batch = clean_documents(pd.DataFrame(rows), workers=1)
+    batch = clean_documents(pd.DataFrame(rows))
     bodies = batch.articles.groupby("doc_id")["body"].apply("\n".join).to_dict()
     ours = [char_f1(bodies.get(r["doc_id"], ""), g) for r, (_, g) in zip(rows, pairs)]
     theirs = [char_f1(trafilatura.extract(r["text"]) or "", g) for r, (_, g) in zip(rows, pairs)]

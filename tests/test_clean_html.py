@@ -4,7 +4,6 @@ from __future__ import annotations
 import pandas as pd
 from test_clean_documents import document_row
 
-import tasks.clean as clean
 from tasks.clean import clean_documents
 from tasks.clean.html import choose_title, clean_title
 from tasks.clean.metadata import named_outlet, page_author_names
@@ -55,14 +54,6 @@ def test_page_metadata_is_vetted():
     assert named_outlet("网易版权所有") is None and named_outlet("综合抖音黑板报、南方都市报") == "抖音黑板报"
 
 
-def test_parallel_extraction_gives_the_same_result(seed_texts, monkeypatch):
-    rows = [document_row(page(seed_texts[SEED4], [f"第{i}段补充说明。"]), f"p{i}.html", "html") for i in range(3)]
-    serial = clean_documents(pd.DataFrame(rows), workers=1)
-    monkeypatch.setattr(clean, "PARALLEL_MIN_HTML", 1)
-    parallel = clean_documents(pd.DataFrame(rows), workers=2)
-    assert parallel.articles.drop(columns="warnings").equals(serial.articles.drop(columns="warnings"))
-
-
 def test_an_article_lost_to_pruning_is_rescued_by_the_unpruned_attempt(seed_texts):
     html = page(seed_texts[SEED4]).replace("<article>", '<article class="main related-content">')
     batch = clean_documents(pd.DataFrame([document_row(html, "a.html", "html")]))
@@ -80,21 +71,3 @@ def test_a_list_of_headlines_after_an_editor_line_is_cut(seed_texts):
     (article,) = batch.articles.itertuples()
     assert "OPPO" not in article.body and len(article.body.split("\n")) == 10
     assert (batch.removals.rule == "after_trailer").sum() == len(headlines)
-
-
-def test_inside_a_daemonic_process_extraction_stays_serial(seed_texts, monkeypatch):
-    """A Dask worker is daemonic and may not start a process pool: clean must not try."""
-    import multiprocessing
-
-    class DaemonProcess:
-        daemon = True
-
-    def no_pool(*args, **kwargs):
-        raise AssertionError("daemonic processes are not allowed to have children")
-
-    rows = [document_row(page(seed_texts[SEED4], [f"第{i}段补充说明。"]), f"p{i}.html", "html") for i in range(3)]
-    monkeypatch.setattr(clean, "PARALLEL_MIN_HTML", 1)
-    monkeypatch.setattr(multiprocessing, "current_process", lambda: DaemonProcess())
-    monkeypatch.setattr(clean, "ProcessPoolExecutor", no_pool)
-    batch = clean_documents(pd.DataFrame(rows), workers=2)
-    assert len(batch.articles) == 3 and batch.quarantine.empty

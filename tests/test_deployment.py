@@ -334,13 +334,21 @@ def test_daily_run_through_the_worker_publishes_a_release(stack, lake_dir):
     print(f"\n[test_deployment] daily run: {stack.timings['daily run']:.1f} s")
 
 
+def _new_page(stack, name: str) -> str:
+    """A page the lake has not seen (a re-run of published input has nothing to review)."""
+    seed = next(SEEDS.glob("004_*.txt")).read_text(encoding="utf-8")
+    path = stack.tmp / f"new-{name}.txt"
+    path.write_text(seed + f"\n\n{name}：全省项目建设稳步推进。\n", encoding="utf-8")
+    return str(path)
+
+
 def test_review_pause_approved_publishes(stack, lake_dir):
     t0 = time.perf_counter()
     before = Lake(lake_dir).latest_release_id()  # the daily run's (None when run alone)
     runs_before = _runs(lake_dir)
     # any warning count exceeds -1: review_mode auto pauses in a deployment run
-    flow_run_id = stack.trigger(out=str(lake_dir), sources=[str(SEEDS)], max_warnings=-1,
-                                review_timeout_s=RUN_TIMEOUT_S)
+    flow_run_id = stack.trigger(out=str(lake_dir), sources=[str(SEEDS), _new_page(stack, "approved")],
+                                max_warnings=-1, review_timeout_s=RUN_TIMEOUT_S)
     state = stack.wait_state(flow_run_id, lambda s: s.is_paused(), "paused")
     assert state.is_paused(), f"expected PAUSED for review, got {state!r}"
     assert Lake(lake_dir).latest_release_id() == before, "published before the review"
@@ -366,8 +374,8 @@ def test_review_pause_rejected_publishes_nothing(stack, lake_dir):
     manifests_before = sorted(p.name for p in lake.releases_dir.glob("*.json"))
     runs_before = _runs(lake_dir)
 
-    flow_run_id = stack.trigger(out=str(lake_dir), sources=[str(SEEDS)], max_warnings=-1,
-                                review_timeout_s=RUN_TIMEOUT_S)
+    flow_run_id = stack.trigger(out=str(lake_dir), sources=[str(SEEDS), _new_page(stack, "rejected")],
+                                max_warnings=-1, review_timeout_s=RUN_TIMEOUT_S)
     state = stack.wait_state(flow_run_id, lambda s: s.is_paused(), "paused")
     assert state.is_paused(), f"expected PAUSED for review, got {state!r}"
 

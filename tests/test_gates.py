@@ -106,3 +106,24 @@ def test_every_suite_is_valid_gx_json():
         gx.ExpectationSuite(name=suite["name"], expectations=suite["expectations"])
         assert all(e["severity"] in ("critical", "warning") for e in suite["expectations"]), path
         assert all(e["meta"].get("description") for e in suite["expectations"]), path
+
+
+def test_row_checks_skip_only_rows_a_release_verified_unchanged(article, seed_texts):
+    from tasks.gates import _derive_articles
+    body = article.body[0]
+    # spans: rows of a verified article are trusted, rows of other articles still checked
+    shifted = _project(body, SENTENCE_MARK)
+    shifted["start"] += 1
+    shifted["end"] += 1
+    kept, result = run_gate("projects", pd.DataFrame([shifted]), stage="extract",
+                            context={"articles": article, "verified": frozenset({"d003-0"})})
+    assert len(kept) == 1 and result.quarantine.empty
+    _, result = run_gate("projects", pd.DataFrame([shifted]), stage="extract",
+                         context={"articles": article, "verified": frozenset({"other-0"})})
+    assert list(result.quarantine["reason"]) == ["projects: span_matches"]
+    # boilerplate: a body is rescanned unless it is exactly the body the release verified
+    dirty = body + "\n责任编辑：刘响"
+    rows = pd.DataFrame([{"article_id": "a-0", "body": dirty}, {"article_id": "b-0", "body": dirty}])
+    hits = _derive_articles(rows, {"verified_bodies": {"a-0": dirty, "b-0": body}})
+    assert hits["boilerplate_hits"].tolist() == [0, 1]
+    assert _derive_articles(rows, {})["boilerplate_hits"].tolist() == [1, 1]
