@@ -65,7 +65,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 SHARED = Path(os.environ.get("NEWSGATE_SHARED", ROOT.parent / "shared"))
 DEFAULT_CORPUS = SHARED / "corpus" / "bench" / "eb.jsonl"
-STAGES = ["ingest", "clean", "dedup", "extract", "aggregate", "publish"]
+STAGES = ["read release", "ingest", "clean", "dedup", "extract", "aggregate", "publish", "report"]
 TARGETS = {"total_over_floor": 2.0, "peak_rss_gb": 1.5, "scaling_exponent": 1.1,
            "rerun_fraction": 0.10, "incremental_fraction": 0.15, "speedup_2_workers": 1.6}
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -413,10 +413,11 @@ def print_report(r: dict) -> None:
     p(f"size runs: {r.get('size_runner')}")
     p(f"Prefect server start-up (once, not part of any run): {r.get('prefect_server_startup_s')} s"
       f"   floors measured in {r.get('floor_measure_s')} s   warm-up run {r.get('warmup_s')} s")
-    head = (f"{'docs':>6} {'status':>9} " + " ".join(f"{s:>9}" for s in STAGES)
+    head = (f"{'docs':>6} {'status':>9} " + " ".join(f"{s.split()[0][:9]:>9}" for s in STAGES)
             + f" {'other':>7} {'total':>8} {'art/s':>7} {'floor a':>8} {'floor b':>8}"
             f" {'tot/(a+b)':>9} {'RSS MB':>7} {'-server':>7} {'tasks':>5}")
-    p("\nper size (seconds; other = flow wall - sum of stages: report, data docs, artifacts, "
+    p("\nper size (seconds; read = reading the previous release, report = report, data docs and "
+      "artifacts; other = flow wall - sum of these: "
       "flow start/end)")
     p(head)
 

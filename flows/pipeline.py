@@ -452,7 +452,8 @@ def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: in
     try:
         with lake.lock():
             run.cache_storage = _cache_storage(lake.root) if cache else None
-            run.previous = lake.read_release() if lake.latest_release_id() else {}
+            with run.timed("read release"):  # what this run builds on
+                run.previous = lake.read_release() if lake.latest_release_id() else {}
             with run.timed("ingest"):
                 paths, n_inputs, run_docs, ingest_q = ingest_stage(run, sources)
             unchanged = _nothing_new(run, run_docs, ingest_q)
@@ -522,12 +523,13 @@ def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: in
         log.error("run failed: %s", error)
     final = summary(status, {"published": release_id,
                              "unchanged": lake.latest_release_id()}.get(status))
-    try:
-        final.data_docs = build_data_docs(run_dir / "data_docs", run_id, run.gates)
-    except Exception as exc:  # the docs are a convenience; the report must still be written
-        log.warning("GX Data Docs not built: %s", exc)
-    report = write_report(final, run_dir)
-    _post_artifacts(final)
+    with run.timed("report"):  # (after the report's own timings table was rendered)
+        try:
+            final.data_docs = build_data_docs(run_dir / "data_docs", run_id, run.gates)
+        except Exception as exc:  # the docs are a convenience; the report must still be written
+            log.warning("GX Data Docs not built: %s", exc)
+        report = write_report(final, run_dir)
+        _post_artifacts(final)
     log.info("report: %s", report)
     result = {"status": status, "run_id": run_id, "release_id": final.release_id,
               "report": str(report), "blocked_by": blocked_by, "error": error,
