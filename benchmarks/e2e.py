@@ -32,14 +32,12 @@ At the largest size: 1% of the lines (every 100th) is held out of the full run; 
   * only the held-out lines are run into the same output (releases are cumulative, so this is
     the "1% new documents" case): incremental / full.
 Workers (skipped by --quick / --no-workers): the same full run with 1 and with 2 workers.
-  --scale-mode affinity (default): local thread runner with 1 | 2 threads, and every thread of
-    the process tree (Prefect server included) pinned with sched_setaffinity to 1 | 2 CPUs. The
-    clean stage's own process pool has no knob (it sizes itself from os.cpu_count()), so pinning
-    is the only way to give the 1-worker run one core.
+  --scale-mode affinity (default): local thread runner with 1 | 2 threads and the flow's
+    workers=1|2 (worker processes for clean and extract), every thread of the process tree
+    (Prefect server included) pinned with sched_setaffinity to 1 | 2 CPUs.
   --scale-mode dask: `make_task_runner("dask", workers=1|2)`, a LocalCluster of 1 or 2
     single-threaded worker processes (cluster start-up is inside the flow's wall time). Dask
-    worker processes are daemonic, so the clean stage runs trafilatura serially inside them
-    (since 870bffd; before, its pool raised AssertionError there and the run failed).
+    worker processes are daemonic, so clean and extract run inside them (no nested pool).
 Targets (issue 7) are printed next to each figure. --json also prints everything as one JSON
 object (last line of stdout) so commits can be compared.
 """
