@@ -172,16 +172,15 @@ def _unique_doc_ids(documents: pd.DataFrame) -> pd.DataFrame:
     return documents
 
 
-def _load_dedup_index(lake: Lake, previous: dict):
+def _load_dedup_index(run: Run):
     """The previous release's dedup index, when it was built by compatible code."""
-    if not previous:
-        return None
-    from tasks.dedup import DedupIndex
-    manifest = lake.manifest()
-    path = manifest.get("dedup_index")
-    if not path or not _same_code(manifest, "tasks.clean", "tasks.dedup"):
+    if not run.built_like_previous("tasks.clean", "tasks.dedup"):
         return None  # other code may have cleaned other bodies: dedup everything again
-    path = lake.root / path
+    from tasks.dedup import DedupIndex
+    path = run.previous_manifest.get("dedup_index")
+    if not path:
+        return None
+    path = run.lake.root / path
     if not path.exists():
         return None
     try:
@@ -193,12 +192,6 @@ def _load_dedup_index(lake: Lake, previous: dict):
 
 STAGE_MODULES = ["tasks.ingest", "tasks.clean", "tasks.dedup", "tasks.extract",
                  "tasks.aggregate", "tasks.gates", "schemas"]
-
-
-def _same_code(manifest: dict, *modules: str) -> bool:
-    """Was the previous release made by the same code for these stages?"""
-    recorded = manifest.get("code", {})
-    return all(recorded.get(m) == code_fingerprint(m) for m in modules)
 
 
 def _suites_fingerprint(expectations_dir: str | None) -> str:
@@ -220,11 +213,7 @@ def _nothing_new(run: Run, run_docs: pd.DataFrame, ingest_q: pd.DataFrame) -> st
     True when every document (with the metadata the clean stage reads) and every ingest
     verdict of the run is already in the release, and that release was made by the same stage
     code and gated by the same suites: re-running would reproduce it row for row."""
-    if not run.previous:
-        return None
-    manifest = run.lake.manifest()
-    if (not _same_code(manifest, *STAGE_MODULES)
-            or manifest.get("expectations") != _suites_fingerprint(run.expectations_dir)):
+    if not run.built_like_previous(*STAGE_MODULES, suites=True):
         return None
 
     def keys(df: pd.DataFrame, columns: list[str]) -> set:
@@ -238,7 +227,8 @@ def _nothing_new(run: Run, run_docs: pd.DataFrame, ingest_q: pd.DataFrame) -> st
     if len(ingest_q) and (before_q is None or not keys(ingest_q, verdict) <= keys(before_q, verdict)):
         return None
     return (f"nothing new: all {len(run_docs)} documents and {len(ingest_q)} ingest verdicts "
-            f"are already in release {manifest['release_id']}, made by the same code and gates")
+            f"are already in release {run.previous_manifest['release_id']}, made by the same code "
+            f"and gates")
 
 
 def _fingerprint(documents: pd.DataFrame) -> str:
@@ -278,6 +268,11 @@ class Run:
     expectations_dir: str | None
     cache_storage: LocalFileSystem | None
     previous: dict = field(default_factory=dict)  # the previous release's tables
+    previous_manifest: dict = field(default_factory=dict)
+    # fingerprints of this run's stage code and suites, computed once (they key caches, the
+    # carry-over decisions and the manifest)
+    code: dict[str, str] = field(default_factory=dict)
+    suites: str = ""
     gates: list[GateResult] = field(default_factory=list)
     quarantine: list[pd.DataFrame] = field(default_factory=list)
     funnel: list[tuple[str, int]] = field(default_factory=list)
@@ -306,14 +301,19 @@ class Run:
     def merged(self, table: str, current: pd.DataFrame, replaced: set[str]) -> pd.DataFrame:
         return accumulate.merge_table(self.previous.get(table), current, replaced)
 
+    def built_like_previous(self, *modules: str, suites: bool = False) -> bool:
+        """Was the previous release made by this run's code for `modules` (and, with `suites`,
+        gated by the same suites)?"""
+        if not self.previous:
+            return False
+        recorded = self.previous_manifest.get("code", {})
+        return (all(recorded.get(m) == self.code[m] for m in modules)
+                and (not suites or self.previous_manifest.get("expectations") == self.suites))
+
     def same_gates(self) -> bool:
         """Was the previous release gated by the same checks (gate code, suites, rules)?
         Then its rows passed them, and per-row checks need not run on them again."""
-        if not self.previous:
-            return False
-        manifest = self.lake.manifest()
-        return (_same_code(manifest, "tasks.gates", "tasks.clean")
-                and manifest.get("expectations") == _suites_fingerprint(self.expectations_dir))
+        return self.built_like_previous("tasks.gates", "tasks.clean", suites=True)
 
 
 # ------------------------------------------------------------------ the stages
@@ -325,7 +325,7 @@ def ingest_stage(run: Run, sources: list[str]):
     path_batches = batched(paths, run.batch_size)
     batches = [b.result() for b in run.cached(ingest_batch).map(
         path_batches, [file_stamps(b) for b in path_batches],
-        unmapped(code_fingerprint("tasks.ingest")))]
+        unmapped(run.code["tasks.ingest"]))]
     n_inputs = sum(b.n_inputs for b in batches)
     rejected = _concat([b.quarantine for b in batches])
     n_gate_quarantine = len(run.quarantine)
@@ -343,7 +343,7 @@ def clean_stage(run: Run, documents: pd.DataFrame):
     batches = frame_batches(documents, run.batch_size)
     get_run_logger().info("clean: %d documents in %d batches", len(documents), len(batches))
     cleaned = [c.result() for c in run.cached(clean_batch).map(
-        batches, unmapped(code_fingerprint("tasks.clean")))]
+        batches, unmapped(run.code["tasks.clean"]))]
     replaced = set(documents["doc_id"])
     run_articles = _concat([c.articles for c in cleaned])
     rejected = _concat([c.quarantine for c in cleaned])
@@ -363,7 +363,7 @@ def clean_stage(run: Run, documents: pd.DataFrame):
 def dedup_stage(run: Run, articles: pd.DataFrame):
     """Cluster the release's articles; only articles new to the persisted index are signed."""
     from tasks.dedup import NEAR_THRESHOLD, inherit_metadata
-    prior = _load_dedup_index(run.lake, run.previous)
+    prior = _load_dedup_index(run)
     deduped = dedup_all(articles, prior)
     # new rows, plus old rows whose cluster changed, over the previous release's rows
     rows = accumulate.upsert(None if prior is None else run.previous.get("clusters"),
@@ -383,7 +383,7 @@ def _unchanged_canonicals(run: Run, articles: pd.DataFrame, canonical: set[str])
     prev_clusters, prev_articles = run.previous.get("clusters"), run.previous.get("articles")
     if prev_clusters is None or prev_articles is None:
         return set()
-    if not _same_code(run.lake.manifest(), "tasks.extract"):
+    if not run.built_like_previous("tasks.extract"):
         return set()  # the extractors changed: every canonical article is extracted again
     prev_canonical = set(prev_clusters.loc[prev_clusters["is_canonical"].astype(bool), "article_id"])
 
@@ -405,7 +405,7 @@ def extract_stage(run: Run, articles: pd.DataFrame, clusters: pd.DataFrame) -> d
     todo = articles[articles["article_id"].isin(canonical - keep)]
     get_run_logger().info("extract: %d canonical articles (%d carried over)", len(todo), len(keep))
     extracted = [e.result() for e in run.cached(extract_batch).map(
-        frame_batches(todo, run.batch_size), unmapped(code_fingerprint("tasks.extract")))]
+        frame_batches(todo, run.batch_size), unmapped(run.code["tasks.extract"]))]
     facts = {}
     context = {"articles": articles, "verified": frozenset(keep if run.same_gates() else ())}
     for name in FACT_TABLES:
@@ -438,7 +438,9 @@ def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: in
     run_id, release_id = _new_ids()
     run_dir = lake.run_dir(run_id)
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    run = Run(lake, batch_size, expectations_dir, None)
+    run = Run(lake, batch_size, expectations_dir, None,
+              code={m: code_fingerprint(m) for m in STAGE_MODULES},
+              suites=_suites_fingerprint(expectations_dir))
     tables: dict[str, pd.DataFrame] = {}
     status, error, manifest, blocked_by = "failed", None, None, []
 
@@ -453,7 +455,9 @@ def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: in
         with lake.lock():
             run.cache_storage = _cache_storage(lake.root) if cache else None
             with run.timed("read release"):  # what this run builds on
-                run.previous = lake.read_release() if lake.latest_release_id() else {}
+                if lake.latest_release_id():
+                    run.previous_manifest = lake.manifest()
+                    run.previous = lake.read_release(run.previous_manifest["release_id"])
             with run.timed("ingest"):
                 paths, n_inputs, run_docs, ingest_q = ingest_stage(run, sources)
             unchanged = _nothing_new(run, run_docs, ingest_q)
@@ -502,8 +506,7 @@ def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: in
                 manifest = publish(lake, release_id, tables, {
                     "dedup_index": str(index_dir.relative_to(lake.root)),
                     "run_id": run_id, "code_version": CODE_VERSION, "sources": sources,
-                    "code": {m: code_fingerprint(m) for m in STAGE_MODULES},
-                    "expectations": _suites_fingerprint(expectations_dir),
+                    "code": run.code, "expectations": run.suites,
                     "inputs_fingerprint": _fingerprint(run_docs),
                     "gates": {g.table: {"pass": sum(c.status == "pass" for c in g.checks),
                                         "warn": len(g.warnings), "fail": len(g.failed_errors)}
