@@ -8,24 +8,27 @@ NEWSGATE_SHARED or --corpus override it). For each size N the first N lines are 
 temporary .jsonl and run through the real flow (local thread runner, default batch size,
 review_mode="skip") into a fresh output directory, with the CLI's task runner
 (`make_task_runner("local")`: os.cpu_count() threads); --flow-default-runner uses the flow's own
-default instead (Prefect's ThreadPoolTaskRunner with no max_workers = unbounded threads, which is
-what run_newsgate callers and deployments get). --corpus may also name a directory of
-.jsonl/.html/.txt files: it is then run as one size ("dir") without floors per size.
+default instead. --corpus may also name a directory of .jsonl/.html/.txt files: it is then run
+as one size ("dir") without floors per size.
+
+Every size (with its re-run and 1% run) and every worker count runs in a fresh Python process,
+as `newsgate run` or a deployment's flow-run process does (`in_fresh_process`), so no run's
+RSS includes the heap of a run before it. One Prefect server serves them all.
 
 Reported per size:
   * stage wall times from the flow's own `timings`, `other` = flow call wall time minus the sum
     of the stages (flow start/end, report, GX Data Docs, artifacts), and the total (flow call
     wall time). The Prefect server is started once for the whole benchmark and its start-up is
     reported separately: it is not the flow's.
-  * articles/s (= input documents / total), peak RSS of the process tree (this process and all
-    descendants: thread sampling /proc every 0.1 s, sum of RSS, max over the run; also without
-    the Prefect server's subtree), Prefect task runs of the flow run.
+  * articles/s (= input documents / total), peak RSS of the process tree (the run's process,
+    all its descendants and the Prefect server: a thread samples /proc every 0.1 s, sum of RSS,
+    max over the run; also without the Prefect server), Prefect task runs of the flow run.
   * floors, measured in the same run over exactly the same lines: (a) json.loads +
     trafilatura.extract(html), serially in one child process (so its memory is not counted);
     (b) one plain `jieba.lcut` pass over the texts of (a) (after jieba.initialize()).
     Headline: total / (a + b).
-A 50-document warm-up run comes first (--no-warmup to skip): imports and one-off initialisation
-of this process are paid there, not by the smallest size.
+Each process first runs 50 documents into a scratch directory (--no-warmup to skip): imports and
+one-off initialisation of the process are paid there, not by the run measured after it.
 Across sizes: scaling exponent log(t_max/t_min) / log(n_max/n_min) (1.0 = linear).
 At the largest size: 1% of the lines (every 100th) is held out of the full run; afterwards
   * the unchanged input is run again into the same output (cache hits): rerun / full;
@@ -49,6 +52,7 @@ import json
 import math
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -72,7 +76,8 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 # ------------------------------------------------------------------ process-tree RSS sampler
 
 def _tree_rss() -> tuple[int, int]:
-    """(RSS of this process + all descendants, the same without `RssSampler.exclude` subtrees)."""
+    """(RSS of this process + all descendants + the `RssSampler.exclude` subtrees (the Prefect
+    server, which the benchmark's parent process started), the same without those subtrees)."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -85,9 +90,14 @@ def _tree_rss() -> tuple[int, int]:
             continue
         children.setdefault(ppid, []).append(int(entry))
     total = without = 0
-    stack = [(os.getpid(), False)]
+    stack = [(os.getpid(), False)] + [(p, True) for p in RssSampler.exclude
+                                      if p not in children.get(os.getpid(), ())]
+    seen = set()
     while stack:
         pid, excluded = stack.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
         excluded = excluded or pid in RssSampler.exclude
         try:
             with open(f"/proc/{pid}/statm") as f:
@@ -207,6 +217,48 @@ def run_flow(sampler: RssSampler, sources: list[str], out: Path, n_docs: int,
     }
 
 
+def in_fresh_process(runs: list[dict], warmup: str | None, work: Path) -> list[dict]:
+    """Run `runs` ({sources, out, n_docs, runner}) one after the other in a new Python process,
+    as `newsgate run` or a deployment's flow-run process starts, after a warm-up run there.
+
+    A fresh process per size (and per worker count) keeps one run's heap out of the next one's
+    RSS: in one long-lived process every run inherited the largest heap of the runs before it
+    (a 1-worker run that cleaned and extracted the whole corpus in-process left +300 MB for the
+    2-worker run after it). The re-run and the 1% run share the full run's process, as before."""
+    spec = work / f"child-{time.monotonic_ns()}.json"
+    spec.write_text(json.dumps({"runs": runs, "warmup": warmup, "result": str(spec) + ".out",
+                                "server_pids": sorted(RssSampler.exclude)}))
+    subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", str(spec)],
+                   check=True, stdin=subprocess.DEVNULL)
+    return json.loads(Path(str(spec) + ".out").read_text())
+
+
+def child_main(spec_path: str) -> None:
+    from flows.runners import heartbeats_for
+    spec = json.loads(Path(spec_path).read_text())
+    RssSampler.exclude = set(spec["server_pids"])  # counted in the total, not in "-server"
+    sampler = RssSampler()
+    # the shared server stands in for the temporary one `newsgate run` starts: its runs send
+    # no heartbeats either
+    with heartbeats_for(temporary_server=True):
+        results = _child_runs(spec, sampler)
+    sampler.stop()
+    Path(spec["result"]).write_text(json.dumps(results, ensure_ascii=False))
+
+
+def _child_runs(spec: dict, sampler: RssSampler) -> list[dict]:
+    results = []
+    if spec["warmup"]:
+        warm = run_flow(sampler, [spec["warmup"]], Path(spec["warmup"]).with_suffix(".out"), 0,
+                        tuple(spec["runs"][0]["runner"]) if spec["runs"][0]["runner"] else None)
+        shutil.rmtree(Path(spec["warmup"]).with_suffix(".out"), ignore_errors=True)
+        results.append(warm)
+    for r in spec["runs"]:
+        results.append(run_flow(sampler, r["sources"], Path(r["out"]), r["n_docs"],
+                                tuple(r["runner"]) if r["runner"] else None))
+    return results
+
+
 def _tree_threads() -> list[int]:
     """Thread ids of this process and every descendant (affinity is per thread on Linux)."""
     pids, children = [os.getpid()], {}
@@ -274,7 +326,11 @@ def main() -> None:
                          "process would then be charged to the smallest size)")
     ap.add_argument("--json", action="store_true", help="also print all results as JSON")
     ap.add_argument("--keep", default=None, help="work directory to keep (default: a temp dir)")
+    ap.add_argument("--child", default=None, help=argparse.SUPPRESS)  # see in_fresh_process
     args = ap.parse_args()
+    if args.child:
+        child_main(args.child)
+        return
 
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="newsgate-e2e-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -283,14 +339,12 @@ def main() -> None:
                     "loadavg_start": open("/proc/loadavg").read().split()[:3],
                     "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "sizes": []}
     try:
-        import subprocess
         report["commit"] = subprocess.run(
             ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
             capture_output=True, text=True).stdout.strip()
     except OSError:
         report["commit"] = None
 
-    sampler = RssSampler()
     from flows.runners import shared_prefect_api
     before = {p for p in os.listdir("/proc") if p.isdigit()}
     t0 = time.perf_counter()
@@ -300,9 +354,8 @@ def main() -> None:
         RssSampler.exclude = {int(p) for p in os.listdir("/proc") if p.isdigit()} - {
             int(p) for p in before}
         try:
-            _benchmark(args, corpus, work, sampler, report)
+            _benchmark(args, corpus, work, report)
         finally:
-            sampler.stop()
             if not args.keep:
                 shutil.rmtree(work, ignore_errors=True)
     report["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
@@ -311,12 +364,17 @@ def main() -> None:
         print(json.dumps(report, ensure_ascii=False))
 
 
-def _benchmark(args, corpus: Path, work: Path, sampler: RssSampler, report: dict) -> None:
+def _benchmark(args, corpus: Path, work: Path, report: dict) -> None:
+    def run(sources, out, n_docs, runner, warmup=None) -> dict:
+        [*_, row] = in_fresh_process([{"sources": sources, "out": str(out), "n_docs": n_docs,
+                                       "runner": runner}], warmup, work)
+        return row
+
     if corpus.is_dir():
         n = sum(1 for _ in corpus.rglob("*") if _.is_file())
         print(f"[e2e] directory {corpus} ({n} files)", file=sys.stderr)
-        row = run_flow(sampler, [str(corpus)], work / "out-dir", n, ("local", None))
-        report["sizes"].append({"size": "dir", **row})
+        report["sizes"].append({"size": "dir", **run([str(corpus)], work / "out-dir", n,
+                                                     ("local", None))})
         return
     lines = [ln for ln in corpus.read_bytes().splitlines() if ln.strip()]
     sizes = []
@@ -334,7 +392,7 @@ def _benchmark(args, corpus: Path, work: Path, sampler: RssSampler, report: dict
     print(f"[e2e] floors over {largest} lines (serial trafilatura + jieba) ...", file=sys.stderr)
     t0 = time.perf_counter()
     # in a child process, so the floor's plain-jieba dictionary and trafilatura's caches do not
-    # inflate this process's RSS during the flow runs (the measurement itself is serial)
+    # inflate any run's RSS (the measurement itself is serial)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -352,31 +410,33 @@ def _benchmark(args, corpus: Path, work: Path, sampler: RssSampler, report: dict
         path.write_bytes(b"\n".join(lines[i] for i in indices) + b"\n")
         return path
 
-    if not args.no_warmup:
-        print("[e2e] warm-up run (50 lines, not reported in the table) ...", file=sys.stderr)
-        warm = run_flow(sampler, [str(write("warmup", range(min(50, len(lines)))))],
-                        work / "out-warmup", min(50, len(lines)), runner)
-        report["warmup_s"] = warm["total_s"]
-        shutil.rmtree(work / "out-warmup", ignore_errors=True)
+    # every measured process first runs the same 50 lines into a scratch directory: imports and
+    # one-off initialisation of the process are paid there, not by the run measured after it
+    warmup = None if args.no_warmup else str(write("warmup", range(min(50, len(lines)))))
 
     for n in sizes:
         held = set(range(99, n, 100)) if (n == largest and not args.quick
                                           and not args.no_incremental) else set()
         main_idx = [i for i in range(n) if i not in held]
-        src = write(f"first{n}", main_idx)
-        out = work / f"out-{n}"
-        print(f"[e2e] size {n}: full run of {len(main_idx)} lines ...", file=sys.stderr)
-        row = {"size": n, **run_flow(sampler, [str(src)], out, len(main_idx), runner),
-               **floor_of(main_idx)}
-        row["total_over_floor"] = _ratio(row["total_s"], row["a_plus_b_s"])
-        if held:
-            print(f"[e2e] size {n}: unchanged re-run ...", file=sys.stderr)
-            rerun = run_flow(sampler, [str(src)], out, len(main_idx), runner)
-            row["rerun"] = rerun
-            row["rerun_fraction"] = _ratio(rerun["total_s"], row["total_s"])
+        src, out = write(f"first{n}", main_idx), work / f"out-{n}"
+        runs = [{"sources": [str(src)], "out": str(out), "n_docs": len(main_idx), "runner": runner}]
+        if held:  # in the same process and output directory as the full run
             held_src = write(f"held{n}", sorted(held))
-            print(f"[e2e] size {n}: {len(held)} new documents (1%) ...", file=sys.stderr)
-            inc = run_flow(sampler, [str(held_src)], out, len(held), runner)
+            runs += [dict(runs[0]),
+                     {"sources": [str(held_src)], "out": str(out), "n_docs": len(held),
+                      "runner": runner}]
+        print(f"[e2e] size {n}: full run of {len(main_idx)} lines"
+              + (f", unchanged re-run, {len(held)} new documents (1%)" if held else "")
+              + " (one fresh process) ...", file=sys.stderr)
+        results = in_fresh_process(runs, warmup, work)
+        if warmup:
+            report.setdefault("warmup_s", results.pop(0)["total_s"])
+        full, *incremental = results
+        row = {"size": n, **full, **floor_of(main_idx)}
+        row["total_over_floor"] = _ratio(row["total_s"], row["a_plus_b_s"])
+        if incremental:
+            rerun, inc = incremental
+            row["rerun"], row["rerun_fraction"] = rerun, _ratio(rerun["total_s"], row["total_s"])
             row["incremental"] = inc
             row["incremental_fraction"] = _ratio(inc["total_s"], row["total_s"])
         report["sizes"].append(row)
@@ -391,14 +451,14 @@ def _benchmark(args, corpus: Path, work: Path, sampler: RssSampler, report: dict
             / math.log(hi["n_docs"] / lo["n_docs"]), 3)
 
     if not (args.quick or args.no_workers):
-        idx = list(range(largest))
-        src = write(f"workers{largest}", idx)
+        src = write(f"workers{largest}", range(largest))
         runs = {}
         for w in (1, 2):
             print(f"[e2e] workers={w} ({args.scale_mode}) on {largest} lines ...", file=sys.stderr)
-            runner = ("dask", w) if args.scale_mode == "dask" else ("local", w)
+            w_runner = ("dask", w) if args.scale_mode == "dask" else ("local", w)
+            # pinned before the process starts: it and its workers inherit the CPU set
             with cpus(w if args.scale_mode == "affinity" else None):
-                runs[w] = run_flow(sampler, [str(src)], work / f"out-w{w}", largest, runner)
+                runs[w] = run([str(src)], work / f"out-w{w}", largest, w_runner, warmup)
             shutil.rmtree(work / f"out-w{w}", ignore_errors=True)
         report["workers"] = {"mode": args.scale_mode, "1": runs[1], "2": runs[2],
                              "speedup": _ratio(runs[1]["total_s"], runs[2]["total_s"])}

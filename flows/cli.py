@@ -107,11 +107,14 @@ def cmd_run(args) -> int:
     except PublishLocked as exc:
         print(f"newsgate: {exc}", file=sys.stderr)
         return EXIT_LOCKED
-    from flows.runners import make_task_runner, shared_prefect_api
+    from prefect.settings import PREFECT_API_URL
+
+    from flows.runners import heartbeats_for, make_task_runner, shared_prefect_api
 
     flow = newsgate.with_options(
         task_runner=make_task_runner(args.runner, args.dask_address, args.workers))
-    with shared_prefect_api(args.runner):
+    with heartbeats_for(temporary_server=not PREFECT_API_URL.value()), \
+            shared_prefect_api(args.runner):
         result = run_newsgate(
             flow, sources=args.sources or _default_sources(), out=args.out,
             batch_size=args.batch_size, expectations_dir=args.expectations,

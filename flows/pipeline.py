@@ -12,6 +12,7 @@ import os
 import time
 import traceback
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,6 +23,7 @@ import pandas as pd
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE
+from prefect.context import FlowRunContext
 from prefect.filesystems import LocalFileSystem
 from prefect.states import Failed
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -29,15 +31,19 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows.review import needs_review, review
 from tasks import accumulate
 from tasks.gates import QUARANTINE_COLUMNS, GateResult, build_data_docs, run_gate
+from tasks.ingest import discover, estimate_documents
 from tasks.publish import Lake, PublishLocked
+from tasks.records import to_records
 from tasks.report import RunSummary, gate_rows, render_markdown, write_report
-from tasks.workers import available_cpus, call, worker_pool
+from tasks.workers import available_cpus, call, release_memory, worker_pool
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCES = [str(ROOT / "seeds")]
 FACT_TABLES = ["mentions", "projects", "indicators", "visits", "keywords"]
 CODE_VERSION = "0.1.0"
 PARALLEL_MIN_DOCS = 100  # below this, starting worker processes costs more than it saves
+# what a worker process loads as it starts (tasks/workers.py): both stages' code, jieba, lexicon
+WORKER_WARM_UP = ("tasks.clean", "tasks.extract", "tasks.extract.tokenize:lexicon")
 
 
 class GateBlocked(RuntimeError):
@@ -56,12 +62,22 @@ def batched(items: list, size: int) -> list[list]:
     return [items[i:i + size] for i in range(0, len(items), size)] or [[]]
 
 
-def frame_batches(df: pd.DataFrame, size: int) -> list[pd.DataFrame]:
-    """At most `size` rows per batch, the batches evenly sized (so parallel workers finish
-    together)."""
+def frame_batches(df: pd.DataFrame, size: int, multiple: int = 1) -> list[pd.DataFrame]:
+    """At most `size` rows per batch, the batches evenly sized and, when more than one is
+    needed, as many as a multiple of `multiple` (so parallel workers finish together: 9
+    batches on 2 workers leave one of them alone for the last round, 10 smaller ones do not)."""
     n = -(-len(df) // size) or 1
+    if n > 1:
+        n = min(len(df), -(-n // multiple) * multiple)
     bounds = [len(df) * i // n for i in range(n + 1)]
     return [df.iloc[a:b] for a, b in zip(bounds, bounds[1:])]
+
+
+# Cleaning finds a site's repeated template lines within its batch, so the split of documents
+# into batches must not depend on the number of workers (or a run's tables would): an even
+# number of batches suits two workers. Extraction is per article, so its batches follow the
+# workers.
+CLEAN_BATCH_MULTIPLE = 2
 
 
 # ------------------------------------------------------------------ stage tasks (thin)
@@ -79,8 +95,9 @@ def ingest_batch(paths: list[str], stamps: list[tuple[int, int]], code: str):
 
 @task(name="clean", cache_policy=CACHED)
 def clean_batch(documents: pd.DataFrame, code: str):
-    from tasks.clean import clean_documents
-    return call(clean_documents, documents)  # in a worker process when the run has a pool
+    from tasks.clean import INPUT_COLUMNS, CleanBatch, clean_records
+    # in a worker process when the run has a pool; plain rows there and back (tasks/records.py)
+    return CleanBatch.from_rows(call(clean_records, to_records(documents, INPUT_COLUMNS)))
 
 
 @task(name="dedup", cache_policy=NO_CACHE)
@@ -91,8 +108,9 @@ def dedup_all(articles: pd.DataFrame, prior=None):
 
 @task(name="extract", cache_policy=CACHED)
 def extract_batch(articles: pd.DataFrame, code: str) -> dict[str, pd.DataFrame]:
-    from tasks.extract import extract_articles
-    return call(extract_articles, articles)  # in a worker process when the run has a pool
+    from tasks.extract import EXTRACT_INPUTS, extract_records, fact_frames
+    # in a worker process when the run has a pool; plain rows there and back (tasks/records.py)
+    return fact_frames(call(extract_records, to_records(articles, EXTRACT_INPUTS)))
 
 
 @task(name="aggregate", cache_policy=NO_CACHE)
@@ -238,6 +256,14 @@ def _fingerprint(documents: pd.DataFrame) -> str:
     return h.hexdigest()[:16]
 
 
+def _in_background(fn, *args) -> Future:
+    pool = ThreadPoolExecutor(1, thread_name_prefix="newsgate-background")
+    try:
+        return pool.submit(fn, *args)
+    finally:
+        pool.shutdown(wait=False)  # the thread ends with its one job
+
+
 def _new_ids() -> tuple[str, str]:
     now = datetime.now(timezone.utc)
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
@@ -267,6 +293,7 @@ class Run:
     batch_size: int
     expectations_dir: str | None
     cache_storage: LocalFileSystem | None
+    workers: int = 1  # processes the clean and extract batches are spread over
     previous: dict = field(default_factory=dict)  # the previous release's tables
     previous_manifest: dict = field(default_factory=dict)
     # fingerprints of this run's stage code and suites, computed once (they key caches, the
@@ -296,7 +323,8 @@ class Run:
     def timed(self, stage: str):
         t0 = time.perf_counter()
         yield
-        self.timings[stage] = time.perf_counter() - t0
+        release_memory()  # what the stage freed goes back to the OS, not on to the next stage
+        self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - t0
 
     def merged(self, table: str, current: pd.DataFrame, replaced: set[str]) -> pd.DataFrame:
         return accumulate.merge_table(self.previous.get(table), current, replaced)
@@ -318,9 +346,7 @@ class Run:
 
 # ------------------------------------------------------------------ the stages
 
-def ingest_stage(run: Run, sources: list[str]):
-    from tasks.ingest import discover
-    paths = [str(p) for p in discover(sources)]
+def ingest_stage(run: Run, paths: list[str], sources: list[str]):
     get_run_logger().info("ingest: %d files under %s", len(paths), ", ".join(sources))
     path_batches = batched(paths, run.batch_size)
     batches = [b.result() for b in run.cached(ingest_batch).map(
@@ -336,11 +362,11 @@ def ingest_stage(run: Run, sources: list[str]):
     del run.quarantine[n_gate_quarantine:]
     run.funnel += [("inputs", n_inputs), ("documents", len(documents)),
                    ("quarantined at ingest", len(rejected))]
-    return paths, n_inputs, documents, rejected
+    return n_inputs, documents, rejected
 
 
 def clean_stage(run: Run, documents: pd.DataFrame):
-    batches = frame_batches(documents, run.batch_size)
+    batches = frame_batches(documents, run.batch_size, CLEAN_BATCH_MULTIPLE)
     get_run_logger().info("clean: %d documents in %d batches", len(documents), len(batches))
     cleaned = [c.result() for c in run.cached(clean_batch).map(
         batches, unmapped(run.code["tasks.clean"]))]
@@ -386,26 +412,30 @@ def _unchanged_canonicals(run: Run, articles: pd.DataFrame, canonical: set[str])
     if not run.built_like_previous("tasks.extract"):
         return set()  # the extractors changed: every canonical article is extracted again
     prev_canonical = set(prev_clusters.loc[prev_clusters["is_canonical"].astype(bool), "article_id"])
-
-    def inputs(df: pd.DataFrame) -> pd.Series:
-        df = df[df["article_id"].isin(canonical & prev_canonical)]
-        return pd.Series(pd.util.hash_pandas_object(df[EXTRACT_INPUTS].astype(object),
-                                                    index=False).to_numpy(),
-                         index=df["article_id"].to_numpy())
-
-    now, before = inputs(articles), inputs(prev_articles)
-    before = before.reindex(now.index)
-    return set(now.index[now.to_numpy() == before.to_numpy()])
+    columns = [c for c in EXTRACT_INPUTS if c != "article_id"]
+    now = articles[articles["article_id"].isin(canonical & prev_canonical)].set_index("article_id")
+    before = prev_articles.set_index("article_id").reindex(now.index)
+    same = pd.Series(True, index=now.index)
+    for column in columns:  # column-wise comparisons run in Arrow, not per row in Python
+        a, b = now[column], before[column]
+        same &= (a == b).fillna(False).astype(bool) | (a.isna() & b.isna())
+    return set(now.index[same.to_numpy()])
 
 
-def extract_stage(run: Run, articles: pd.DataFrame, clusters: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Facts of canonical articles; those of unchanged canonicals carry over from the release."""
+def extract_stage(run: Run, articles: pd.DataFrame, clusters: pd.DataFrame):
+    """Facts of the canonical articles that need extracting (in the run's workers), and the
+    canonicals whose facts carry over from the release unchanged."""
     canonical = set(clusters.loc[clusters["is_canonical"].astype(bool), "article_id"])
     keep = _unchanged_canonicals(run, articles, canonical)
     todo = articles[articles["article_id"].isin(canonical - keep)]
     get_run_logger().info("extract: %d canonical articles (%d carried over)", len(todo), len(keep))
     extracted = [e.result() for e in run.cached(extract_batch).map(
-        frame_batches(todo, run.batch_size), unmapped(run.code["tasks.extract"]))]
+        frame_batches(todo, run.batch_size, run.workers), unmapped(run.code["tasks.extract"]))]
+    return extracted, keep
+
+
+def facts_stage(run: Run, articles: pd.DataFrame, extracted: list[dict], keep: set[str]):
+    """The fact tables of the release: carried-over rows plus the extracted ones, gated."""
     facts = {}
     context = {"articles": articles, "verified": frozenset(keep if run.same_gates() else ())}
     for name in FACT_TABLES:
@@ -443,6 +473,7 @@ def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: in
               suites=_suites_fingerprint(expectations_dir))
     tables: dict[str, pd.DataFrame] = {}
     status, error, manifest, blocked_by = "failed", None, None, []
+    data_docs: Future | None = None
 
     def summary(status_now: str, release: str | None) -> RunSummary:
         return RunSummary(
@@ -454,22 +485,31 @@ def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: in
     try:
         with lake.lock():
             run.cache_storage = _cache_storage(lake.root) if cache else None
-            with run.timed("read release"):  # what this run builds on
-                if lake.latest_release_id():
-                    run.previous_manifest = lake.manifest()
-                    run.previous = lake.read_release(run.previous_manifest["release_id"])
-            with run.timed("ingest"):
-                paths, n_inputs, run_docs, ingest_q = ingest_stage(run, sources)
-            unchanged = _nothing_new(run, run_docs, ingest_q)
-            if unchanged:
-                raise NothingNew(unchanged)
-            with worker_pool(workers if len(run_docs) >= PARALLEL_MIN_DOCS else 1):
+            paths = [str(p) for p in discover(sources)]
+            # a large run starts its worker processes at once: they import and load their
+            # dictionaries while this process reads the release and ingests (not under Dask,
+            # whose workers run the batches themselves)
+            large = estimate_documents(paths, PARALLEL_MIN_DOCS) >= PARALLEL_MIN_DOCS
+            local = isinstance(FlowRunContext.get().task_runner, ThreadPoolTaskRunner)
+            with worker_pool(workers if large else 1,
+                             warm=WORKER_WARM_UP if large and local else ()) as run.workers:
+                with run.timed("read release"):  # what this run builds on
+                    if lake.latest_release_id():
+                        run.previous_manifest = lake.manifest()
+                        run.previous = lake.read_release(run.previous_manifest["release_id"])
+                with run.timed("ingest"):
+                    n_inputs, run_docs, ingest_q = ingest_stage(run, paths, sources)
+                unchanged = _nothing_new(run, run_docs, ingest_q)
+                if unchanged:
+                    raise NothingNew(unchanged)
                 with run.timed("clean"):
                     run_articles, clean_q, articles, removals = clean_stage(run, run_docs)
                 with run.timed("dedup"):
                     articles, clusters, dedup_index = dedup_stage(run, articles)
                 with run.timed("extract"):
-                    facts = extract_stage(run, articles, clusters)
+                    extracted, carried = extract_stage(run, articles, clusters)
+            with run.timed("extract"):  # the workers are gone: gating needs none (less memory)
+                facts = facts_stage(run, articles, extracted, carried)
             with run.timed("aggregate"):
                 region_stats = run.gated(
                     "region_stats", aggregate(articles, clusters, facts["mentions"], facts["projects"]),
@@ -482,6 +522,10 @@ def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: in
                 run.previous.get("quarantine"), run_quarantine.reindex(columns=QUARANTINE_COLUMNS),
                 set(paths)), "publish")
             run.funnel.append(("quarantined (this run)", len(run_quarantine)))
+            # every gate has run: GX renders their Data Docs (Python) while publishing writes
+            # the Delta tables (in Rust, without the GIL)
+            data_docs = _in_background(build_data_docs, run_dir / "data_docs", run_id,
+                                       list(run.gates))
             tables = {"documents": run.merged("documents", run_docs, set(run_docs["doc_id"])),
                       "articles": articles, "removals": removals, "clusters": clusters, **facts,
                       "region_stats": region_stats, "quarantine": quarantine}
@@ -528,7 +572,8 @@ def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: in
                              "unchanged": lake.latest_release_id()}.get(status))
     with run.timed("report"):  # (after the report's own timings table was rendered)
         try:
-            final.data_docs = build_data_docs(run_dir / "data_docs", run_id, run.gates)
+            final.data_docs = (data_docs.result() if data_docs is not None
+                               else build_data_docs(run_dir / "data_docs", run_id, run.gates))
         except Exception as exc:  # the docs are a convenience; the report must still be written
             log.warning("GX Data Docs not built: %s", exc)
         report = write_report(final, run_dir)

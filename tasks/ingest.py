@@ -192,6 +192,28 @@ def discover(sources: Iterable[str | Path]) -> list[Path]:
     return list(ordered)
 
 
+def estimate_documents(paths: Iterable[str | Path], enough: int) -> int:
+    """How many documents `paths` hold, counted up to `enough`: a .jsonl line is one, any other
+    file one. Cheap (newlines, no parsing), so a run knows before ingest whether it is large
+    enough to start worker processes; unreadable files count as one."""
+    n = 0
+    for path in paths:
+        if n >= enough:
+            break
+        if Path(path).suffix.lower() != ".jsonl":
+            n += 1
+            continue
+        try:
+            with open(path, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    n += chunk.count(b"\n")
+                    if n >= enough:
+                        break
+        except OSError:
+            n += 1
+    return n
+
+
 def _files_under(root: Path) -> set[Path]:
     if not root.is_dir():
         return {root}

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
@@ -210,6 +211,11 @@ def to_arrow(table: str, df: pd.DataFrame) -> pa.Table:
             arr = pa.array(_plain(values), from_pandas=True)
             if pa.types.is_null(arr.type):
                 arr = arr.cast(pa.string())
+        elif _columnar(values.dtype, typ):
+            # already typed (Arrow strings, numpy numbers): convert in C, no Python objects
+            arr = _columnar_array(values, typ)
+        elif pa.types.is_string(typ) and (arr := _strings(values)) is not None:
+            pass
         else:
             if pa.types.is_list(typ):
                 values = values.map(lambda v: list(v) if isinstance(v, (list, tuple)) or
@@ -218,6 +224,35 @@ def to_arrow(table: str, df: pd.DataFrame) -> pa.Table:
         arrays.append(arr)
         fields.append(pa.field(col, arr.type))
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def _columnar(dtype, typ: pa.DataType) -> bool:
+    """Can a column of `dtype` become `typ` without a trip through Python objects?"""
+    if isinstance(dtype, pd.StringDtype):
+        return pa.types.is_string(typ)
+    kind = getattr(dtype, "kind", "O")
+    return ((kind == "i" and pa.types.is_int64(typ)) or (kind == "f" and pa.types.is_float64(typ))
+            or (kind == "b" and pa.types.is_boolean(typ)))
+
+
+def _strings(values: pd.Series) -> pa.Array | None:
+    """An object column of str and missing values as Arrow strings, converted in C (None when
+    it holds anything else: the row-by-row path decides)."""
+    try:
+        return pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+
+
+def _columnar_array(values: pd.Series, typ: pa.DataType) -> pa.Array:
+    if values.dtype.kind == "f":  # NaN -> null with 0.0 beneath, as from Python None (same hash)
+        floats = values.to_numpy()
+        missing = np.isnan(floats)
+        return pa.array(np.where(missing, 0.0, floats), mask=missing, type=typ)
+    arr = pa.array(values, from_pandas=True).cast(typ)
+    # one chunk, as from a list: delta-rs writes chunks to separate files, and reads them back
+    # in no particular order (the rows of a table must keep their order)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
 def _plain(values: pd.Series) -> list:

@@ -190,10 +190,11 @@ def test_a_rerun_of_unchanged_input_publishes_nothing_new(harness, tmp_path, mon
     import tasks.extract
     from flows.pipeline import newsgate
     calls, extracted = [], []
-    real_clean, real_extract = tasks.clean.clean_documents, tasks.extract.extract_articles
-    monkeypatch.setattr(tasks.clean, "clean_documents",
+    # what the flow's clean and extract batches call (in-process: a seeds run starts no workers)
+    real_clean, real_extract = tasks.clean.clean_records, tasks.extract.extract_records
+    monkeypatch.setattr(tasks.clean, "clean_records",
                         lambda docs, *a, **k: calls.append(len(docs)) or real_clean(docs, *a, **k))
-    monkeypatch.setattr(tasks.extract, "extract_articles",
+    monkeypatch.setattr(tasks.extract, "extract_records",
                         lambda arts: extracted.append(len(arts)) or real_extract(arts))
     out = tmp_path / "out"
     first = newsgate(sources=[str(SEEDS)], out=str(out), review_mode="skip")
@@ -245,8 +246,8 @@ def test_changed_extractors_re_extract_carried_over_articles(harness, tmp_path, 
     import flows.pipeline as pipeline
     import tasks.extract
     from flows.pipeline import newsgate
-    real, extracted = tasks.extract.extract_articles, []
-    monkeypatch.setattr(tasks.extract, "extract_articles",
+    real, extracted = tasks.extract.extract_records, []
+    monkeypatch.setattr(tasks.extract, "extract_records",
                         lambda a: extracted.append(len(a)) or real(a))
     out = tmp_path / "out"
     one = SEEDS / "004_565aa33160096c90.txt"

@@ -67,6 +67,11 @@ def match_line(line: str) -> str | None:
     return hit[0].id if hit else None
 
 
+def count_boilerplate(bodies: list[str]) -> list[int]:
+    """How many lines of each body the catalogue calls boilerplate (the articles gate)."""
+    return [len(boilerplate_hits(b)) for b in bodies]
+
+
 def boilerplate_hits(body: str) -> list[tuple[str, str]]:
     """(rule_id, line) for every line of a body that the catalogue calls boilerplate."""
     hits = []

@@ -1,6 +1,10 @@
 """Extract stage: canonical articles -> mentions, projects, indicators, visits, keywords.
 
     extract_articles(articles) -> {"mentions", "projects", "indicators", "visits", "keywords"}
+    extract_records(records) -> the same tables as lists of row dicts
+
+`extract_records` is the pandas-free core that worker processes run (they never import pandas);
+`extract_articles` is the same over DataFrames.
 
 Each article is tokenised once (tokenize.py); the token list feeds places, numbers (to vet
 Chinese numerals), projects and keywords. Every row quotes the article: `start`/`end` index its
@@ -9,8 +13,9 @@ Chinese numerals), projects and keywords. Every row quotes the article: `start`/
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import pandas as pd
+from tasks.records import to_records
 
 from .context import RegionLocator
 from .contract import MENTION_KINDS, PROJECT_STATUSES, sanitize, valid_investment, violations
@@ -25,7 +30,10 @@ from .projects import classify_industry, find_projects, project_id
 from .sentences import clauses, paragraphs, sentences
 from .tokenize import tokenize
 
-__all__ = ["extract_articles", "extract_article", "EXTRACT_INPUTS", "TABLE_COLUMNS", "MENTION_KINDS", "PROJECT_STATUSES",
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["extract_articles", "extract_records", "extract_article", "EXTRACT_INPUTS", "TABLE_COLUMNS", "MENTION_KINDS", "PROJECT_STATUSES",
            "sanitize", "violations"]
 
 # the article columns the facts depend on: same values (and same code) -> same facts
@@ -47,7 +55,7 @@ TABLE_COLUMNS = {
 
 
 def _text(value) -> str | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     return str(value)
 
@@ -149,6 +157,7 @@ def title_place(title: str, title_tokens, home) -> Region | None:
 
 
 def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    import pandas as pd
     df = pd.DataFrame(rows, columns=columns)
     for col in ("start", "end", "name_start", "name_end", "rank"):
         if col in df:
@@ -161,8 +170,17 @@ def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
 
 def extract_articles(articles: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Facts of a batch of (canonical) articles; empty tables keep their columns."""
+    return fact_frames(extract_records(to_records(articles, EXTRACT_INPUTS)))
+
+
+def extract_records(articles: list[dict]) -> dict[str, list[dict]]:
+    """`extract_articles` over plain row dicts (missing values None), returning row dicts."""
     rows: dict[str, list[dict]] = {k: [] for k in TABLE_COLUMNS}
-    for article in articles.to_dict("records"):
+    for article in articles:
         for table, table_rows in extract_article(article).items():
             rows[table].extend(table_rows)
+    return rows
+
+
+def fact_frames(rows: dict[str, list[dict]]) -> dict[str, pd.DataFrame]:
     return {table: _frame(rows[table], cols) for table, cols in TABLE_COLUMNS.items()}

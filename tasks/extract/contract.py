@@ -8,7 +8,10 @@ extract stage does not import pandera.
 """
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the extract stage runs in worker processes that import no pandas
+    import pandas as pd
 
 MENTION_KINDS = ["place", "person", "org", "money", "date", "percent", "count", "area"]
 PROJECT_STATUSES = ["planned", "new_start", "under_construction", "completed", "in_operation",

@@ -1,6 +1,6 @@
 """Keywords: TF-IDF over the article's own tokens (no second segmentation pass).
 
-IDF comes from jieba's bundled idf table (jieba.analyse), unknown words get its median IDF; the
+IDF comes from jieba's bundled idf table (tokenize.lexicon), unknown words get its median IDF; the
 stop list (`stopwords.txt`, one word a line) drops function words and newsroom boilerplate.
 Tokens shorter than 2 characters, numbers and punctuation are not keywords.
 """
@@ -11,22 +11,11 @@ from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
-from .tokenize import Tokens, segmenter
+from .tokenize import Tokens, lexicon
 
 STOPWORDS_FILE = Path(__file__).with_name("stopwords.txt")
 TOP_K = 10
 WORDLIKE = re.compile(r"^[\u4e00-\u9fffA-Za-z][\u4e00-\u9fffA-Za-z0-9+]*$")
-
-
-@lru_cache(maxsize=1)
-def _idf() -> tuple[dict[str, float], float]:
-    segmenter()
-    try:
-        import jieba_fast.analyse as analyse
-    except ImportError:  # pragma: no cover
-        import jieba.analyse as analyse
-    table = analyse.default_tfidf.idf_loader
-    return table.idf_freq, table.median_idf
 
 
 @lru_cache(maxsize=1)
@@ -41,8 +30,8 @@ def _keyword_idf(word: str) -> float | None:
     (cached: the vocabulary repeats across articles)."""
     if len(word) < 2 or word in _stopwords() or not WORDLIKE.match(word):
         return None
-    idf, median = _idf()
-    return idf.get(word, median)
+    table = lexicon()
+    return table.idf.get(word, table.median_idf)
 
 
 def top_keywords(tokens: Tokens, k: int = TOP_K) -> list[tuple[str, float]]:
