@@ -73,6 +73,18 @@ def frame_batches(df: pd.DataFrame, size: int, multiple: int = 1) -> list[pd.Dat
     return [df.iloc[a:b] for a, b in zip(bounds, bounds[1:])]
 
 
+def largest_first(task_fn, batches: list[pd.DataFrame], text_column: str, code: str) -> list:
+    """`task_fn` mapped over `batches`, the longest texts first, the results in batch order: the
+    last batches to start are the short ones, so parallel workers finish together."""
+    sizes = [int(b[text_column].str.len().sum()) if len(b) else 0 for b in batches]
+    order = sorted(range(len(batches)), key=lambda i: -sizes[i])
+    futures = task_fn.map([batches[i] for i in order], unmapped(code))
+    results: list = [None] * len(batches)
+    for i, future in zip(order, futures):
+        results[i] = future.result()
+    return results
+
+
 # Cleaning finds a site's repeated template lines within its batch, so the split of documents
 # into batches must not depend on the number of workers (or a run's tables would): an even
 # number of batches suits two workers. Extraction is per article, so its batches follow the
@@ -368,8 +380,7 @@ def ingest_stage(run: Run, paths: list[str], sources: list[str]):
 def clean_stage(run: Run, documents: pd.DataFrame):
     batches = frame_batches(documents, run.batch_size, CLEAN_BATCH_MULTIPLE)
     get_run_logger().info("clean: %d documents in %d batches", len(documents), len(batches))
-    cleaned = [c.result() for c in run.cached(clean_batch).map(
-        batches, unmapped(run.code["tasks.clean"]))]
+    cleaned = largest_first(run.cached(clean_batch), batches, "text", run.code["tasks.clean"])
     replaced = set(documents["doc_id"])
     run_articles = _concat([c.articles for c in cleaned])
     rejected = _concat([c.quarantine for c in cleaned])
@@ -429,8 +440,9 @@ def extract_stage(run: Run, articles: pd.DataFrame, clusters: pd.DataFrame):
     keep = _unchanged_canonicals(run, articles, canonical)
     todo = articles[articles["article_id"].isin(canonical - keep)]
     get_run_logger().info("extract: %d canonical articles (%d carried over)", len(todo), len(keep))
-    extracted = [e.result() for e in run.cached(extract_batch).map(
-        frame_batches(todo, run.batch_size, run.workers), unmapped(run.code["tasks.extract"]))]
+    extracted = largest_first(run.cached(extract_batch),
+                              frame_batches(todo, run.batch_size, run.workers), "body",
+                              run.code["tasks.extract"])
     return extracted, keep
 
 

@@ -260,3 +260,27 @@ def test_changed_extractors_re_extract_carried_over_articles(harness, tmp_path, 
                         lambda *m: "changed" if m == ("tasks.extract",) else fingerprint(*m))
     assert newsgate(sources=[str(one)], out=str(out), review_mode="skip", cache=False)["status"] == "published"
     assert extracted[-1] == 2  # new extractor code: both canonical articles again
+
+
+def test_batches_start_longest_first_and_come_back_in_order(harness):
+    """The longest batches go to the workers first (the last to start are short, so parallel
+    workers finish together); the results keep the batches' order."""
+    import pandas as pd
+    from prefect import flow, task
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    from flows.pipeline import largest_first
+    started = []
+
+    @task
+    def first_text(batch: pd.DataFrame, code: str) -> str:
+        started.append(batch["text"].iloc[0])
+        return batch["text"].iloc[0]
+
+    @flow(task_runner=ThreadPoolTaskRunner(max_workers=1))  # one at a time: a visible order
+    def mapped():
+        batches = [pd.DataFrame({"text": [t]}) for t in ("短", "最长的一批文字", "中等长度")]
+        return largest_first(first_text, batches, "text", "code")
+
+    assert mapped() == ["短", "最长的一批文字", "中等长度"]
+    assert started == ["最长的一批文字", "中等长度", "短"]
