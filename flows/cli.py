@@ -38,7 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the pipeline and publish a release if every gate passes")
     run.add_argument("sources", nargs="*", help="files or directories (default: seeds/)")
     run.add_argument("--out", default="data", help="output directory (default: ./data)")
-    run.add_argument("--batch-size", type=int, default=400, help="documents per task (default 400)")
+    run.add_argument("--batch-size", type=int, default=400,
+                     help="at most this many documents per task (default 400)")
     run.add_argument("--expectations", default=None,
                      help="directory of GX suites to use instead of expectations/")
     run.add_argument("--runner", choices=["local", "dask"], default="local",
@@ -47,7 +48,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="scheduler of an existing Dask cluster (default: start a LocalCluster)")
     run.add_argument("--workers", type=int, default=None,
                      help="parallel workers: processes for clean and extract with the local "
-                          "runner, Dask worker processes with --runner dask (default: CPUs)")
+                          "runner, this one included, Dask worker processes with --runner dask "
+                          "(default: CPUs)")
     decide = run.add_mutually_exclusive_group()
     decide.add_argument("--approve", action="store_true",
                         help="publish without asking even when warnings exceed --max-warnings")

@@ -35,7 +35,7 @@ from tasks.ingest import discover, estimate_documents
 from tasks.publish import Lake, PublishLocked
 from tasks.records import to_records
 from tasks.report import RunSummary, gate_rows, render_markdown, write_report
-from tasks.workers import available_cpus, call, release_memory, worker_pool
+from tasks.workers import available_cpus, call, even_bounds, release_memory, worker_pool
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCES = [str(ROOT / "seeds")]
@@ -69,8 +69,7 @@ def frame_batches(df: pd.DataFrame, size: int, multiple: int = 1) -> list[pd.Dat
     n = -(-len(df) // size) or 1
     if n > 1:
         n = min(len(df), -(-n // multiple) * multiple)
-    bounds = [len(df) * i // n for i in range(n + 1)]
-    return [df.iloc[a:b] for a, b in zip(bounds, bounds[1:])]
+    return [df.iloc[a:b] for a, b in even_bounds(len(df), n)]
 
 
 def largest_first(task_fn, batches: list[pd.DataFrame], text_column: str, code: str) -> list:

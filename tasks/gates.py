@@ -80,9 +80,9 @@ def _span_matches(df: pd.DataFrame, bodies: pd.Series, quoted: str,
     """body[start:end] == quoted text, per row (bodies indexed by article_id). Rows of
     `verified` articles (facts carried over from a release that passed this check, their
     article unchanged) are not checked again."""
-    todo = ~df["article_id"].isin(verified) if verified else pd.Series(True, index=df.index)
+    todo = ~df["article_id"].isin(verified).to_numpy() if verified else slice(None)
     matches = pd.Series(True, index=df.index, dtype=bool)
-    rows = df[todo.to_numpy()]
+    rows = df[todo] if verified else df
     if not len(rows):
         return matches
     # a dict of Python strings, not `Series.map`: mapping string columns copies the body into
@@ -95,7 +95,7 @@ def _span_matches(df: pd.DataFrame, bodies: pd.Series, quoted: str,
         b = body_of.get(aid)
         return isinstance(b, str) and isinstance(q, str) and b[int(s):int(e)] == q
 
-    matches[todo.to_numpy()] = [ok(a, s, e, q) for a, s, e, q in zip(
+    matches.iloc[todo] = [ok(a, s, e, q) for a, s, e, q in zip(
         rows["article_id"], rows["start"], rows["end"], rows[quoted])]
     return matches
 
@@ -114,9 +114,10 @@ def _derive_articles(df: pd.DataFrame, ctx: dict) -> dict:
     from tasks.clean.rules import count_boilerplate
     from tasks.workers import map_chunks
     verified = ctx.get("verified_bodies") or {}
-    todo = [i for i, (a, b) in enumerate(zip(df["article_id"], df["body"])) if verified.get(a) != b]
+    bodies = df["body"].tolist()
+    todo = [i for i, (a, b) in enumerate(zip(df["article_id"], bodies)) if verified.get(a) != b]
     hits = np.zeros(len(df), dtype=int)
-    hits[todo] = map_chunks(count_boilerplate, df["body"].iloc[todo].tolist())
+    hits[todo] = map_chunks(count_boilerplate, [bodies[i] for i in todo])
     return {"boilerplate_hits": pd.Series(hits, index=df.index, dtype=int)}
 
 

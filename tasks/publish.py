@@ -214,13 +214,13 @@ def to_arrow(table: str, df: pd.DataFrame) -> pa.Table:
         elif _columnar(values.dtype, typ):
             # already typed (Arrow strings, numpy numbers): convert in C, no Python objects
             arr = _columnar_array(values, typ)
-        elif pa.types.is_string(typ) and (arr := _strings(values)) is not None:
-            pass
         else:
-            if pa.types.is_list(typ):
-                values = values.map(lambda v: list(v) if isinstance(v, (list, tuple)) or
-                                    hasattr(v, "tolist") else ([] if v is None else [str(v)]))
-            arr = pa.array(_plain(values), type=typ, from_pandas=True)
+            arr = _strings(values) if pa.types.is_string(typ) else None
+            if arr is None:  # lists, mixed objects: row by row
+                if pa.types.is_list(typ):
+                    values = values.map(lambda v: list(v) if isinstance(v, (list, tuple)) or
+                                        hasattr(v, "tolist") else ([] if v is None else [str(v)]))
+                arr = pa.array(_plain(values), type=typ, from_pandas=True)
         arrays.append(arr)
         fields.append(pa.field(col, arr.type))
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))

@@ -109,11 +109,17 @@ def _load_libc():
 _libc = _load_libc()
 
 
-def _in_worker(fn, *args):
+def _releasing(fn, *args):
     try:
         return fn(*args)
     finally:  # the batch's garbage goes back to the OS before the next batch
         release_memory()
+
+
+def even_bounds(n_items: int, parts: int) -> list[tuple[int, int]]:
+    """(start, stop) of `parts` contiguous slices of `n_items` whose sizes differ by at most 1."""
+    cuts = [n_items * i // parts for i in range(parts + 1)]
+    return list(zip(cuts, cuts[1:]))
 
 
 def parallel() -> bool:
@@ -130,16 +136,15 @@ def call(fn, *args):
         return fn(*args)
     if _here.acquire(blocking=False):  # no other batch runs in this process: this one does
         try:
-            return fn(*args)
+            return _releasing(fn, *args)
         finally:
-            release_memory()
             _here.release()
     pool = _started_pool()
     if pool is None:  # the block closed meanwhile
         return fn(*args)
     _used = True
     try:
-        return pool.submit(_in_worker, fn, *args).result()
+        return pool.submit(_releasing, fn, *args).result()
     except BrokenProcessPool:  # a worker died (killed, out of memory): this batch runs here
         log.warning("worker process died; running %s in the flow's process", fn.__name__)
         _discard(pool)
@@ -152,10 +157,9 @@ def map_chunks(fn, items: list) -> list:
     n = min(_size, len(items)) if parallel() else 1
     if n < 2:
         return fn(items)
-    bounds = [len(items) * i // n for i in range(n + 1)]
     with ThreadPoolExecutor(n, thread_name_prefix="newsgate-chunk") as threads:
         parts = threads.map(lambda chunk: call(fn, chunk),
-                            [items[a:b] for a, b in zip(bounds, bounds[1:])])
+                            [items[a:b] for a, b in even_bounds(len(items), n)])
         return [x for part in parts for x in part]
 
 

@@ -284,3 +284,18 @@ def test_batches_start_longest_first_and_come_back_in_order(harness):
 
     assert mapped() == ["短", "最长的一批文字", "中等长度"]
     assert started == ["最长的一批文字", "中等长度", "短"]
+
+
+def test_batches_are_even_and_an_even_number_only_when_several_are_needed():
+    import pandas as pd
+
+    from flows.pipeline import CLEAN_BATCH_MULTIPLE, frame_batches
+    sizes = lambda n, size, multiple: [len(b) for b in frame_batches(  # noqa: E731
+        pd.DataFrame({"a": range(n)}), size, multiple)]
+    # 3,392 documents: 9 batches would leave one of two workers alone for the last round
+    batches = sizes(3392, 400, CLEAN_BATCH_MULTIPLE)
+    assert len(batches) == 10 and sum(batches) == 3392 and max(batches) - min(batches) <= 1
+    assert sizes(5, 400, 2) == [5]  # one batch is enough: no split for its own sake
+    assert sizes(0, 400, 2) == [0]
+    assert sizes(801, 400, 2) == [200, 200, 200, 201]
+    assert len(sizes(3201, 400, 3)) == 9

@@ -17,6 +17,7 @@ from tasks.ingest import (
     DOCUMENT_COLUMNS,
     QUARANTINE_COLUMNS,
     discover,
+    estimate_documents,
     ingest,
     ingest_files,
     iter_ingest_batches,
@@ -385,3 +386,18 @@ def test_discover_keeps_the_order_of_the_sources(tmp_path):
     assert discover([a, b]) == [a / "1.txt", a / "2.txt", b / "1.txt", b / "2.txt"]
     assert discover([b, a])[0] == b / "1.txt"
     assert discover([a, a / "1.txt"]) == [a / "1.txt", a / "2.txt"]  # no repeats
+
+
+def test_documents_are_estimated_from_newlines_before_ingest(tmp_path):
+    """Whether a run starts worker processes is decided before ingest: a .jsonl line counts
+    as one document, any other file (also an unreadable one) as one, counting stops early."""
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("".join(json.dumps({"text": f"第{i}条"}) + "\n" for i in range(150)),
+                    encoding="utf-8")
+    pages = [tmp_path / f"p{i}.txt" for i in range(3)]
+    for page in pages:
+        page.write_text(SEED_004.read_text(encoding="utf-8"), encoding="utf-8")
+    assert estimate_documents([feed, *pages], enough=1000) == 153
+    assert estimate_documents([*pages, tmp_path / "missing.jsonl"], enough=1000) == 4
+    assert 100 <= estimate_documents([feed, *pages], enough=100) < 153
+    assert estimate_documents([], enough=100) == 0
