@@ -30,8 +30,8 @@ import trafilatura
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tasks.clean import clean_documents  # noqa: E402
-from tasks.clean.quality import char_f1, format_tallies, score_seeds  # noqa: E402
+from newsgate.tasks.clean import clean_documents  # noqa: E402
+from newsgate.tasks.clean.quality import char_f1, format_tallies, score_seeds  # noqa: E402
 
 
 def document_row(text: str, source: str, fmt: str, **extra) -> dict:
@@ -100,9 +100,9 @@ def speed_report(shared: Path, workers: int | None) -> None:
     pool, tasks/workers.py)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from tasks.clean import INPUT_COLUMNS, CleanBatch, clean_records
-    from tasks.records import to_records
-    from tasks.workers import available_cpus, call, worker_pool
+    from newsgate.tasks.clean import INPUT_COLUMNS, CleanBatch, clean_records
+    from newsgate.tasks.records import to_records
+    from newsgate.tasks.workers import available_cpus, call, worker_pool
 
     path = shared / "corpus" / "bench" / "eb.jsonl"
     rows = []

@@ -29,7 +29,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tasks import dedup  # noqa: E402
+from newsgate.tasks import dedup  # noqa: E402
 
 SHARED = Path(os.environ.get("NEWSGATE_SHARED", ROOT.parent / "shared"))
 CORPUS = SHARED / "corpus" / "bench" / "eb.jsonl"

@@ -188,8 +188,8 @@ def count_task_runs(flow_run_id) -> int | None:
 
 def run_flow(sampler: RssSampler, sources: list[str], out: Path, n_docs: int,
              runner: tuple[str, int | None] | None = None) -> dict:
-    from flows.pipeline import newsgate
-    from flows.runners import make_task_runner
+    from newsgate.flows.pipeline import newsgate
+    from newsgate.flows.runners import make_task_runner
     flow_fn = newsgate
     if runner is not None:
         flow_fn = newsgate.with_options(task_runner=make_task_runner(runner[0], None, runner[1]))
@@ -234,7 +234,7 @@ def in_fresh_process(runs: list[dict], warmup: str | None, work: Path) -> list[d
 
 
 def child_main(spec_path: str) -> None:
-    from flows.runners import heartbeats_for
+    from newsgate.flows.runners import heartbeats_for
     spec = json.loads(Path(spec_path).read_text())
     RssSampler.exclude = set(spec["server_pids"])  # counted in the total, not in "-server"
     sampler = RssSampler()
@@ -345,7 +345,7 @@ def main() -> None:
     except OSError:
         report["commit"] = None
 
-    from flows.runners import shared_prefect_api
+    from newsgate.flows.runners import shared_prefect_api
     before = {p for p in os.listdir("/proc") if p.isdigit()}
     t0 = time.perf_counter()
     with shared_prefect_api("dask") as api:  # starts one server unless PREFECT_API_URL is set

@@ -21,8 +21,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tasks.extract import extract_articles  # noqa: E402
-from tasks.extract.scoring import score  # noqa: E402
+from newsgate.tasks.extract import extract_articles  # noqa: E402
+from newsgate.tasks.extract.scoring import score  # noqa: E402
 
 TARGETS = {"money_cases": 1.0, "projects_recall": 0.95, "projects_precision": 0.90,
            "indicators_recall": 0.90, "indicators_recall_core": None, "visits_recall": 1.0,
@@ -33,8 +33,8 @@ def load(fixture: bool) -> tuple[pd.DataFrame, dict[str, str]]:
     if fixture:
         arts = pd.DataFrame(json.loads((ROOT / "tests/fixtures/extract/articles.json").read_text("utf-8")))
         return arts, dict(zip(arts["article_id"], arts["seed"]))
-    from tasks.clean import clean_documents
-    from tasks.ingest import ingest_files
+    from newsgate.tasks.clean import clean_documents
+    from newsgate.tasks.ingest import ingest_files
     batch = ingest_files(sorted((ROOT / "seeds").glob("*.txt")))
     arts = clean_documents(batch.documents).articles
     return arts, {r.article_id: Path(r.source).name for r in arts.itertuples()}

@@ -14,6 +14,8 @@ import os
 import sys
 from pathlib import Path
 
+from newsgate import package_dir
+
 EXIT_BLOCKED = 2
 EXIT_FAILED = 1
 EXIT_LOCKED = 3
@@ -90,7 +92,7 @@ def _default_sources() -> list[str]:
     local = Path("seeds")
     if local.is_dir():
         return [str(local)]
-    return [str(Path(__file__).resolve().parents[1] / "seeds")]
+    return [str(package_dir("seeds"))]
 
 
 def cmd_run(args) -> int:
@@ -99,8 +101,8 @@ def cmd_run(args) -> int:
     if missing:
         print(f"newsgate: no such file or directory: {', '.join(missing)}", file=sys.stderr)
         return EXIT_FAILED
-    from flows.pipeline import newsgate, run_newsgate
-    from tasks.publish import Lake, PublishLocked
+    from newsgate.flows.pipeline import newsgate, run_newsgate
+    from newsgate.tasks.publish import Lake, PublishLocked
 
     lake = Lake(Path(args.out))
     try:  # fail fast, before starting Prefect, when another run holds the output
@@ -111,7 +113,7 @@ def cmd_run(args) -> int:
         return EXIT_LOCKED
     from prefect.settings import PREFECT_API_URL
 
-    from flows.runners import heartbeats_for, make_task_runner, shared_prefect_api
+    from newsgate.flows.runners import heartbeats_for, make_task_runner, shared_prefect_api
 
     flow = newsgate.with_options(
         task_runner=make_task_runner(args.runner, args.dask_address, args.workers))
@@ -151,7 +153,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_releases(args) -> int:
-    from tasks.publish import Lake
+    from newsgate.tasks.publish import Lake
     lake = Lake(Path(args.out))
     latest = lake.latest_release_id()
     releases = lake.releases()
@@ -167,7 +169,7 @@ def cmd_releases(args) -> int:
 
 def cmd_show(args) -> int:
     import pandas as pd
-    from tasks.publish import Lake
+    from newsgate.tasks.publish import Lake
     df = Lake(Path(args.out)).read_table(args.table, args.release)
     with pd.option_context("display.max_columns", 20, "display.width", 200,
                            "display.max_colwidth", 40):
@@ -177,7 +179,7 @@ def cmd_show(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from tasks.publish import Lake
+    from newsgate.tasks.publish import Lake
     df = Lake(Path(args.out)).read_table(args.table, args.release)
     target = Path(args.output or f"{args.table}.{args.format}")
     if args.format == "csv":
@@ -189,8 +191,8 @@ def cmd_export(args) -> int:
 
 
 def cmd_diff(args) -> int:
-    from tasks.publish import Lake
-    from tasks.release_diff import diff_releases
+    from newsgate.tasks.publish import Lake
+    from newsgate.tasks.release_diff import diff_releases
     lake = Lake(Path(args.out))
     for table, d in diff_releases(lake, args.r1, args.r2).items():
         print(f"{table:<14} +{d['added']:<6} -{d['removed']:<6} ~{d['changed']:<6} ={d['unchanged']}")

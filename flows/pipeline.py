@@ -28,22 +28,22 @@ from prefect.filesystems import LocalFileSystem
 from prefect.states import Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.review import needs_review, review
-from tasks import accumulate
-from tasks.gates import QUARANTINE_COLUMNS, GateResult, build_data_docs, run_gate
-from tasks.ingest import discover, estimate_documents
-from tasks.publish import Lake, PublishLocked
-from tasks.records import to_records
-from tasks.report import RunSummary, gate_rows, render_markdown, write_report
-from tasks.workers import available_cpus, call, even_bounds, release_memory, worker_pool
+from newsgate import module_files, package_dir
+from newsgate.flows.review import needs_review, review
+from newsgate.tasks import accumulate
+from newsgate.tasks.gates import QUARANTINE_COLUMNS, GateResult, build_data_docs, run_gate
+from newsgate.tasks.ingest import discover, estimate_documents
+from newsgate.tasks.publish import Lake, PublishLocked
+from newsgate.tasks.records import to_records
+from newsgate.tasks.report import RunSummary, gate_rows, render_markdown, write_report
+from newsgate.tasks.workers import available_cpus, call, even_bounds, release_memory, worker_pool
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_SOURCES = [str(ROOT / "seeds")]
+DEFAULT_SOURCES = [str(package_dir("seeds"))]
 FACT_TABLES = ["mentions", "projects", "indicators", "visits", "keywords"]
 CODE_VERSION = "0.1.0"
 PARALLEL_MIN_DOCS = 100  # below this, starting worker processes costs more than it saves
 # what a worker process loads as it starts (tasks/workers.py): both stages' code, jieba, lexicon
-WORKER_WARM_UP = ("tasks.clean", "tasks.extract", "tasks.extract.tokenize:lexicon")
+WORKER_WARM_UP = ("newsgate.tasks.clean", "newsgate.tasks.extract", "newsgate.tasks.extract.tokenize:lexicon")
 
 
 class GateBlocked(RuntimeError):
@@ -100,33 +100,33 @@ CACHED = INPUTS + TASK_SOURCE
 
 @task(name="ingest", cache_policy=CACHED)
 def ingest_batch(paths: list[str], stamps: list[tuple[int, int]], code: str):
-    from tasks.ingest import ingest_files
+    from newsgate.tasks.ingest import ingest_files
     return ingest_files([Path(p) for p in paths])
 
 
 @task(name="clean", cache_policy=CACHED)
 def clean_batch(documents: pd.DataFrame, code: str):
-    from tasks.clean import INPUT_COLUMNS, CleanBatch, clean_records
+    from newsgate.tasks.clean import INPUT_COLUMNS, CleanBatch, clean_records
     # in a worker process when the run has a pool; plain rows there and back (tasks/records.py)
     return CleanBatch.from_rows(call(clean_records, to_records(documents, INPUT_COLUMNS)))
 
 
 @task(name="dedup", cache_policy=NO_CACHE)
 def dedup_all(articles: pd.DataFrame, prior=None):
-    from tasks.dedup import dedup_articles
+    from newsgate.tasks.dedup import dedup_articles
     return dedup_articles(articles, prior)
 
 
 @task(name="extract", cache_policy=CACHED)
 def extract_batch(articles: pd.DataFrame, code: str) -> dict[str, pd.DataFrame]:
-    from tasks.extract import EXTRACT_INPUTS, extract_records, fact_frames
+    from newsgate.tasks.extract import EXTRACT_INPUTS, extract_records, fact_frames
     # in a worker process when the run has a pool; plain rows there and back (tasks/records.py)
     return fact_frames(call(extract_records, to_records(articles, EXTRACT_INPUTS)))
 
 
 @task(name="aggregate", cache_policy=NO_CACHE)
 def aggregate(articles, clusters, mentions, projects) -> pd.DataFrame:
-    from tasks.aggregate import region_stats
+    from newsgate.tasks.aggregate import region_stats
     return region_stats(articles, clusters, mentions, projects)
 
 
@@ -147,12 +147,9 @@ def code_fingerprint(*modules: str) -> str:
     """Hash of the source and data files of the stage's modules (what its output depends on)."""
     h = hashlib.sha256()
     for module in modules:
-        path = ROOT / Path(*module.split("."))
-        files = sorted(path.rglob("*")) if path.is_dir() else [path.with_suffix(".py")]
-        for f in files:
-            if f.is_file() and f.suffix in (".py", ".json", ".txt") and "__pycache__" not in f.parts:
-                h.update(f.relative_to(ROOT).as_posix().encode())
-                h.update(f.read_bytes())
+        for f in module_files(module):
+            h.update(f"{module}/{f.name}".encode())
+            h.update(f.read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -203,9 +200,9 @@ def _unique_doc_ids(documents: pd.DataFrame) -> pd.DataFrame:
 
 def _load_dedup_index(run: Run):
     """The previous release's dedup index, when it was built by compatible code."""
-    if not run.built_like_previous("tasks.clean", "tasks.dedup"):
+    if not run.built_like_previous("newsgate.tasks.clean", "newsgate.tasks.dedup"):
         return None  # other code may have cleaned other bodies: dedup everything again
-    from tasks.dedup import DedupIndex
+    from newsgate.tasks.dedup import DedupIndex
     path = run.previous_manifest.get("dedup_index")
     if not path:
         return None
@@ -219,12 +216,12 @@ def _load_dedup_index(run: Run):
         return None
 
 
-STAGE_MODULES = ["tasks.ingest", "tasks.clean", "tasks.dedup", "tasks.extract",
-                 "tasks.aggregate", "tasks.gates", "schemas"]
+STAGE_MODULES = ["newsgate.tasks.ingest", "newsgate.tasks.clean", "newsgate.tasks.dedup", "newsgate.tasks.extract",
+                 "newsgate.tasks.aggregate", "newsgate.tasks.gates", "newsgate.schemas"]
 
 
 def _suites_fingerprint(expectations_dir: str | None) -> str:
-    from tasks.gates import EXPECTATIONS_DIR
+    from newsgate.tasks.gates import EXPECTATIONS_DIR
     h = hashlib.sha256()
     for f in sorted(Path(expectations_dir or EXPECTATIONS_DIR).glob("*.json")):
         h.update(f.name.encode() + f.read_bytes())
@@ -352,7 +349,7 @@ class Run:
     def same_gates(self) -> bool:
         """Was the previous release gated by the same checks (gate code, suites, rules)?
         Then its rows passed them, and per-row checks need not run on them again."""
-        return self.built_like_previous("tasks.gates", "tasks.clean", suites=True)
+        return self.built_like_previous("newsgate.tasks.gates", "newsgate.tasks.clean", suites=True)
 
 
 # ------------------------------------------------------------------ the stages
@@ -362,7 +359,7 @@ def ingest_stage(run: Run, paths: list[str], sources: list[str]):
     path_batches = batched(paths, run.batch_size)
     batches = [b.result() for b in run.cached(ingest_batch).map(
         path_batches, [file_stamps(b) for b in path_batches],
-        unmapped(run.code["tasks.ingest"]))]
+        unmapped(run.code["newsgate.tasks.ingest"]))]
     n_inputs = sum(b.n_inputs for b in batches)
     rejected = _concat([b.quarantine for b in batches])
     n_gate_quarantine = len(run.quarantine)
@@ -379,7 +376,7 @@ def ingest_stage(run: Run, paths: list[str], sources: list[str]):
 def clean_stage(run: Run, documents: pd.DataFrame):
     batches = frame_batches(documents, run.batch_size, CLEAN_BATCH_MULTIPLE)
     get_run_logger().info("clean: %d documents in %d batches", len(documents), len(batches))
-    cleaned = largest_first(run.cached(clean_batch), batches, "text", run.code["tasks.clean"])
+    cleaned = largest_first(run.cached(clean_batch), batches, "text", run.code["newsgate.tasks.clean"])
     replaced = set(documents["doc_id"])
     run_articles = _concat([c.articles for c in cleaned])
     rejected = _concat([c.quarantine for c in cleaned])
@@ -398,7 +395,7 @@ def clean_stage(run: Run, documents: pd.DataFrame):
 
 def dedup_stage(run: Run, articles: pd.DataFrame):
     """Cluster the release's articles; only articles new to the persisted index are signed."""
-    from tasks.dedup import NEAR_THRESHOLD, inherit_metadata
+    from newsgate.tasks.dedup import NEAR_THRESHOLD, inherit_metadata
     prior = _load_dedup_index(run)
     deduped = dedup_all(articles, prior)
     # new rows, plus old rows whose cluster changed, over the previous release's rows
@@ -415,11 +412,11 @@ def dedup_stage(run: Run, articles: pd.DataFrame):
 def _unchanged_canonicals(run: Run, articles: pd.DataFrame, canonical: set[str]) -> set[str]:
     """Canonical articles whose facts the previous release already holds, computed from the
     very same inputs (body, title, date, dateline) by the same extractor code."""
-    from tasks.extract import EXTRACT_INPUTS
+    from newsgate.tasks.extract import EXTRACT_INPUTS
     prev_clusters, prev_articles = run.previous.get("clusters"), run.previous.get("articles")
     if prev_clusters is None or prev_articles is None:
         return set()
-    if not run.built_like_previous("tasks.extract"):
+    if not run.built_like_previous("newsgate.tasks.extract"):
         return set()  # the extractors changed: every canonical article is extracted again
     prev_canonical = set(prev_clusters.loc[prev_clusters["is_canonical"].astype(bool), "article_id"])
     columns = [c for c in EXTRACT_INPUTS if c != "article_id"]
@@ -441,7 +438,7 @@ def extract_stage(run: Run, articles: pd.DataFrame, clusters: pd.DataFrame):
     get_run_logger().info("extract: %d canonical articles (%d carried over)", len(todo), len(keep))
     extracted = largest_first(run.cached(extract_batch),
                               frame_batches(todo, run.batch_size, run.workers), "body",
-                              run.code["tasks.extract"])
+                              run.code["newsgate.tasks.extract"])
     return extracted, keep
 
 

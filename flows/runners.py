@@ -13,7 +13,7 @@ import tempfile
 
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from tasks.workers import available_cpus
+from newsgate.tasks.workers import available_cpus
 
 
 def make_task_runner(runner: str = "local", address: str | None = None, workers: int | None = None):

@@ -22,7 +22,7 @@ import re
 
 import pandas as pd
 
-from tasks.extract.places import Region, gazetteer
+from newsgate.tasks.extract.places import Region, gazetteer
 
 REGION_COLUMNS = ["region_full", "admin_code", "level", "year", "n_articles", "n_projects",
                   "investment_yuan_total", "n_projects_with_investment"]

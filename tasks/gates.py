@@ -22,9 +22,10 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from schemas.tables import SCHEMAS
+from newsgate import package_dir
+from newsgate.schemas.tables import SCHEMAS
 
-EXPECTATIONS_DIR = Path(__file__).resolve().parents[1] / "expectations"
+EXPECTATIONS_DIR = package_dir("expectations")
 CHECK_PREFIX = "_check_"
 SAMPLE_ROWS = 5
 SAMPLE_CHARS = 160
@@ -111,8 +112,8 @@ def _derive_articles(df: pd.DataFrame, ctx: dict) -> dict:
     """Boilerplate left in a body. A body a release already published with no hit under the
     same rules (`verified_bodies`: article_id -> body) is not scanned again; the others are
     scanned on the run's workers (pure-Python regexes: ~0.9 s for the bench corpus)."""
-    from tasks.clean.rules import count_boilerplate
-    from tasks.workers import map_chunks
+    from newsgate.tasks.clean.rules import count_boilerplate
+    from newsgate.tasks.workers import map_chunks
     verified = ctx.get("verified_bodies") or {}
     bodies = df["body"].tolist()
     todo = [i for i, (a, b) in enumerate(zip(df["article_id"], bodies)) if verified.get(a) != b]
@@ -146,7 +147,7 @@ def _derive_evidence(df: pd.DataFrame, ctx: dict) -> dict:
 
 
 def _derive_region_stats(df: pd.DataFrame, ctx: dict) -> dict:
-    from tasks.aggregate import reconcile
+    from newsgate.tasks.aggregate import reconcile
     problems = reconcile(df, ctx.get("projects", pd.DataFrame()))
     return {"reconciles": pd.Series(not problems, index=df.index, dtype=bool)}
 

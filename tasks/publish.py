@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 
-from schemas.tables import SCHEMAS
+from newsgate.schemas.tables import SCHEMAS
 
 LATEST = "LATEST"
 IO_THREADS = 4  # tables read / written at once

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tasks.publish import Lake
+from newsgate.tasks.publish import Lake
 
 KEYS = {"documents": "doc_id", "articles": "article_id", "clusters": "article_id",
         "projects": "project_id"}

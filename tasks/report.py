@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tasks.gates import GateResult
+from newsgate.tasks.gates import GateResult
 
 SAMPLES_PER_RULE = 3
 
@@ -165,7 +165,7 @@ def _charts_section(tables: dict[str, pd.DataFrame], limit: int = 12) -> str:
 
 def _trends_section(tables: dict[str, pd.DataFrame], per_period: int = 8) -> str:
     """Keyword trends by year (canonical articles only) and the visits timeline."""
-    from tasks.aggregate import keyword_trends, visits_timeline
+    from newsgate.tasks.aggregate import keyword_trends, visits_timeline
 
     parts = []
     keywords, articles = tables.get("keywords"), tables.get("articles")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tasks.aggregate import keyword_trends, reconcile, region_stats, visits_timeline
+from newsgate.tasks.aggregate import keyword_trends, reconcile, region_stats, visits_timeline
 
 ARTICLES = pd.DataFrame([
     {"article_id": "a", "published_date": "2018", "body": ""},

@@ -4,14 +4,14 @@ from __future__ import annotations
 import pytest
 
 from conftest import SEEDS, needs_shared
-from tasks.publish import Lake
+from newsgate.tasks.publish import Lake
 
 pytestmark = needs_shared
 
 
 @pytest.fixture(scope="module")
 def bad_run(harness, shared_dir, tmp_path_factory):
-    from flows.pipeline import newsgate
+    from newsgate.flows.pipeline import newsgate
     out = tmp_path_factory.mktemp("bad")
     result = newsgate(sources=[str(SEEDS), str(shared_dir / "badinputs")], out=str(out))
     return Lake(out), result, shared_dir / "badinputs"

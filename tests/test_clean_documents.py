@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 from conftest import FIXTURES
 
-from tasks.clean import ARTICLE_COLUMNS, clean_documents
-from tasks.clean.repeated import repeated_lines, site_group
-from tasks.clean.rules import boilerplate_hits
-from tasks.clean.text import normalize_line
+from newsgate.tasks.clean import ARTICLE_COLUMNS, clean_documents
+from newsgate.tasks.clean.repeated import repeated_lines, site_group
+from newsgate.tasks.clean.rules import boilerplate_hits
+from newsgate.tasks.clean.text import normalize_line
 
 SEED1 = "001_129ccc3f4079c8cb.txt"
 

@@ -7,8 +7,8 @@ import trafilatura
 from conftest import SEEDS, needs_shared
 from test_clean_documents import document_row
 
-from tasks.clean import clean_documents
-from tasks.clean.quality import char_f1, format_tallies, score_seeds
+from newsgate.tasks.clean import clean_documents
+from newsgate.tasks.clean.quality import char_f1, format_tallies, score_seeds
 
 
 def test_seeds_gold_every_check_passes(gold):

@@ -4,10 +4,10 @@ from __future__ import annotations
 import pandas as pd
 from test_clean_documents import document_row
 
-from tasks.clean import clean_documents
-from tasks.clean.html import choose_title, clean_title
-from tasks.clean.metadata import named_outlet, page_author_names
-from tasks.clean.rules import surname_class
+from newsgate.tasks.clean import clean_documents
+from newsgate.tasks.clean.html import choose_title, clean_title
+from newsgate.tasks.clean.metadata import named_outlet, page_author_names
+from newsgate.tasks.clean.rules import surname_class
 
 SEED4 = "004_565aa33160096c90.txt"
 

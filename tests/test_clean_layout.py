@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.clean.captions import caption_indexes
-from tasks.clean.layout import Paragraph, continuation_score, looks_like_heading, repair_joins, seam_forms_word
-from tasks.clean.segment import Byline, split_page
-from tasks.clean.metadata import Credits
-from tasks.clean.text import ends_sentence
+from newsgate.tasks.clean.captions import caption_indexes
+from newsgate.tasks.clean.layout import Paragraph, continuation_score, looks_like_heading, repair_joins, seam_forms_word
+from newsgate.tasks.clean.segment import Byline, split_page
+from newsgate.tasks.clean.metadata import Credits
+from newsgate.tasks.clean.text import ends_sentence
 
 SEED0, SEED2, SEED4 = "000_eee8e5d36ad8c68f.txt", "002_b6da46b685f43c6f.txt", "004_565aa33160096c90.txt"
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.clean import metadata as md
-from tasks.clean.rules import match_rule
+from newsgate.tasks.clean import metadata as md
+from newsgate.tasks.clean.rules import match_rule
 
 
 def credits(line):

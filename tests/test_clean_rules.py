@@ -6,8 +6,8 @@ import re
 import pytest
 from conftest import FIXTURES, needs_shared
 
-from tasks.clean.rules import boilerplate_hits, load_rules, match_line
-from tasks.clean.text import normalize_line
+from newsgate.tasks.clean.rules import boilerplate_hits, load_rules, match_line
+from newsgate.tasks.clean.text import normalize_line
 
 DEV_LINES = FIXTURES / "clean" / "dev_lines.txt"
 REQUIRED_RULES = {

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import tasks.dedup as dedup
+import newsgate.tasks.dedup as dedup
 from conftest import needs_shared
-from tasks.dedup import (NEAR_THRESHOLD, DedupIndex, Member, choose_canonical, dedup_articles,
+from newsgate.tasks.dedup import (NEAR_THRESHOLD, DedupIndex, Member, choose_canonical, dedup_articles,
                          inherit_metadata, normalize_body, overlap_scores, shingle_hashes)
 
 CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -27,7 +27,7 @@ from uuid import UUID
 
 import pytest
 
-from tasks.publish import Lake
+from newsgate.tasks.publish import Lake
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from conftest import SEEDS, needs_shared
-from tasks.extract import extract_articles
-from tasks.extract.scoring import score
+from newsgate.tasks.extract import extract_articles
+from newsgate.tasks.extract.scoring import score
 
 ARTICLES = Path(__file__).parent / "fixtures" / "extract" / "articles.json"
 TARGETS = {"money_cases": 1.0, "projects_recall": 0.95, "projects_precision": 0.90,
@@ -32,8 +32,8 @@ def test_fixture_articles_meet_targets(gold):
 
 @needs_shared
 def test_clean_then_extract_meets_targets(gold):
-    clean = pytest.importorskip("tasks.clean")
-    ingest = pytest.importorskip("tasks.ingest")
+    clean = pytest.importorskip("newsgate.tasks.clean")
+    ingest = pytest.importorskip("newsgate.tasks.ingest")
     batch = ingest.ingest_files(sorted(SEEDS.glob("*.txt")))
     articles = clean.clean_documents(batch.documents).articles
     seed_of = {r.article_id: Path(r.source).name for r in articles.itertuples()}

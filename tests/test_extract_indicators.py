@@ -1,12 +1,12 @@
 """Indicators on seed sentences: which numbers are statistics, their metric, period and region."""
 from __future__ import annotations
 
-from tasks.extract.context import RegionLocator
-from tasks.extract.indicators import PERIOD, find_indicators
-from tasks.extract.numbers import find_quantities
-from tasks.extract.places import find_places, home_of
-from tasks.extract.sentences import clauses, paragraphs, sentences
-from tasks.extract.tokenize import tokenize
+from newsgate.tasks.extract.context import RegionLocator
+from newsgate.tasks.extract.indicators import PERIOD, find_indicators
+from newsgate.tasks.extract.numbers import find_quantities
+from newsgate.tasks.extract.places import find_places, home_of
+from newsgate.tasks.extract.sentences import clauses, paragraphs, sentences
+from newsgate.tasks.extract.tokenize import tokenize
 
 
 def indicators(text: str, claimed=()):

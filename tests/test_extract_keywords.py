@@ -4,9 +4,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tasks.extract.keywords import top_keywords
-from tasks.extract.sentences import clauses, paragraphs, sentences
-from tasks.extract.tokenize import USERDICT, lexicon, segmenter, tokenize, word_tag
+from newsgate.tasks.extract.keywords import top_keywords
+from newsgate.tasks.extract.sentences import clauses, paragraphs, sentences
+from newsgate.tasks.extract.tokenize import USERDICT, lexicon, segmenter, tokenize, word_tag
 
 TEXT = ("今年,东丰县拟实施500万元以上项目80个,总投资95.94亿元。东丰县按全省“三抓”“三早”要求,"
         "在项目超前谋划、精心安排的基础上,一手抓防疫、一手抓发展。鑫达300万吨钢配套120万t/a炼焦项目正在施工。")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.extract.numbers import find_quantities, parse_number
+from newsgate.tasks.extract.numbers import find_quantities, parse_number
 
 
 def one(text: str, wanted: str):
@@ -95,7 +95,7 @@ def test_n_da_counts_take_the_nouns_measure_word():
     # seed 003: 初步建成6大产业链 -> 6 条; seed 001: 六大新兴产业 … 四大传统产业 -> 个
     assert [(q.text, q.value, q.unit) for q in find_quantities("初步建成6大产业链,即:")] == [("6大", 6, "条")]
     text = "围绕六大新兴产业培育壮大和四大传统产业升级"
-    from tasks.extract.tokenize import tokenize
+    from newsgate.tasks.extract.tokenize import tokenize
     assert [(q.value, q.unit) for q in find_quantities(text, set(tokenize(text).starts))] == [(6, "个"), (4, "个")]
     assert find_quantities("一大批项目相继落地") == []
 

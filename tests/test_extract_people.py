@@ -1,11 +1,11 @@
 """Officials with titles, visits and their dates (seed 000 sentences)."""
 from __future__ import annotations
 
-from tasks.extract.dates import find_dates, resolve_date
-from tasks.extract.people import find_people, find_visits
-from tasks.extract.places import find_places, home_of
-from tasks.extract.sentences import sentences
-from tasks.extract.tokenize import tokenize
+from newsgate.tasks.extract.dates import find_dates, resolve_date
+from newsgate.tasks.extract.people import find_people, find_visits
+from newsgate.tasks.extract.places import find_places, home_of
+from newsgate.tasks.extract.sentences import sentences
+from newsgate.tasks.extract.tokenize import tokenize
 
 LEADERS = ("省委书记巴音朝鲁,省委副书记、省长景俊海,省政协主席江泽林等省领导率领11路调研组分赴9个市(州)、"
            "长白山开发区、长春新区和省扩权强县试点市实地督战,推动全省上下进一步掀起项目建设热潮。")

@@ -1,8 +1,8 @@
 """Places on real seed sentences: full admin names and codes, home context, traps."""
 from __future__ import annotations
 
-from tasks.extract.places import find_places, home_of, resolve_name
-from tasks.extract.tokenize import tokenize
+from newsgate.tasks.extract.places import find_places, home_of, resolve_name
+from newsgate.tasks.extract.tokenize import tokenize
 
 
 def places(text: str, title: str = "", dateline: str | None = None) -> dict[str, str]:

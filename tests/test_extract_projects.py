@@ -1,10 +1,10 @@
 """Projects on real seed sentences: the four patterns, names, amounts, status, generic rejects."""
 from __future__ import annotations
 
-from tasks.extract.numbers import find_quantities
-from tasks.extract.projects import classify_industry, classify_status, find_projects, project_id
-from tasks.extract.sentences import clauses
-from tasks.extract.tokenize import tokenize
+from newsgate.tasks.extract.numbers import find_quantities
+from newsgate.tasks.extract.projects import classify_industry, classify_status, find_projects, project_id
+from newsgate.tasks.extract.sentences import clauses
+from newsgate.tasks.extract.tokenize import tokenize
 
 
 def projects(text: str) -> list[tuple[str, float | None, str, str | None]]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tasks.extract import MENTION_KINDS, PROJECT_STATUSES, TABLE_COLUMNS, extract_articles
+from newsgate.tasks.extract import MENTION_KINDS, PROJECT_STATUSES, TABLE_COLUMNS, extract_articles
 
 ARTICLES = Path(__file__).parent / "fixtures" / "extract" / "articles.json"
 
@@ -117,7 +117,7 @@ def test_project_places(tables):
 
 
 def test_contract_helpers(tables, articles):
-    from tasks.extract import sanitize, violations
+    from newsgate.tasks.extract import sanitize, violations
     assert violations(tables, articles) == []
     broken = dict(tables)
     p = tables["projects"].copy()
@@ -136,5 +136,5 @@ def test_contract_helpers(tables, articles):
 
 
 def test_enums_match_the_published_schema():
-    schemas = pytest.importorskip("schemas.tables")
+    schemas = pytest.importorskip("newsgate.schemas.tables")
     assert MENTION_KINDS == schemas.MENTION_KINDS and PROJECT_STATUSES == schemas.PROJECT_STATUSES

@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from tasks.gates import EXPECTATIONS_DIR
-from tasks.publish import Lake
+from newsgate.tasks.gates import EXPECTATIONS_DIR
+from newsgate.tasks.publish import Lake
 
 from conftest import SEEDS
 
@@ -17,7 +17,7 @@ CONTRACT = ["documents", "articles", "removals", "clusters", "mentions", "projec
 
 @pytest.fixture(scope="session")
 def seeds_run(harness, tmp_path_factory):
-    from flows.pipeline import newsgate
+    from newsgate.flows.pipeline import newsgate
     out = tmp_path_factory.mktemp("lake")
     return out, newsgate(sources=[str(SEEDS)], out=str(out))
 
@@ -62,7 +62,7 @@ def test_every_span_quotes_its_body(seeds_run):
 
 
 def test_rerun_of_the_same_inputs_reproduces_the_release(seeds_run, harness, tmp_path):
-    from flows.pipeline import newsgate
+    from newsgate.flows.pipeline import newsgate
     out, first = seeds_run
     lake = Lake(out)
     # other suites (one byte more) are other gates: the run goes through every stage again
@@ -88,7 +88,7 @@ def _touched_suites(tmp_path):
 
 
 def test_failing_error_expectation_blocks_publishing(seeds_run, harness, tmp_path):
-    from flows.pipeline import newsgate
+    from newsgate.flows.pipeline import newsgate
     out, _ = seeds_run
     lake = Lake(out)
     latest = lake.latest_release_id()
@@ -116,7 +116,7 @@ def test_failing_error_expectation_blocks_publishing(seeds_run, harness, tmp_pat
 
 
 def test_cli_run_prints_release_and_report_and_exits_zero(harness, tmp_path, capsys):
-    from flows.cli import main
+    from newsgate.flows.cli import main
     code = main(["run", str(SEEDS / "004_565aa33160096c90.txt"), "--out", str(tmp_path)])
     out = capsys.readouterr().out
     assert code == 0, out
@@ -133,7 +133,7 @@ def test_cli_run_prints_release_and_report_and_exits_zero(harness, tmp_path, cap
 
 
 def test_cli_names_the_failed_gate_and_exits_nonzero(harness, tmp_path, capsys):
-    from flows.cli import EXIT_BLOCKED, main
+    from newsgate.flows.cli import EXIT_BLOCKED, main
     strict = tmp_path / "expectations"
     shutil.copytree(EXPECTATIONS_DIR, strict)
     suite = json.loads((strict / "articles.json").read_text(encoding="utf-8"))
@@ -149,7 +149,7 @@ def test_cli_names_the_failed_gate_and_exits_nonzero(harness, tmp_path, capsys):
 
 
 def test_cli_rejects_a_missing_source(tmp_path, capsys):
-    from flows.cli import main
+    from newsgate.flows.cli import main
     assert main(["run", str(tmp_path / "nope"), "--out", str(tmp_path)]) == 1
     assert "no such file" in capsys.readouterr().err
 
@@ -157,7 +157,7 @@ def test_cli_rejects_a_missing_source(tmp_path, capsys):
 def test_a_later_run_dedups_against_the_published_release(harness, tmp_path):
     """Releases are cumulative: a republication arriving later joins the original's cluster,
     through the persisted dedup index, and no facts are extracted from it."""
-    from flows.pipeline import newsgate
+    from newsgate.flows.pipeline import newsgate
     seed = (SEEDS / "001_129ccc3f4079c8cb.txt").read_text(encoding="utf-8")
     paragraphs = [p for p in seed.split("\n") if p.strip()]
     first_body = next(p for p in paragraphs if "一五" in p)  # drop the lead paragraph
@@ -186,15 +186,15 @@ def test_a_later_run_dedups_against_the_published_release(harness, tmp_path):
 
 
 def test_a_rerun_of_unchanged_input_publishes_nothing_new(harness, tmp_path, monkeypatch):
-    import tasks.clean
-    import tasks.extract
-    from flows.pipeline import newsgate
+    import newsgate.tasks.clean as clean_module
+    import newsgate.tasks.extract as extract_module
+    from newsgate.flows.pipeline import newsgate
     calls, extracted = [], []
     # what the flow's clean and extract batches call (in-process: a seeds run starts no workers)
-    real_clean, real_extract = tasks.clean.clean_records, tasks.extract.extract_records
-    monkeypatch.setattr(tasks.clean, "clean_records",
+    real_clean, real_extract = clean_module.clean_records, extract_module.extract_records
+    monkeypatch.setattr(clean_module, "clean_records",
                         lambda docs, *a, **k: calls.append(len(docs)) or real_clean(docs, *a, **k))
-    monkeypatch.setattr(tasks.extract, "extract_records",
+    monkeypatch.setattr(extract_module, "extract_records",
                         lambda arts: extracted.append(len(arts)) or real_extract(arts))
     out = tmp_path / "out"
     first = newsgate(sources=[str(SEEDS)], out=str(out), review_mode="skip")
@@ -222,7 +222,7 @@ def test_a_rerun_of_unchanged_input_publishes_nothing_new(harness, tmp_path, mon
 
 
 def test_cli_reads_releases_back(harness, tmp_path, capsys):
-    from flows.cli import main
+    from newsgate.flows.cli import main
     out = str(tmp_path / "out")
     assert main(["run", str(SEEDS / "004_565aa33160096c90.txt"), "--out", out, "--no-review"]) == 0
     assert main(["run", str(SEEDS / "001_129ccc3f4079c8cb.txt"), "--out", out, "--no-review"]) == 0
@@ -243,11 +243,11 @@ def test_cli_reads_releases_back(harness, tmp_path, capsys):
 
 
 def test_changed_extractors_re_extract_carried_over_articles(harness, tmp_path, monkeypatch):
-    import flows.pipeline as pipeline
-    import tasks.extract
-    from flows.pipeline import newsgate
-    real, extracted = tasks.extract.extract_records, []
-    monkeypatch.setattr(tasks.extract, "extract_records",
+    import newsgate.flows.pipeline as pipeline
+    import newsgate.tasks.extract as extract_module
+    from newsgate.flows.pipeline import newsgate
+    real, extracted = extract_module.extract_records, []
+    monkeypatch.setattr(extract_module, "extract_records",
                         lambda a: extracted.append(len(a)) or real(a))
     out = tmp_path / "out"
     one = SEEDS / "004_565aa33160096c90.txt"
@@ -257,7 +257,7 @@ def test_changed_extractors_re_extract_carried_over_articles(harness, tmp_path, 
     assert extracted == [1, 1]  # the second run extracts only its new article
     fingerprint = pipeline.code_fingerprint
     monkeypatch.setattr(pipeline, "code_fingerprint",
-                        lambda *m: "changed" if m == ("tasks.extract",) else fingerprint(*m))
+                        lambda *m: "changed" if m == ("newsgate.tasks.extract",) else fingerprint(*m))
     assert newsgate(sources=[str(one)], out=str(out), review_mode="skip", cache=False)["status"] == "published"
     assert extracted[-1] == 2  # new extractor code: both canonical articles again
 
@@ -269,7 +269,7 @@ def test_batches_start_longest_first_and_come_back_in_order(harness):
     from prefect import flow, task
     from prefect.task_runners import ThreadPoolTaskRunner
 
-    from flows.pipeline import largest_first
+    from newsgate.flows.pipeline import largest_first
     started = []
 
     @task
@@ -289,7 +289,7 @@ def test_batches_start_longest_first_and_come_back_in_order(harness):
 def test_batches_are_even_and_an_even_number_only_when_several_are_needed():
     import pandas as pd
 
-    from flows.pipeline import CLEAN_BATCH_MULTIPLE, frame_batches
+    from newsgate.flows.pipeline import CLEAN_BATCH_MULTIPLE, frame_batches
     sizes = lambda n, size, multiple: [len(b) for b in frame_batches(  # noqa: E731
         pd.DataFrame({"a": range(n)}), size, multiple)]
     # 3,392 documents: 9 batches would leave one of two workers alone for the last round

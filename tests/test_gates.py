@@ -6,7 +6,7 @@ import json
 import pandas as pd
 import pytest
 
-from tasks.gates import run_gate
+from newsgate.tasks.gates import run_gate
 
 SENTENCE_MARK = "总投资0.55亿元的中共辽源市纪委廉政建设基础设施项目已投入使用"
 
@@ -87,7 +87,7 @@ def test_warning_is_reported_but_does_not_block(seed_texts):
 
 
 def test_custom_suite_dir_can_tighten_a_gate(tmp_path, seed_texts):
-    from tasks.gates import EXPECTATIONS_DIR
+    from newsgate.tasks.gates import EXPECTATIONS_DIR
     suite = json.loads((EXPECTATIONS_DIR / "documents.json").read_text(encoding="utf-8"))
     suite["expectations"].append({"type": "expect_table_row_count_to_be_between",
                                   "kwargs": {"min_value": 5}, "meta": {}, "severity": "critical"})
@@ -100,7 +100,7 @@ def test_custom_suite_dir_can_tighten_a_gate(tmp_path, seed_texts):
 
 def test_every_suite_is_valid_gx_json():
     import great_expectations as gx
-    from tasks.gates import EXPECTATIONS_DIR
+    from newsgate.tasks.gates import EXPECTATIONS_DIR
     for path in sorted(EXPECTATIONS_DIR.glob("*.json")):
         suite = json.loads(path.read_text(encoding="utf-8"))
         gx.ExpectationSuite(name=suite["name"], expectations=suite["expectations"])
@@ -109,7 +109,7 @@ def test_every_suite_is_valid_gx_json():
 
 
 def test_row_checks_skip_only_rows_a_release_verified_unchanged(article, seed_texts):
-    from tasks.gates import _derive_articles
+    from newsgate.tasks.gates import _derive_articles
     body = article.body[0]
     # spans: rows of a verified article are trusted, rows of other articles still checked
     shifted = _project(body, SENTENCE_MARK)

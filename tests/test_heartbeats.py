@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prefect.settings import get_current_settings
 
-from flows.runners import heartbeats_for
+from newsgate.flows.runners import heartbeats_for
 
 
 def _frequency():

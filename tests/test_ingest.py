@@ -13,7 +13,7 @@ import random
 import pytest
 from conftest import SEEDS, needs_shared
 
-from tasks.ingest import (
+from newsgate.tasks.ingest import (
     DOCUMENT_COLUMNS,
     QUARANTINE_COLUMNS,
     discover,
@@ -356,7 +356,7 @@ def test_shared_badinputs_with_seeds_keep_every_copy(shared_dir, seed_paths):
 
 
 def test_a_bug_on_one_input_is_quarantined_not_raised(tmp_path, monkeypatch, seed_texts):
-    import tasks.ingest as ingest_module
+    import newsgate.tasks.ingest as ingest_module
     good = tmp_path / "good.txt"
     good.write_text(seed_texts["004_565aa33160096c90.txt"], encoding="utf-8")
     bad = tmp_path / "bad.txt"
@@ -377,7 +377,7 @@ def test_a_bug_on_one_input_is_quarantined_not_raised(tmp_path, monkeypatch, see
 
 
 def test_discover_keeps_the_order_of_the_sources(tmp_path):
-    from tasks.ingest import discover
+    from newsgate.tasks.ingest import discover
     a, b = tmp_path / "z_first", tmp_path / "a_second"
     for d in (a, b):
         d.mkdir()

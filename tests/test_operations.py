@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.publish import Lake
+from newsgate.tasks.publish import Lake
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
@@ -35,7 +35,7 @@ pytestmark = pytest.mark.slow
 
 def _newsgate_command() -> list[str]:
     script = Path(sys.executable).with_name("newsgate")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "flows.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "newsgate.flows.cli"]
 
 
 class Runs:

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tasks.publish import Lake, PublishLocked, ReleaseNotFound, content_hash, to_arrow
-from tasks.release_diff import diff_releases
+from newsgate.tasks.publish import Lake, PublishLocked, ReleaseNotFound, content_hash, to_arrow
+from newsgate.tasks.release_diff import diff_releases
 
 
 def _articles(titles: list[str]) -> pd.DataFrame:

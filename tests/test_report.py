@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tasks.gates import CheckResult, GateResult
-from tasks.report import RunSummary, render_html, render_markdown, svg_bar_chart
+from newsgate.tasks.gates import CheckResult, GateResult
+from newsgate.tasks.report import RunSummary, render_html, render_markdown, svg_bar_chart
 
 PAYLOAD = '<script>alert(1)</script>"><img src=x onerror=alert(1)>'
 

@@ -28,7 +28,7 @@ def _chromium(url: str, profile: Path, *extra: str) -> subprocess.CompletedProce
 
 @pytest.fixture(scope="module")
 def report(harness, tmp_path_factory) -> Path:
-    from flows.pipeline import newsgate
+    from newsgate.flows.pipeline import newsgate
     src = tmp_path_factory.mktemp("src")
     for f in (SEEDS / "004_565aa33160096c90.txt", SEEDS / "002_b6da46b685f43c6f.txt",
               FIXTURES / "report" / "script_title.html"):

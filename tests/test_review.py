@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.review import needs_review, resolve_mode, review
+from newsgate.flows.review import needs_review, resolve_mode, review
 
 
 def test_threshold():

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from conftest import SEEDS
-from tasks.publish import Lake
+from newsgate.tasks.publish import Lake
 
 pytestmark = pytest.mark.slow
 
@@ -20,7 +20,7 @@ def _sorted(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_dask_and_local_runners_publish_identical_tables(harness, tmp_path):
-    from flows.cli import main
+    from newsgate.flows.cli import main
     assert main(["run", str(SEEDS), "--out", str(tmp_path / "local"), "--no-review",
                  "--batch-size", "2"]) == 0
     assert main(["run", str(SEEDS), "--out", str(tmp_path / "dask"), "--no-review",

@@ -12,10 +12,10 @@ import pandas as pd
 from test_clean_documents import document_row
 from worker_probe import clean_extract_and_list_heavy_modules, lexicon_is_loaded, pid_per_item
 
-from tasks import workers
-from tasks.clean import INPUT_COLUMNS, CleanBatch, clean_documents, clean_records
-from tasks.extract import extract_articles
-from tasks.records import to_records
+from newsgate.tasks import workers
+from newsgate.tasks.clean import INPUT_COLUMNS, CleanBatch, clean_documents, clean_records
+from newsgate.tasks.extract import extract_articles
+from newsgate.tasks.records import to_records
 
 
 def pid_of_caller() -> int:
@@ -63,7 +63,7 @@ def test_the_flows_own_process_is_one_of_the_workers():
 
 
 def test_a_warm_pool_starts_at_once_and_loads_before_the_first_batch():
-    with workers.worker_pool(2, warm=("tasks.extract.tokenize:lexicon",)):
+    with workers.worker_pool(2, warm=("newsgate.tasks.extract.tokenize:lexicon",)):
         assert workers._pool is not None  # started with the block, not at the first call
         with this_process_busy():
             assert workers.call(lexicon_is_loaded) is True  # loaded by the warm-up already

@@ -8,15 +8,15 @@ HEAVY = ("pandas", "numpy", "pyarrow", "prefect", "great_expectations")
 
 def clean_extract_and_list_heavy_modules(documents: list[dict]) -> tuple[int, int, list[str]]:
     """Clean and extract `documents` here, then name the heavy packages this process holds."""
-    from tasks.clean import clean_records
-    from tasks.extract import EXTRACT_INPUTS, extract_records
+    from newsgate.tasks.clean import clean_records
+    from newsgate.tasks.extract import EXTRACT_INPUTS, extract_records
     articles = clean_records(documents)["articles"]
     facts = extract_records([{k: a[k] for k in EXTRACT_INPUTS} for a in articles])
     return len(articles), len(facts["mentions"]), [m for m in HEAVY if m in sys.modules]
 
 
 def lexicon_is_loaded() -> bool:
-    from tasks.extract.tokenize import lexicon
+    from newsgate.tasks.extract.tokenize import lexicon
     return lexicon.cache_info().currsize == 1
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tasks.records import to_records
+from newsgate.tasks.records import to_records
 
 from .document import SourceDoc, clean_document, prepare
 from .repeated import repeated_lines, site_group

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from tasks.records import to_records
+from newsgate.tasks.records import to_records
 
 from .context import RegionLocator
 from .contract import MENTION_KINDS, PROJECT_STATUSES, sanitize, valid_investment, violations
