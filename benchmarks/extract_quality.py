@@ -2,7 +2,7 @@
 
     python benchmarks/extract_quality.py [--shared ../shared] [--fixture] [--misses]
 
-Default input: the real pipeline front (ingest -> clean_documents) on seeds/*.txt; --fixture uses
+Default input: the real pipeline front (ingest -> the clean stage) on seeds/*.txt; --fixture uses
 tests/fixtures/extract/articles.json instead (articles rebuilt from gold joins/paragraphs).
 Prints every target (definitions in tasks/extract/scoring.py): money cases, projects
 recall/precision, indicators recall (all / core), visits, places recall, traps; --misses lists
@@ -21,7 +21,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from newsgate.tasks.extract import extract_articles  # noqa: E402
+from newsgate.tasks.extract import STAGE as EXTRACT  # noqa: E402
 from newsgate.tasks.extract.scoring import score  # noqa: E402
 
 TARGETS = {"money_cases": 1.0, "projects_recall": 0.95, "projects_precision": 0.90,
@@ -33,10 +33,10 @@ def load(fixture: bool) -> tuple[pd.DataFrame, dict[str, str]]:
     if fixture:
         arts = pd.DataFrame(json.loads((ROOT / "tests/fixtures/extract/articles.json").read_text("utf-8")))
         return arts, dict(zip(arts["article_id"], arts["seed"]))
-    from newsgate.tasks.clean import clean_documents
+    from newsgate.tasks.clean import STAGE as CLEAN
     from newsgate.tasks.ingest import ingest_files
     batch = ingest_files(sorted((ROOT / "seeds").glob("*.txt")))
-    arts = clean_documents(batch.documents).articles
+    arts = CLEAN.over_frame(batch.documents)["articles"]
     return arts, {r.article_id: Path(r.source).name for r in arts.itertuples()}
 
 
@@ -49,10 +49,10 @@ def main() -> None:
     gold = json.loads((Path(args.shared) / "gold" / "seeds.json").read_text(encoding="utf-8"))
     articles, seed_of = load(args.fixture)
     t0 = time.perf_counter()
-    tables = extract_articles(articles)
+    tables = {t: f for t, f in EXTRACT.over_frame(articles).items() if t != "quarantine"}
     took = time.perf_counter() - t0
     s = score(gold, articles, tables, seed_of)
-    print(f"input: {'fixture articles' if args.fixture else 'ingest + clean_documents on seeds/'} "
+    print(f"input: {'fixture articles' if args.fixture else 'ingest + clean on seeds/'} "
           f"({len(articles)} articles, extract {took:.2f} s incl. start-up)")
     print("rows: " + ", ".join(f"{k} {len(v)}" for k, v in tables.items()))
     for key, value in s.summary().items():

@@ -1,8 +1,9 @@
 """Pandera models: one per published table (the cheap, fail-fast half of every gate).
 
-Column checks catch types, nulls and enums; `dataframe_check`s are row rules whose failing rows
-go to quarantine (see tasks/gates.py). Dataset-level rules (unique keys, reconciliation) live in
-the Great Expectations suites under expectations/.
+Column checks catch types, nulls, enums and caps (their values: schemas/contract.py); a row
+that fails one, or a `dataframe_check` (a row rule), goes to quarantine under the check's name
+(see tasks/gates.py). Dataset-level rules (unique keys, reconciliation) live in the Great
+Expectations suites under expectations/, and only there.
 
 `Field(metadata={"arrow": ...})` names the Arrow type a column is published with when pandas
 alone cannot say it (lists, all-null columns).
@@ -13,15 +14,9 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-MAX_INVESTMENT_YUAN = 1e13  # no single Chinese project comes near 10^13 yuan (10万亿)
-PROJECT_STATUSES = [
-    "planned", "new_start", "under_construction", "completed",
-    "in_operation", "trial_production", "unknown",
-]
-MENTION_KINDS = ["place", "person", "org", "money", "date", "percent", "count", "area"]
-CLUSTER_KINDS = ["unique", "exact", "near"]
-REGION_LEVELS = ["country", "province", "city", "county", "other"]
-ISO_PARTIAL_DATE = r"^\d{4}(-\d{2}(-\d{2})?)?$"
+from newsgate.schemas.contract import (CLUSTER_KINDS, DOCUMENT_FORMATS, ISO_PARTIAL_DATE,
+                                       MAX_INVESTMENT_YUAN, MENTION_KINDS, PROJECT_STATUSES,
+                                       REGION_LEVELS)
 
 LIST_OF_STR = {"arrow": "list<string>"}
 
@@ -39,7 +34,7 @@ class _Base(pa.DataFrameModel):
 class Documents(_Base):
     doc_id: Series[str] = pa.Field(str_length={"min_value": 8})
     source: Series[str]
-    format: Series[str] = pa.Field(isin=["text", "html"])
+    format: Series[str] = pa.Field(isin=DOCUMENT_FORMATS)
     encoding: Series[str]
     n_bytes: Series[int] = pa.Field(ge=1)
     text: Series[str]

@@ -6,7 +6,13 @@
   expectation of severity `critical` ("error") blocks publishing; `warning` is reported.
 - Some rules need facts pandas cannot see in the row itself (the article body a span quotes,
   the boilerplate catalogue). Those are computed into `_check_*` columns before GX runs and
-  dropped afterwards, so the suites stay plain JSON a reviewer can read.
+  dropped afterwards, so the suites stay plain JSON a reviewer can read. A `_check_*` column
+  named in ROW_RULES is a row rule (its failing rows are quarantined); any other is checked by
+  the table's suite. `GateContext` carries what they need from outside the table.
+
+Each check lives in one place with one severity: pandera for types, nulls, enums, caps and row
+rules (schemas/tables.py), the suites for what needs the whole table (a test keeps a suite from
+restating a pandera check, and proves that every check can fail).
 """
 from __future__ import annotations
 
@@ -16,16 +22,21 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
 from newsgate import package_dir
+from newsgate.schemas.contract import QUARANTINE_COLUMNS
 from newsgate.schemas.tables import SCHEMAS
 
 EXPECTATIONS_DIR = package_dir("expectations")
+# what the checks depend on besides the suites: this module, the pandera models, and the
+# boilerplate catalogue the articles gate scans bodies with (tasks/clean/rules.json)
+GATES_CODE = ("newsgate.tasks.gates", "newsgate.schemas", "newsgate.tasks.clean")
+SEVERITIES = ("critical", "warning")
 CHECK_PREFIX = "_check_"
 SAMPLE_ROWS = 5
 SAMPLE_CHARS = 160
@@ -74,6 +85,25 @@ class GateResult:
         return not self.failed_errors
 
 
+@dataclass
+class GateContext:
+    """What a gate's derived checks may need from outside the table."""
+    tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)  # the release so far
+    previous: Mapping[str, pd.DataFrame] = field(default_factory=dict)  # the previous release
+    # the previous release was gated by these very checks (same gate code, rules and suites):
+    # its rows passed them, and row checks need not run again on rows it holds unchanged
+    same_gates: bool = False
+    carried: frozenset = frozenset()  # article ids whose rows the stage carried over unchanged
+    workers: Any = None  # tasks.workers.Workers: long scans run on the run's workers
+
+    def verified_articles(self) -> frozenset:
+        """Articles whose carried-over rows a release already checked (under the same gates)."""
+        return self.carried if self.same_gates else frozenset()
+
+    def map_chunks(self, fn, items: list) -> list:
+        return self.workers.map_chunks(fn, items) if self.workers is not None else fn(items)
+
+
 # ---------------------------------------------------------------- derived check columns
 
 def _span_matches(df: pd.DataFrame, bodies: pd.Series, quoted: str,
@@ -101,29 +131,29 @@ def _span_matches(df: pd.DataFrame, bodies: pd.Series, quoted: str,
     return matches
 
 
-def _bodies(ctx: dict) -> pd.Series:
-    articles = ctx.get("articles")
+def _bodies(ctx: GateContext) -> pd.Series:
+    articles = ctx.tables.get("articles")
     if articles is None or articles.empty:
         return pd.Series(dtype=object)
     return articles.set_index("article_id")["body"]
 
 
-def _derive_articles(df: pd.DataFrame, ctx: dict) -> dict:
-    """Boilerplate left in a body. A body a release already published with no hit under the
-    same rules (`verified_bodies`: article_id -> body) is not scanned again; the others are
-    scanned on the run's workers (pure-Python regexes: ~0.9 s for the bench corpus)."""
+def _derive_articles(df: pd.DataFrame, ctx: GateContext) -> dict:
+    """Boilerplate left in a body. A body a release published under the same rules (so with no
+    hit) is not scanned again; the others are scanned on the run's workers (pure-Python
+    regexes: ~0.9 s for the bench corpus)."""
     from newsgate.tasks.clean.rules import count_boilerplate
-    from newsgate.tasks.workers import map_chunks
-    verified = ctx.get("verified_bodies") or {}
+    before = ctx.previous.get("articles") if ctx.same_gates else None
+    verified = {} if before is None else dict(zip(before["article_id"], before["body"]))
     bodies = df["body"].tolist()
     todo = [i for i, (a, b) in enumerate(zip(df["article_id"], bodies)) if verified.get(a) != b]
     hits = np.zeros(len(df), dtype=int)
-    hits[todo] = map_chunks(count_boilerplate, [bodies[i] for i in todo])
+    hits[todo] = ctx.map_chunks(count_boilerplate, [bodies[i] for i in todo])
     return {"boilerplate_hits": pd.Series(hits, index=df.index, dtype=int)}
 
 
-def _derive_clusters(df: pd.DataFrame, ctx: dict) -> dict:
-    threshold = ctx.get("near_threshold", 0.0)
+def _derive_clusters(df: pd.DataFrame, ctx: GateContext) -> dict:
+    from newsgate.tasks.dedup import NEAR_THRESHOLD as threshold
     canon = df.groupby("cluster_id")["is_canonical"].transform("sum").astype(int)
     canonical_rows = set(df.loc[df["is_canonical"].astype(bool), "article_id"])
     return {
@@ -133,26 +163,25 @@ def _derive_clusters(df: pd.DataFrame, ctx: dict) -> dict:
     }
 
 
-def _derive_mentions(df: pd.DataFrame, ctx: dict) -> dict:
+def _derive_mentions(df: pd.DataFrame, ctx: GateContext) -> dict:
     is_place = df["kind"] == "place"
     return {
-        "span_matches": _span_matches(df, _bodies(ctx), "text", ctx.get("verified", frozenset())),
+        "span_matches": _span_matches(df, _bodies(ctx), "text", ctx.verified_articles()),
         "place_resolved": ~is_place | df["normalized"].notna(),
     }
 
 
-def _derive_evidence(df: pd.DataFrame, ctx: dict) -> dict:
-    return {"span_matches": _span_matches(df, _bodies(ctx), "evidence",
-                                          ctx.get("verified", frozenset()))}
+def _derive_evidence(df: pd.DataFrame, ctx: GateContext) -> dict:
+    return {"span_matches": _span_matches(df, _bodies(ctx), "evidence", ctx.verified_articles())}
 
 
-def _derive_region_stats(df: pd.DataFrame, ctx: dict) -> dict:
+def _derive_region_stats(df: pd.DataFrame, ctx: GateContext) -> dict:
     from newsgate.tasks.aggregate import reconcile
-    problems = reconcile(df, ctx.get("projects", pd.DataFrame()))
+    problems = reconcile(df, ctx.tables.get("projects", pd.DataFrame()))
     return {"reconciles": pd.Series(not problems, index=df.index, dtype=bool)}
 
 
-DERIVED: dict[str, Callable[[pd.DataFrame, dict], dict]] = {
+DERIVED: dict[str, Callable[[pd.DataFrame, GateContext], dict]] = {
     "articles": _derive_articles,
     "clusters": _derive_clusters,
     "mentions": _derive_mentions,
@@ -239,9 +268,6 @@ def _row_label(row: pd.Series) -> str:
     return str(row.name)
 
 
-QUARANTINE_COLUMNS = ["stage", "source", "doc_id", "reason", "detail"]
-
-
 def _empty_quarantine() -> pd.DataFrame:
     return pd.DataFrame(columns=QUARANTINE_COLUMNS)
 
@@ -271,6 +297,27 @@ def _batch_definition(table: str):
 
 def load_suite_json(table: str, suites_dir: Path = EXPECTATIONS_DIR) -> dict:
     return json.loads((Path(suites_dir) / f"{table}.json").read_text(encoding="utf-8"))
+
+
+def check_suites(suites_dir: Path | str, tables: list[str]) -> None:
+    """Raise ValueError naming the file unless `suites_dir` holds a readable suite for every
+    table: GX suite JSON whose expectations each have a type and a known severity."""
+    for table in tables:
+        path = Path(suites_dir) / f"{table}.json"
+        try:
+            suite = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ValueError(f"{path}: no suite for the {table} table") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path}: not a readable JSON suite ({exc})") from None
+        expectations = suite.get("expectations") if isinstance(suite, dict) else None
+        if not isinstance(expectations, list):
+            raise ValueError(f"{path}: a suite needs an \"expectations\" list")
+        for i, e in enumerate(expectations):
+            if not (isinstance(e, dict) and isinstance(e.get("type"), str)
+                    and e.get("severity") in SEVERITIES):
+                raise ValueError(f"{path}: expectation {i} needs a \"type\" and a \"severity\" "
+                                 f"({' or '.join(SEVERITIES)})")
 
 
 def _suite_columns(suite: dict) -> set[str]:
@@ -323,10 +370,10 @@ def _observed(res: dict) -> str:
 
 # ---------------------------------------------------------------- the gate
 
-def run_gate(table: str, df: pd.DataFrame, *, stage: str, context: dict | None = None,
+def run_gate(table: str, df: pd.DataFrame, *, stage: str, context: GateContext | None = None,
              suites_dir: Path | str | None = None) -> tuple[pd.DataFrame, GateResult]:
     """Validate one table. Returns the rows that passed (typed) and the gate's result."""
-    context = context or {}
+    context = context or GateContext()
     suites_dir = Path(suites_dir) if suites_dir else EXPECTATIONS_DIR
     rows_in = len(df)
     quarantine = [_empty_quarantine()]
@@ -373,7 +420,7 @@ def build_data_docs(target: Path, run_id: str, gates: list[GateResult]) -> Path 
     return target / "index.html"
 
 
-def _with_derived_columns(table: str, df: pd.DataFrame, context: dict, suite: dict):
+def _with_derived_columns(table: str, df: pd.DataFrame, context: GateContext, suite: dict):
     derive = DERIVED.get(table)
     if derive is not None and len(df):
         extra = derive(df, context)

@@ -11,9 +11,9 @@ strict, if the result looks like Chinese rather than Big5/Shift-JIS mojibake ->
 charset-normalizer with a confidence check. Binary content (magic numbers, many control bytes,
 nothing decodes) is rejected as ``not text``; bytes are never decoded with ``errors="replace"``.
 
-Entry points: ``discover`` -> ``ingest_files`` (one batch) or ``iter_ingest_batches`` (bounded
-batches, streaming through large JSONL files); ``ingest`` does discover + ingest_files.
-The contract is docs/INTERFACES.md; this module has no Prefect imports (the flow wraps it).
+Entry points: ``discover`` -> ``ingest_records`` (the stage's function over a batch of files,
+declared to the flow by ``STAGE``) or ``ingest_files`` (the same as frames). The contract is
+docs/INTERFACES.md; this module has no Prefect imports (the flow runs it).
 """
 from __future__ import annotations
 
@@ -22,21 +22,22 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from newsgate.schemas.contract import QUARANTINE_COLUMNS
+from newsgate.tasks.stage import Batches, Stage
+
 __all__ = [
     "DOCUMENT_COLUMNS",
-    "QUARANTINE_COLUMNS",
     "IngestBatch",
     "decode_bytes",
     "discover",
-    "ingest",
     "ingest_files",
-    "iter_ingest_batches",
+    "ingest_records",
     "iter_jsonl_outcomes",
     "normalise_text",
 ]
@@ -45,7 +46,6 @@ DOCUMENT_COLUMNS = [
     "doc_id", "source", "format", "container", "line_no", "encoding", "n_bytes", "text",
     "url", "title_hint", "published_hint", "record_id", "warnings",
 ]
-QUARANTINE_COLUMNS = ["stage", "source", "doc_id", "reason", "detail"]
 
 # Extension (lower-cased) -> how the file is read.
 FILE_KINDS = {".txt": "text", ".text": "text", ".html": "html", ".htm": "html", ".jsonl": "jsonl"}
@@ -167,10 +167,6 @@ class IngestBatch:
     documents: pd.DataFrame
     quarantine: pd.DataFrame
     n_inputs: int
-
-    def reason_counts(self) -> dict[str, int]:
-        """Quarantined units per reason (datatrove-style drop stats)."""
-        return self.quarantine["reason"].value_counts().to_dict()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -559,7 +555,8 @@ def assign_doc_id(text: str, source: str, taken: set[str]) -> str:
     return doc_id
 
 
-def build_batch(outcomes: Iterable[Outcome], taken_ids: set[str]) -> IngestBatch:
+def outcome_rows(outcomes: Iterable[Outcome], taken_ids: set[str]) -> dict[str, list[dict]]:
+    """Documents and quarantine rows of ``outcomes``, doc_ids kept unique through ``taken_ids``."""
     documents, quarantine = [], []
     for outcome in outcomes:
         if isinstance(outcome, Document):
@@ -568,11 +565,28 @@ def build_batch(outcomes: Iterable[Outcome], taken_ids: set[str]) -> IngestBatch
         else:
             quarantine.append({"stage": "ingest", "source": outcome.source, "doc_id": None,
                                "reason": outcome.reason, "detail": outcome.detail})
-    docs = pd.DataFrame(documents, columns=DOCUMENT_COLUMNS)
-    docs["line_no"] = docs["line_no"].astype("Int64")
-    docs["n_bytes"] = docs["n_bytes"].astype("int64")
-    quarantined = pd.DataFrame(quarantine, columns=QUARANTINE_COLUMNS).astype({"doc_id": object})
-    return IngestBatch(docs, quarantined, n_inputs=len(documents) + len(quarantine))
+    return {"documents": documents, "quarantine": quarantine}
+
+
+def unique_doc_ids(documents: list[dict]) -> list[dict]:
+    """The rows of several batches with doc_ids unique across them (``assign_doc_id``'s rule:
+    the first one seen keeps its id), each batch's own ids having been made unique within it."""
+    taken: set[str] = set()
+    out = []
+    for row in documents:
+        if row["doc_id"] in taken:
+            row = row | {"doc_id": assign_doc_id(row["text"], row["source"], taken)}
+        else:
+            taken.add(row["doc_id"])
+        out.append(row)
+    return out
+
+
+def build_batch(outcomes: Iterable[Outcome], taken_ids: set[str]) -> IngestBatch:
+    rows = outcome_rows(outcomes, taken_ids)
+    docs = pd.DataFrame(rows["documents"], columns=DOCUMENT_COLUMNS).astype(DOCUMENT_DTYPES)
+    quarantined = pd.DataFrame(rows["quarantine"], columns=QUARANTINE_COLUMNS).astype({"doc_id": object})
+    return IngestBatch(docs, quarantined, n_inputs=len(docs) + len(quarantined))
 
 
 def ingest_files(paths: Iterable[str | Path], taken_ids: set[str] | None = None) -> IngestBatch:
@@ -583,20 +597,26 @@ def ingest_files(paths: Iterable[str | Path], taken_ids: set[str] | None = None)
     return build_batch(iter_outcomes(Path(p) for p in paths), set() if taken_ids is None else taken_ids)
 
 
-def iter_ingest_batches(paths: Iterable[str | Path], batch_size: int = 5000) -> Iterator[IngestBatch]:
-    """Streaming variant: batches of at most ``batch_size`` input units, even inside one huge
-    JSONL file; doc_ids stay unique across the batches."""
-    taken: set[str] = set()
-    pending: list[Outcome] = []
-    for outcome in iter_outcomes(Path(p) for p in paths):
-        pending.append(outcome)
-        if len(pending) >= batch_size:
-            yield build_batch(pending, taken)
-            pending = []
-    if pending:
-        yield build_batch(pending, taken)
+def ingest_records(files: list[Mapping]) -> dict[str, list[dict]]:
+    """The stage's function: documents and quarantine rows of a batch of files ({"path", ...})."""
+    return outcome_rows(iter_outcomes(Path(f["path"]) for f in files), set())
 
 
-def ingest(sources: Iterable[str | Path]) -> IngestBatch:
-    """Discover and ingest everything under ``sources`` in one batch."""
-    return ingest_files(discover(sources))
+def _join_batches(rows: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    return {**rows, "documents": unique_doc_ids(rows["documents"])}
+
+
+def _inputs(output, tables) -> list[tuple[str, int]]:
+    """Input units: every one is a document or a quarantine row."""
+    return [("inputs", len(output.made["documents"]) + len(output.rejected))]
+
+
+DOCUMENT_DTYPES = {"line_no": "Int64", "n_bytes": "int64"}
+
+STAGE = Stage(
+    # a file's size and modification time are part of the key: an edited file is read again
+    name="ingest", function=ingest_records, reads={"files": ("path", "size", "mtime_ns")},
+    key="path", writes={"documents": DOCUMENT_COLUMNS}, code=("newsgate.tasks.ingest",),
+    carry="replace", batches=Batches(in_workers=False), dtypes=DOCUMENT_DTYPES,
+    join=_join_batches, counts=_inputs,
+    gate_release=False)  # a release's documents were gated when they were read

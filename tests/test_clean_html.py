@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import pandas as pd
+from stages import clean_documents
 from test_clean_documents import document_row
 
-from newsgate.tasks.clean import clean_documents
 from newsgate.tasks.clean.html import choose_title, clean_title
 from newsgate.tasks.clean.metadata import named_outlet, page_author_names
 from newsgate.tasks.clean.rules import surname_class

@@ -1,6 +1,7 @@
 """Scoring clean output against checked gold (seeds gold, dev-page main text).
 
-Used by the acceptance tests and by benchmarks/clean_quality.py, so both measure the same way.
+Used by the acceptance tests (tests/test_clean_gold.py) and by benchmarks/clean_quality.py, so
+both measure the same way. Gold tooling, not the pipeline: editing it changes no stage's code.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .text import normalize_line
+from newsgate.tasks.clean.text import normalize_line
 
 META_FIELDS = ("outlet", "published_date", "dateline_place", "reporters", "photographers", "subtitle")
 _WHITESPACE = re.compile(r"\s+")
