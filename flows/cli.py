@@ -101,6 +101,18 @@ def cmd_run(args) -> int:
     if missing:
         print(f"newsgate: no such file or directory: {', '.join(missing)}", file=sys.stderr)
         return EXIT_FAILED
+    from newsgate.flows.server import TemporaryServer
+
+    # the temporary Prefect server starts now: its start-up overlaps the imports below
+    server = None if os.environ.get("PREFECT_API_URL") else TemporaryServer()
+    try:
+        return _run(args, server)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def _run(args, server) -> int:
     from newsgate.flows.pipeline import newsgate, run_newsgate
     from newsgate.tasks.publish import Lake, PublishLocked
 
@@ -118,11 +130,13 @@ def cmd_run(args) -> int:
     flow = newsgate.with_options(
         task_runner=make_task_runner(args.runner, args.dask_address, args.workers))
     with heartbeats_for(temporary_server=not PREFECT_API_URL.value()), \
-            shared_prefect_api(args.runner):
+            shared_prefect_api(args.runner, server):
         result = run_newsgate(
             flow, sources=args.sources or _default_sources(), out=args.out,
             batch_size=args.batch_size, expectations_dir=args.expectations,
             review_mode=_review_mode(args), max_warnings=args.max_warnings, workers=args.workers)
+    for warning in result.get("warnings") or ():
+        print(f"newsgate: warning: {warning}", file=sys.stderr)
     print()
     for stage, count in result["funnel"].items():
         print(f"  {stage:<28} {count}")

@@ -56,7 +56,7 @@ SuitesDir = Annotated[str | None, AfterValidator(_suites)]
       task_runner=ThreadPoolTaskRunner(max_workers=available_cpus()))
 def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: AtLeastOne = 400,
              expectations_dir: SuitesDir = None, review_mode: Literal[MODES] = "auto",
-             max_warnings: Annotated[int, Field(ge=0)] = 10, review_timeout_s: AtLeastOne = 3600,
+             max_warnings: int = 10, review_timeout_s: AtLeastOne = 3600,
              cache: bool = True, workers: AtLeastOne | None = None):
     """Run every stage over `sources` and publish a new release into `out` if all gates pass.
 

@@ -74,7 +74,9 @@ class Clusters(_Base):
     article_id: Series[str]
     cluster_id: Series[str]
     canonical_id: Series[str]
-    is_canonical: Series[bool]
+    # the nullable boolean type: pandera coerces a missing flag to <NA> (then refused, the row
+    # quarantined), where `bool` would silently make it False
+    is_canonical: Series[pd.BooleanDtype] = pa.Field(nullable=False)
     kind: Series[str] = pa.Field(isin=CLUSTER_KINDS)
     similarity: Series[float] = pa.Field(ge=0.0, le=1.0)
 
@@ -87,7 +89,8 @@ class _Spans(_Base):
 
     @pa.dataframe_check(name="span_not_empty", error="end <= start")
     def span_not_empty(cls, df: pd.DataFrame) -> pd.Series:
-        return df["end"] > df["start"]
+        # numbers, whatever the columns hold: a missing offset fails here, it does not raise
+        return pd.to_numeric(df["end"], errors="coerce") > pd.to_numeric(df["start"], errors="coerce")
 
 
 class Mentions(_Spans):

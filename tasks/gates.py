@@ -33,9 +33,11 @@ from newsgate.schemas.contract import QUARANTINE_COLUMNS
 from newsgate.schemas.tables import SCHEMAS
 
 EXPECTATIONS_DIR = package_dir("expectations")
-# what the checks depend on besides the suites: this module, the pandera models, and the
-# boilerplate catalogue the articles gate scans bodies with (tasks/clean/rules.json)
-GATES_CODE = ("newsgate.tasks.gates", "newsgate.schemas", "newsgate.tasks.clean")
+# what the checks depend on besides the suites: this module, the pandera models, and what the
+# derived checks compute with: the boilerplate catalogue (tasks/clean/rules.json), the dedup
+# threshold, the region roll-up (tasks/aggregate.py, with extract's gazetteer)
+GATES_CODE = ("newsgate.tasks.gates", "newsgate.schemas", "newsgate.tasks.clean",
+              "newsgate.tasks.dedup", "newsgate.tasks.aggregate", "newsgate.tasks.extract")
 SEVERITIES = ("critical", "warning")
 CHECK_PREFIX = "_check_"
 SAMPLE_ROWS = 5

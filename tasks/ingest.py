@@ -616,7 +616,8 @@ DOCUMENT_DTYPES = {"line_no": "Int64", "n_bytes": "int64"}
 STAGE = Stage(
     # a file's size and modification time are part of the key: an edited file is read again
     name="ingest", function=ingest_records, reads={"files": ("path", "size", "mtime_ns")},
-    key="path", writes={"documents": DOCUMENT_COLUMNS}, code=("newsgate.tasks.ingest",),
+    key="path", writes={"documents": DOCUMENT_COLUMNS},
+    code=("newsgate.tasks.ingest", "newsgate.schemas.contract"),
     carry="replace", batches=Batches(in_workers=False), dtypes=DOCUMENT_DTYPES,
     join=_join_batches, counts=_inputs,
     gate_release=False)  # a release's documents were gated when they were read
