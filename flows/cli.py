@@ -101,10 +101,10 @@ def cmd_run(args) -> int:
     if missing:
         print(f"newsgate: no such file or directory: {', '.join(missing)}", file=sys.stderr)
         return EXIT_FAILED
-    from newsgate.flows.server import TemporaryServer
+    from newsgate.flows.server import TemporaryServer, api_configured
 
     # the temporary Prefect server starts now: its start-up overlaps the imports below
-    server = None if os.environ.get("PREFECT_API_URL") else TemporaryServer()
+    server = None if api_configured() else TemporaryServer()
     try:
         return _run(args, server)
     finally:
@@ -113,7 +113,7 @@ def cmd_run(args) -> int:
 
 
 def _run(args, server) -> int:
-    from newsgate.flows.pipeline import newsgate, run_newsgate
+    from newsgate.flows.pipeline import newsgate, run_newsgate, warm_up
     from newsgate.tasks.publish import Lake, PublishLocked
 
     lake = Lake(Path(args.out))
@@ -127,6 +127,8 @@ def _run(args, server) -> int:
 
     from newsgate.flows.runners import heartbeats_for, make_task_runner, shared_prefect_api
 
+    if server is not None:
+        warm_up()  # while the server starts: what the first batch and the first gate would load
     flow = newsgate.with_options(
         task_runner=make_task_runner(args.runner, args.dask_address, args.workers))
     with heartbeats_for(temporary_server=not PREFECT_API_URL.value()), \

@@ -26,11 +26,15 @@ from newsgate.flows.run import Run
 from newsgate.flows.stage_runner import apply, cache_storage, fingerprint
 from newsgate.tasks import aggregate, clean, dedup, extract, ingest
 from newsgate.tasks.gates import EXPECTATIONS_DIR, check_suites
+from newsgate.tasks.gates import warm_up as gates_warm_up
 from newsgate.tasks.workers import Workers, available_cpus
+from newsgate.tasks.workers import warm_up as worker_warm_up
 
 PIPELINE = [ingest.STAGE, clean.STAGE, dedup.STAGE, extract.STAGE, aggregate.STAGE]
 IN_WORKERS = [s for s in PIPELINE if s.batches and s.batches.in_workers]
 GATED = [t for s in PIPELINE for t in s.writes] + ["accounting", "quarantine"]
+# what a worker loads before its first batch: the stages' code, their dictionaries
+WARM_UP = tuple(dict.fromkeys(m for s in IN_WORKERS for m in (s.function.__module__, *s.warm)))
 DEFAULT_SOURCES = [str(package_dir("seeds"))]
 PARALLEL_MIN_DOCS = 100  # below this, starting worker processes costs more than it saves
 
@@ -90,9 +94,15 @@ def prepare(run: Run, cache: bool, workers: int | None) -> Workers:
     run.cache_storage = cache_storage(run.lake.root) if cache else None
     large = ingest.estimate_documents(run.files, PARALLEL_MIN_DOCS) >= PARALLEL_MIN_DOCS
     local = isinstance(FlowRunContext.get().task_runner, ThreadPoolTaskRunner)
-    warm = tuple(dict.fromkeys(m for s in IN_WORKERS for m in (s.function.__module__, *s.warm)))
-    run.workers = Workers(workers if large else 1, warm if large and local else ())
+    run.workers = Workers(workers if large else 1, WARM_UP if large and local else ())
     return run.workers
+
+
+def warm_up() -> None:
+    """Load now what the flow's process would load at its first batch and its first gate (it
+    is one of the workers): `newsgate run` calls this while its temporary server starts."""
+    worker_warm_up(WARM_UP)
+    gates_warm_up()
 
 
 def run_newsgate(flow_fn=None, **params) -> dict:

@@ -37,15 +37,21 @@ class TemporaryServer:
             self._url = line
         return self._url
 
-    def stop(self, timeout: float = 15) -> None:
-        """Stop the server and its guard (closing the pipe is the signal)."""
+    def stop(self) -> None:
+        """Let the server go: closing the pipe is the guard's signal to stop it, which takes it
+        a moment the run need not wait for. (A guard still starting the server stops it as
+        soon as it is up.)"""
         if self._guard.stdin and not self._guard.stdin.closed:
             self._guard.stdin.close()
-        try:
-            self._guard.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self._guard.kill()
-            self._guard.wait()
+
+
+def api_configured() -> bool:
+    """Is a Prefect API configured (the environment, or settings this process already read)?
+    Cheap: it imports nothing (importing Prefect takes seconds)."""
+    if os.environ.get("PREFECT_API_URL"):
+        return True
+    settings = sys.modules.get("prefect.settings")
+    return bool(settings is not None and settings.PREFECT_API_URL.value())
 
 
 # What the guard becomes once the server is up (it replaces itself: the ~160 MB of Prefect's
@@ -70,16 +76,21 @@ def _guard() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle, not ours
     report = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # the server's own output goes to the terminal, not into the run's pipe
+    server = None
     try:
         from prefect.server.api.server import SubprocessASGIServer
         server = SubprocessASGIServer()
         server.start(timeout=120)
+        message = server.api_url
     except Exception as exc:
-        report.write(f"{type(exc).__name__}: {exc}\n".replace("\n", " ").strip() + "\n")
+        message = f"{type(exc).__name__}: {exc}".replace("\n", " ")
+    try:
+        report.write(message + "\n")
         report.close()
+    except OSError:  # the run is gone already: the waiter below sees it and stops the server
+        pass
+    if server is None or server.server_process is None:
         return
-    report.write(server.api_url + "\n")
-    report.close()
     os.execv(sys.executable, [sys.executable, "-S", "-c", _WAITER, str(server.server_process.pid)])
 
 

@@ -85,34 +85,37 @@ def apply(run: Run, stage: Stage, close_workers: bool = False) -> StageOutput:
             made, resumed = _batched(run, stage, rows, len(carried)), False
         if close_workers:
             run.workers.close()
-        output = StageOutput(made, made.pop("quarantine"))
-        run.outputs[stage.name] = output
+        output = run.outputs[stage.name] = StageOutput(made, made.pop("quarantine"))
         if len(output.rejected):
             run.quarantine.append(output.rejected)
-        context = GateContext(run.tables, run.previous, run.same_gates(), frozenset(carried),
-                              run.workers)
-        quarantined = len(output.rejected)
-        for table in stage.writes:
-            this_run = made[table]
-            if not stage.gate_release:  # this run's rows are gated before they join the release
-                this_run, n = gated(run, table, this_run, stage.name, context)
-                quarantined += n
-            if table == "documents":  # they replace their own rows of every "replace" table
-                run.replaced = set(this_run["doc_id"])
-            release = _release_rows(run, stage, table, this_run, carried, resumed)
-            if stage.gate_release:
-                release, n = gated(run, table, release, stage.name, context)
-                quarantined += n
-            run.tables[table] = release
-            output.kept[table] = this_run if not stage.gate_release else release
-        for table in set(made) - set(stage.writes):  # a new version of a table it reads
+        _gate_tables(run, stage, output, carried, resumed)
+        for table in [t for t in made if t not in stage.writes]:  # a new version of one it reads
             run.tables[table] = made[table]
-        output.quarantined = quarantined
         run.funnel += [*(stage.counts(output, run.tables) if stage.counts else []),
                        *((t, len(output.kept[t])) for t in stage.writes)]
-        if quarantined or stage.batches:  # (a whole-release stage rarely quarantines)
-            run.funnel.append((f"quarantined at {stage.name}", quarantined))
+        if output.quarantined or stage.batches:  # (a whole-release stage rarely quarantines)
+            run.funnel.append((f"quarantined at {stage.name}", output.quarantined))
         return output
+
+
+def _gate_tables(run: Run, stage: Stage, output: StageOutput, carried: set, resumed: bool) -> None:
+    """Each table the stage writes, as the release will hold it, through its gate."""
+    context = GateContext(run.tables, run.previous, run.same_gates(), frozenset(carried),
+                          run.workers)
+    output.quarantined = len(output.rejected)
+    for table in stage.writes:
+        this_run = output.made[table]
+        if not stage.gate_release:  # this run's rows are gated before they join the release
+            this_run, n = gated(run, table, this_run, stage.name, context)
+            output.quarantined += n
+        if table == "documents":  # they replace their own rows of every "replace" table
+            run.replaced = set(this_run["doc_id"])
+        release = _release_rows(run, stage, table, this_run, carried, resumed)
+        if stage.gate_release:
+            release, n = gated(run, table, release, stage.name, context)
+            output.quarantined += n
+        run.tables[table] = release
+        output.kept[table] = release if stage.gate_release else this_run
 
 
 def _input(run: Run, stage: Stage) -> tuple[list[dict], set]:

@@ -287,6 +287,11 @@ def _gx_context():
     return context
 
 
+def warm_up() -> None:
+    """Import GX and make its context now (seconds), not at the first gate."""
+    _gx_context()
+
+
 @functools.lru_cache(maxsize=None)
 def _batch_definition(table: str):
     context = _gx_context()

@@ -145,7 +145,12 @@ def _start_worker(parent: int, warm: tuple[str, ...]) -> None:
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         if os.getppid() != parent:  # it died before prctl: nobody is left to work for
             os._exit(1)
-    for name in warm:
+    warm_up(warm)
+
+
+def warm_up(names: tuple[str, ...]) -> None:
+    """Import each "module", or import it and call "module:function"."""
+    for name in names:
         module, _, function = name.partition(":")
         imported = importlib.import_module(module)
         if function:
