@@ -113,7 +113,7 @@ def cmd_run(args) -> int:
 
 
 def _run(args, server) -> int:
-    from newsgate.flows.pipeline import newsgate, run_newsgate, warm_up
+    from newsgate.flows.pipeline import newsgate, run_newsgate
     from newsgate.tasks.publish import Lake, PublishLocked
 
     lake = Lake(Path(args.out))
@@ -127,8 +127,9 @@ def _run(args, server) -> int:
 
     from newsgate.flows.runners import heartbeats_for, make_task_runner, shared_prefect_api
 
-    if server is not None:
-        warm_up()  # while the server starts: what the first batch and the first gate would load
+    if server is not None:  # while the server starts: GX and pandera, which the first gate loads
+        from newsgate.tasks.gates import warm_up
+        warm_up()
     flow = newsgate.with_options(
         task_runner=make_task_runner(args.runner, args.dask_address, args.workers))
     with heartbeats_for(temporary_server=not PREFECT_API_URL.value()), \

@@ -26,9 +26,7 @@ from newsgate.flows.run import Run
 from newsgate.flows.stage_runner import apply, cache_storage, fingerprint
 from newsgate.tasks import aggregate, clean, dedup, extract, ingest
 from newsgate.tasks.gates import EXPECTATIONS_DIR, check_suites
-from newsgate.tasks.gates import warm_up as gates_warm_up
 from newsgate.tasks.workers import Workers, available_cpus
-from newsgate.tasks.workers import warm_up as worker_warm_up
 
 PIPELINE = [ingest.STAGE, clean.STAGE, dedup.STAGE, extract.STAGE, aggregate.STAGE]
 IN_WORKERS = [s for s in PIPELINE if s.batches and s.batches.in_workers]
@@ -96,13 +94,6 @@ def prepare(run: Run, cache: bool, workers: int | None) -> Workers:
     local = isinstance(FlowRunContext.get().task_runner, ThreadPoolTaskRunner)
     run.workers = Workers(workers if large else 1, WARM_UP if large and local else ())
     return run.workers
-
-
-def warm_up() -> None:
-    """Load now what the flow's process would load at its first batch and its first gate (it
-    is one of the workers): `newsgate run` calls this while its temporary server starts."""
-    worker_warm_up(WARM_UP)
-    gates_warm_up()
 
 
 def run_newsgate(flow_fn=None, **params) -> dict:

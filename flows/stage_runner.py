@@ -159,8 +159,8 @@ def _batched(run: Run, stage: Stage, rows: list[dict], n_carried: int) -> dict:
     column = stage.batches.longest_first
     sizes = [sum(len(r[column] or "") for r in b) if column else len(b) for b in batches]
     order = sorted(range(len(batches)), key=lambda i: -sizes[i])  # results keep batch order
-    futures = {i: task_fn.submit(stage, batches[i], run.code[stage.name], run.workers)
-               for i in order}
+    code = f"{stage.name}:{run.code[stage.name]}"  # two stages never share a cache entry
+    futures = {i: task_fn.submit(stage, batches[i], code, run.workers) for i in order}
     results = [futures[i].result() for i in range(len(batches))]
     made = {t: [r for result in results for r in result.get(t, ())]
             for t in (*stage.writes, "quarantine")}

@@ -288,8 +288,11 @@ def _gx_context():
 
 
 def warm_up() -> None:
-    """Import GX and make its context now (seconds), not at the first gate."""
+    """Import GX and make its context, and build the pandera schemas (importing what pandera
+    looks up the first time), now: seconds the first gate would otherwise spend."""
     _gx_context()
+    for model in SCHEMAS.values():
+        model.to_schema()
 
 
 @functools.lru_cache(maxsize=None)
