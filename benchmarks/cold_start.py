@@ -1,6 +1,6 @@
 """A cold `newsgate run` against the single-process floor, and where its seconds go (issue 14).
 
-    python benchmarks/cold_start.py [--corpus eb.jsonl] [--pairs 3] [--no-floor]
+    python benchmarks/cold_start.py [--corpus eb.jsonl] [--pairs 3] [--no-floor] [--newsgate PATH]
 
 Each pair runs, one after the other and each as a new process, the floor
 (`python benchmarks/floor.py CORPUS`: json + trafilatura + one jieba pass, one process) and
@@ -36,7 +36,7 @@ from floor import DEFAULT_CORPUS  # noqa: E402
 
 STAMP = re.compile(r"^(\d\d):(\d\d):(\d\d)\.(\d{3}) \| \w+ +\| (.*)$")
 MARKS = [("before the flow", re.compile(r"Beginning flow run")),
-         ("to first batch", re.compile(r" - clean: \d+ rows")),
+         ("to first batch", re.compile(r" - clean: \d+ ")),
          ("batches", re.compile(r"Task run 'extract-")),  # the last one that finished
          ("after the batches", re.compile(r"Flow run .* - Finished in state"))]
 
@@ -84,6 +84,7 @@ def main() -> None:
     p.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     p.add_argument("--pairs", type=int, default=3)
     p.add_argument("--no-floor", action="store_true", help="only the run and its phases")
+    p.add_argument("--newsgate", help="the `newsgate` command to time (e.g. another checkout's)")
     args = p.parse_args()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
@@ -96,7 +97,8 @@ def main() -> None:
                 _, floor = timed([sys.executable, str(HERE / "floor.py"), str(args.corpus)], env,
                                  work / "floor.log")
             shutil.rmtree(work / "out", ignore_errors=True)
-            start, run = timed([*newsgate(), "run", str(args.corpus), "--out", str(work / "out"),
+            command = [args.newsgate] if args.newsgate else newsgate()
+            start, run = timed([*command, "run", str(args.corpus), "--out", str(work / "out"),
                                 "--no-review"], env, work / "run.log")
             parts = "  ".join(f"{k} {v:.1f}" for k, v in phases(work / "run.log", start, run).items())
             line = f"pair {i + 1}: run {run:.1f} s"

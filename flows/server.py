@@ -1,31 +1,34 @@
 """A temporary Prefect API server for one `newsgate run`, started early and gone with the run.
 
-`TemporaryServer()` starts a small guard process at once and returns: the guard starts Prefect's
-own temporary server (the one a run without PREFECT_API_URL would start), so its few seconds
-of start-up overlap the run's imports and reading of its inputs; `url()` waits for it. The
-guard holds the read end of a pipe from the run: when the run ends, or dies in any way
-(SIGKILL included), the pipe closes and the guard stops the server. No server outlives its run.
+`TemporaryServer()` starts a small guard process at once and returns; `url()` waits for the
+server. The guard starts the same server Prefect's own temporary one is (uvicorn serving
+`prefect.server.api.server:create_app` in ephemeral mode), so its few seconds of start-up
+overlap the run's own imports. It holds the read end of a pipe from the run: when the run
+ends, or dies in any way (SIGKILL included), the pipe closes and the guard stops the server.
+No server outlives its run.
 
-This module imports nothing heavy: the run starts the guard before importing the pipeline.
+Neither this module nor the guard imports Prefect (seconds, and ~160 MB): only the server does.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from pathlib import Path
+
+START_TIMEOUT_S = 120
 
 
 class TemporaryServer:
     def __init__(self):
-        env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-        self._guard = subprocess.Popen([sys.executable, "-m", "newsgate.flows.server"], env=env,
+        self._guard = subprocess.Popen([sys.executable, "-m", "newsgate.flows.server"],
                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self._url: str | None = None
-
-    @property
-    def pid(self) -> int:
-        return self._guard.pid
 
     def url(self) -> str:
         """The server's API address, once it answers (it says why when it could not start)."""
@@ -54,44 +57,76 @@ def api_configured() -> bool:
     return bool(settings is not None and settings.PREFECT_API_URL.value())
 
 
-# What the guard becomes once the server is up (it replaces itself: the ~160 MB of Prefect's
-# server modules it needed to start one are not kept for the run's length).
-_WAITER = """
-import os, signal, sys, time
-pid = int(sys.argv[1])
-sys.stdin.buffer.read()  # returns when the run closes the pipe, or when the run died
-os.kill(pid, signal.SIGTERM)
-for _ in range(50):
-    if os.waitpid(pid, os.WNOHANG)[0]:
-        break
-    time.sleep(0.1)
-else:
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-"""
+def server_command(port: int) -> tuple[list[str], dict[str, str]]:
+    """What Prefect runs for its own temporary server (prefect.server.api.server:
+    SubprocessASGIServer): the API app under uvicorn, in ephemeral mode, without the UI."""
+    site = Path(importlib.util.find_spec("prefect").origin).parents[1]
+    command = [sys.executable, "-m", "uvicorn", "--app-dir", str(site), "--factory",
+               "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
+               "--log-level", "error", "--lifespan", "on"]
+    env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
+           "PREFECT__SERVER_FINAL": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    return command, env
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start() -> tuple[subprocess.Popen, str]:
+    """The server and its API address, once /health answers."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        port = _free_port()
+        command, env = server_command(port)
+        server = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{port}/api"
+        while server.poll() is None and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        return server, url
+            except OSError:
+                time.sleep(0.1)
+        if server.poll() is None:  # it never answered
+            _stop(server)
+            raise RuntimeError(f"no answer from {url} in {START_TIMEOUT_S} s")
+        if time.monotonic() >= deadline:
+            raise RuntimeError(f"the server exited with code {server.returncode}")
+        # it exited (the port was taken meanwhile): another port
+
+
+def _stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(5)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
 
 
 def _guard() -> None:
-    """Start the server, say where it is, then wait for the run's pipe to close and stop it."""
+    """Start the server, say where it is, and stop it when the run's pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle, not ours
     report = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # the server's own output goes to the terminal, not into the run's pipe
     server = None
     try:
-        from prefect.server.api.server import SubprocessASGIServer
-        server = SubprocessASGIServer()
-        server.start(timeout=120)
-        message = server.api_url
+        server, message = _start()
     except Exception as exc:
         message = f"{type(exc).__name__}: {exc}".replace("\n", " ")
     try:
         report.write(message + "\n")
         report.close()
-    except OSError:  # the run is gone already: the waiter below sees it and stops the server
+    except OSError:  # the run is gone already: stop the server below
         pass
-    if server is None or server.server_process is None:
-        return
-    os.execv(sys.executable, [sys.executable, "-S", "-c", _WAITER, str(server.server_process.pid)])
+    if server is not None:
+        try:
+            sys.stdin.buffer.read()  # returns when the run closes the pipe, or when it died
+        finally:
+            _stop(server)
 
 
 if __name__ == "__main__":
