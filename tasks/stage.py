@@ -42,11 +42,12 @@ class Batches:
 
 @dataclass(frozen=True)
 class Stage:
+    """One stage of the pipeline, declared next to its code (see this module's docstring)."""
     name: str
     # batches: list of row dicts -> {table: list of row dicts} ("quarantine" for rejected input);
     # whole-release stages: (tables, saved state or None) -> ({table: DataFrame}, new state)
     function: Callable
-    reads: Mapping[str, Sequence[str]]  # table -> the columns the function reads of it
+    reads: Mapping[str, Sequence[str]]  # table -> columns the function reads; the first: its input
     key: str  # the column naming one unit of input (the carry-over is per unit)
     writes: Mapping[str, Sequence[str]]  # table -> its columns
     # packages and modules whose source and data files the output depends on: their hash keys
