@@ -74,7 +74,7 @@ def test_qualifier_before_the_number_and_ranges():
     q = one("总投资逾10亿元", "10亿元")
     assert (q.qualifier, q.value_yuan) == ("逾", 1_000_000_000)
     r = one("投资3-5亿元", "3-5亿元")
-    assert (r.value, r.value_max, r.qualifier) == (3, 5, "range")
+    assert (r.value, r.value_max, r.qualifier, r.value_yuan) == (3, 5, None, 300_000_000)
 
 
 def test_money_in_yuan_is_exact():
@@ -103,3 +103,71 @@ def test_n_da_counts_take_the_nouns_measure_word():
 def test_numerals_inside_quoted_slogans_are_not_quantities():
     text = "围绕“十四五”规划编制,苏州高新区“三年跨越计划”刚刚开局,连续五年开展“三早”行动"
     assert [q.text for q in find_quantities(text)] == ["五年"]
+
+
+def read(text: str):
+    """The quantities of a real sentence, vetted by its tokens as in the extractor."""
+    from newsgate.tasks.extract.tokenize import tokenize
+    return [(q.text, q.value, q.value_max, q.unit, q.qualifier, q.value_yuan, q.measure)
+            for q in find_quantities(text, set(tokenize(text).starts))]
+
+
+# real sentences of the dev corpus (file in the comment), values read by hand
+DEV_SENTENCES = [
+    # sinacrawl_6: a range of dollars: both ends 亿, never yuan
+    ("2018年向Go-Jek投资1亿-1.5亿美元。", [("1亿-1.5亿美元", 1, 1.5, "亿美元", None, None, "foreign_money")]),
+    # sinacrawl_6: 成 is tenths
+    ("印尼银行贷款仅占信贷市场的三成左右", [("三成左右", 30, None, "%", "左右", None, "percent")]),
+    # mh_16: doubled digits are a range; 十几 is eleven to nineteen
+    ("一票货甚至能装满四五十个集装箱", [("四五十个", 40, 50, "个", None, None, "count")]),
+    ("成功送走的集装箱数量，锐减到十几个", [("十几个", 11, 19, "个", None, None, "count")]),
+    # mh_12: a qualifier before 成
+    ("其余约九成同学有望留在养老行业", [("约九成", 90, None, "%", "约", None, "percent")]),
+    # gne_8: euros are foreign money
+    ("每月购买约300亿欧元资产", [("300亿欧元", 300, None, "亿欧元", "约", None, "foreign_money")]),
+    # mh_7 (a Hong Kong page): traditional numerals, one of two currencies is yuan
+    ("兩地票房已分別突破7000萬港元和5億元人民幣。", [
+        ("7000萬港元", 7000, None, "万港元", "超", None, "foreign_money"),
+        ("5億元人民幣", 5, None, "亿元", None, 500_000_000, "money")]),
+    # sogouca_6: a foreign price per tonne, full-width digits and slash
+    ("到岸价为１０５美元／吨", [("１０５美元／吨", 105, None, "美元/吨", None, None, "foreign_money")]),
+]
+
+
+@pytest.mark.parametrize("text,expected", DEV_SENTENCES)
+def test_dev_corpus_sentences(text, expected):
+    assert read(text) == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    # the issue's slips: 万/亿 on two ends, a mixed numeral, doubled digits, a written-out percent
+    ("投资3000万至5000万元", ("3000万至5000万元", 3000, 5000, "万元", None, 30_000_000, "money")),
+    ("投资3000万元至1亿元", ("3000万元至1亿元", 3000, 10000, "万元", None, 30_000_000, "money")),
+    ("总投资6-8亿元", ("6-8亿元", 6, 8, "亿元", None, 600_000_000, "money")),
+    ("总投资三亿二千万元", ("三亿二千万元", 32000, None, "万元", None, 320_000_000, "money")),
+    ("总投资3亿5000万元", ("3亿5000万元", 35000, None, "万元", None, 350_000_000, "money")),
+    ("引进二三十个项目", ("二三十个", 20, 30, "个", None, None, "count")),
+    ("用三五年时间", ("三五年", 3, 5, "年", None, None, "duration")),
+    ("同比增长百分之十二", ("百分之十二", 12, None, "%", None, None, "percent")),
+    ("占全市的四成", ("四成", 40, None, "%", None, None, "percent")),
+    ("投资数十亿元", ("数十亿元", 20, 90, "亿元", None, 2_000_000_000, "money")),
+    ("上百亿投资", ("上百亿", 100, None, "亿元", "约", 10_000_000_000, "money")),
+    ("投资120亿建设", ("120亿", 120, None, "亿元", None, 12_000_000_000, "money")),
+    ("总投资超过100亿元", ("100亿元", 100, None, "亿元", "超", 10_000_000_000, "money")),
+])
+def test_chinese_readings(text, expected):
+    assert read(text) == [expected]
+
+
+def test_not_numbers_or_not_money():
+    assert read("始终一成不变") == [] and read("三五成群") == []
+    assert read("二〇一九年") == []
+    assert read("融资300万股") == []          # shares are not money
+    assert read("几个项目") == []              # no number at all
+
+
+def test_read_amount_reads_a_quoted_amount_alone():
+    from newsgate.tasks.extract.numbers import read_amount
+    assert read_amount("3000万至5000万元").value_yuan == 30_000_000
+    assert read_amount("3000万至5000万元").value_max == 5000
+    assert read_amount("总投资3亿元") is None      # not an amount alone
