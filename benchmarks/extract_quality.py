@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from newsgate.tasks.extract import extract_articles  # noqa: E402
-from newsgate.tasks.extract.scoring import score  # noqa: E402
+from scoring import score  # noqa: E402
 
 TARGETS = {"money_cases": 1.0, "projects_recall": 0.95, "projects_precision": 0.90,
            "indicators_recall": 0.90, "indicators_recall_core": None, "visits_recall": 1.0,

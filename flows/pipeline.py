@@ -450,7 +450,7 @@ def facts_stage(run: Run, articles: pd.DataFrame, extracted: list[dict], keep: s
         old = run.previous.get(name)
         old = None if old is None else old[old["article_id"].isin(keep)]
         facts[name] = run.gated(name, accumulate.combine(old, _concat([x[name] for x in extracted])),
-                                "extract", context)
+                                "extract", {**context, "previous": run.previous.get(name)})
         run.funnel.append((name, len(facts[name])))
     return facts
 

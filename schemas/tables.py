@@ -13,6 +13,8 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from newsgate.tasks.extract import sense
+
 MAX_INVESTMENT_YUAN = 1e13  # no single Chinese project comes near 10^13 yuan (10万亿)
 PROJECT_STATUSES = [
     "planned", "new_start", "under_construction", "completed",
@@ -95,19 +97,47 @@ class _Spans(_Base):
         return df["end"] > df["start"]
 
 
-class Mentions(_Spans):
+def _each(df: pd.DataFrame, rule, *columns: str) -> pd.Series:
+    """A row rule of tasks/extract/sense.py applied to every row (missing values as None)."""
+    values = [df[c].astype(object).where(df[c].notna(), None) for c in columns]
+    return pd.Series([bool(rule(*args)) for args in zip(*values)], index=df.index, dtype=bool)
+
+
+class _Facts(_Spans):
+    """Every fact row says which rule produced it and how sure it is (tasks/extract/confidence.py)."""
+    pattern: Series[str]
+    confidence: Series[float] = pa.Field(ge=0.0, le=1.0)
+    needs_review: Series[bool]
+
+
+class Mentions(_Facts):
     kind: Series[str] = pa.Field(isin=MENTION_KINDS)
     text: Series[str]
     value: Series[float] = pa.Field(nullable=True)
+    value_max: Series[float] = pa.Field(nullable=True)
     unit: Series[str] = _opt_str()
     normalized: Series[str] = _opt_str()
+    measure: Series[str] = _opt_str()
+
+    @pa.dataframe_check(name="range_ordered", error="value_max < value")
+    def range_ordered(cls, df: pd.DataFrame) -> pd.Series:
+        return _each(df, sense.range_ordered, "value", "value_max")
+
+    @pa.dataframe_check(name="count_is_whole", error="a count that is not a whole number")
+    def count_is_whole(cls, df: pd.DataFrame) -> pd.Series:
+        return _each(df, sense.count_is_whole, "measure", "value", "text")
+
+    @pa.dataframe_check(name="amount_reads_back", error="text read again gives another value")
+    def amount_reads_back(cls, df: pd.DataFrame) -> pd.Series:
+        return _each(df, sense.amount_reads_back, "text", "value", "value_max", "value_yuan")
 
 
-class Projects(_Spans):
+class Projects(_Facts):
     project_id: Series[str]
     name: Series[str]
     investment_yuan: Series[float] = pa.Field(
         nullable=True, gt=0, lt=MAX_INVESTMENT_YUAN)
+    investment_yuan_max: Series[float] = pa.Field(nullable=True, gt=0)
     investment_text: Series[str] = _opt_str()
     status: Series[str] = pa.Field(isin=PROJECT_STATUSES)
     status_text: Series[str] = _opt_str()
@@ -116,19 +146,49 @@ class Projects(_Spans):
     industry: Series[str] = _opt_str()
     evidence: Series[str]
 
+    @pa.dataframe_check(name="investment_range_ordered", error="investment_yuan_max < investment_yuan")
+    def investment_range_ordered(cls, df: pd.DataFrame) -> pd.Series:
+        return _each(df, sense.range_ordered, "investment_yuan", "investment_yuan_max")
 
-class Indicators(_Spans):
+    @pa.dataframe_check(name="investment_reads_back", error="investment_text read again gives another amount")
+    def investment_reads_back(cls, df: pd.DataFrame) -> pd.Series:
+        return _each(df, sense.yuan_reads_back, "investment_text", "investment_yuan", "investment_yuan_max")
+
+
+class Indicators(_Facts):
     region: Series[str] = _opt_str()
     region_full: Series[str] = _opt_str()
     period: Series[str] = _opt_str()
     metric: Series[str]
     value: Series[float]
+    value_max: Series[float] = pa.Field(nullable=True)
     unit: Series[str] = _opt_str()
+    measure: Series[str] = _opt_str()
+    value_text: Series[str] = _opt_str()
     evidence: Series[str]
 
+    @pa.dataframe_check(name="metric_names_a_measure", error="metric has no head in the measure vocabulary")
+    def metric_names_a_measure(cls, df: pd.DataFrame) -> pd.Series:
+        return _each(df, sense.names_a_measure, "metric")
 
-class Visits(_Base):
-    article_id: Series[str]
+    @pa.dataframe_check(name="unit_fits_metric", error="the number's measure is not one the metric takes")
+    def unit_fits_metric(cls, df: pd.DataFrame) -> pd.Series:
+        return _each(df, sense.unit_fits, "metric", "measure")
+
+    @pa.dataframe_check(name="range_ordered", error="value_max < value")
+    def range_ordered(cls, df: pd.DataFrame) -> pd.Series:
+        return _each(df, sense.range_ordered, "value", "value_max")
+
+    @pa.dataframe_check(name="count_is_whole", error="a count that is not a whole number")
+    def count_is_whole(cls, df: pd.DataFrame) -> pd.Series:
+        return _each(df, sense.count_is_whole, "measure", "value", "value_text")
+
+    @pa.dataframe_check(name="amount_reads_back", error="value_text read again gives another value")
+    def amount_reads_back(cls, df: pd.DataFrame) -> pd.Series:
+        return _each(df, sense.amount_reads_back, "value_text", "value", "value_max", "value_yuan")
+
+
+class Visits(_Facts):
     person: Series[str]
     title: Series[str] = _opt_str()
     place: Series[str] = _opt_str()

@@ -133,17 +133,38 @@ def _derive_clusters(df: pd.DataFrame, ctx: dict) -> dict:
     }
 
 
+def _drift(df: pd.DataFrame, ctx: dict, share_of: str | None) -> dict:
+    """Drift against the previous release (ctx["previous"], the same table as published):
+    `share_drift` names, on its rows, a value of `share_of` whose share of the rows left the band;
+    `per_article_drift` is set on every row when facts per article left it ('' = within)."""
+    from newsgate.tasks.extract import sense
+    before = ctx.get("previous")
+    if before is None or before.empty:
+        return {"share_drift": pd.Series("", index=df.index), "per_article_drift": pd.Series("", index=df.index)}
+    share = pd.Series("", index=df.index)
+    if share_of is not None and share_of in before:
+        offenders = sense.share_drift(df[share_of].fillna("").tolist(), before[share_of].fillna("").tolist())
+        share = df[share_of].fillna("").map(offenders).fillna("")
+    per_article = sense.per_article_drift(df["article_id"].tolist(), before["article_id"].tolist())
+    return {"share_drift": share, "per_article_drift": pd.Series(per_article, index=df.index)}
+
+
 def _derive_mentions(df: pd.DataFrame, ctx: dict) -> dict:
     is_place = df["kind"] == "place"
     return {
         "span_matches": _span_matches(df, _bodies(ctx), "text", ctx.get("verified", frozenset())),
         "place_resolved": ~is_place | df["normalized"].notna(),
+        **_drift(df, ctx, "kind"),
     }
 
 
-def _derive_evidence(df: pd.DataFrame, ctx: dict) -> dict:
-    return {"span_matches": _span_matches(df, _bodies(ctx), "evidence",
-                                          ctx.get("verified", frozenset()))}
+def _derive_facts(share_of: str | None):
+    """Derived columns of a fact table that quotes its evidence: span check and drift."""
+    def derive(df: pd.DataFrame, ctx: dict) -> dict:
+        return {"span_matches": _span_matches(df, _bodies(ctx), "evidence",
+                                              ctx.get("verified", frozenset())),
+                **_drift(df, ctx, share_of)}
+    return derive
 
 
 def _derive_region_stats(df: pd.DataFrame, ctx: dict) -> dict:
@@ -156,8 +177,9 @@ DERIVED: dict[str, Callable[[pd.DataFrame, dict], dict]] = {
     "articles": _derive_articles,
     "clusters": _derive_clusters,
     "mentions": _derive_mentions,
-    "projects": _derive_evidence,
-    "indicators": _derive_evidence,
+    "projects": _derive_facts("pattern"),
+    "indicators": _derive_facts("measure"),
+    "visits": _derive_facts(None),
     "region_stats": _derive_region_stats,
 }
 
@@ -317,7 +339,10 @@ def _observed(res: dict) -> str:
         return str(res["observed_value"])
     if "unexpected_count" in res:
         total = res.get("element_count")
-        return f"{res['unexpected_count']} of {total} unexpected"
+        # values that explain themselves (a drift message) are named, the top ones first
+        named = [str(c["value"]) for c in res.get("partial_unexpected_counts") or []
+                 if isinstance(c.get("value"), str) and c["value"]][:3]
+        return f"{res['unexpected_count']} of {total} unexpected" + (f": {'; '.join(named)}" if named else "")
     return ""
 
 

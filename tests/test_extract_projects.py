@@ -34,12 +34,15 @@ def test_lists_split_on_dun_and_on_he_before_a_proper_name_only():
         ("苏科精细化学品及染料中间体", "new_start"), ("绍兴鼎大染料和医药中间体", "new_start")]
 
 
-def test_lists_and_names_only_in_project_reports():
-    # fewer than three 项目/工程: 项目 may mean an item or event here, so no list/named reading
+def test_kinds_are_no_list_and_lists_need_no_project_report():
+    # a list of kinds of rides (等多个游乐项目) is no list of projects
     text = "包含冰车、雪地摩托车、雪上冲浪、高山雪圈、冰陀螺、雪地保龄等多个游乐项目。"
     assert projects(text) == []
+    # named items are projects even when the article is not a project report (the old 3×项目 gate)
     text = "浙江精功拉挤型材、维尔特隧道装备刀具和乐斯绿色农用药等项目均采用先进生产工艺"
-    assert projects(text) == []
+    assert [n for n, *_ in projects(text)] == ["浙江精功拉挤型材", "维尔特隧道装备刀具", "乐斯绿色农用药"]
+    # one word + 项目 before a status word is a phrase, not a name
+    assert projects("充分利用项目开工建设的好时节,迅速掀起项目建设高潮") == []
 
 
 def test_list_after_a_lead_verb_with_status():

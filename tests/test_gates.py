@@ -23,7 +23,9 @@ def _project(body: str, quote: str, **over) -> dict:
     row = {"project_id": "p1", "article_id": "d003-0", "name": "中共辽源市纪委廉政建设基础设施项目",
            "investment_yuan": 55_000_000.0, "investment_text": "0.55亿元", "status": "in_operation",
            "status_text": "已投入使用", "place": "辽源市", "admin_code": "220400",
-           "industry": "public_service", "evidence": quote, "start": start, "end": start + len(quote)}
+           "industry": "public_service", "evidence": quote, "start": start, "end": start + len(quote),
+           "pattern": "projects.money_led", "confidence": 0.9, "needs_review": False,
+           "investment_yuan_max": None}
     row.update(over)
     return row
 

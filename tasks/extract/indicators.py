@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from .context import RegionLocator
 from .numbers import Quantity
 from .places import Region
+from .sense import head_span, names_a_measure, unit_fits
 from .sentences import Span, SpanIndex
 
-SKIP_MEASURES = {"capacity", "weight", "length", "volume", "power", "foreign_money"}
+SKIP_MEASURES = {"duration"}
 PERIOD = re.compile(
     r"\d{4}\s*[—\-–~至到]\s*\d{4}年|\d{4}年(?:上半年|下半年|[一二三四]季度|\d{1,2}[-—~至]\d{1,2}月份?|\d{1,2}月份?)?"
     r"|\d{1,2}\s*[-—~至]\s*\d{1,2}月份?"
@@ -41,18 +42,35 @@ class Indicator:
     clause: Span
 
 
-def _metric(text: str, q: Quantity, clause: Span, previous_end: int) -> str:
+def _metric(text: str, q: Quantity, clause: Span, previous_end: int, carried: str | None) -> str | None:
+    """The noun phrase naming the measure of `q`, or None: the words before it in its clause (back
+    to the previous comma or number), else the noun phrase right after it (127个 + 重点项目,
+    安排2亿元 + 专项资金) cut at its measure head, else the sentence's previous metric joined with
+    the words before (固定资产投资同比增长7.8%,高于全国 10.9个百分点)."""
     left = max(clause.start, previous_end)
     before = text[left:q.start]
     cut = 0
     for m in METRIC_STOP.finditer(before):
         cut = m.end()
     before = TRAILING_FILLER.sub("", LEADING_FILLER.sub("", before[cut:])).strip()
-    if q.kind == "count" and q.measure == "count":
-        after = NOUN_AFTER.match(text[q.end:clause.end])
-        if after and (not before or len(before) < 2):
-            return after.group(0)[:20]
-    return before or text[q.start:q.end]
+    if _fits(before, q):
+        return before
+    after = NOUN_AFTER.match(text[q.end:clause.end])
+    if after:  # the shortest noun phrase after the number that names its measure, whole head
+        phrase = after.group(0).lstrip("的")
+        for end in range(2, len(phrase) + 1):
+            if _fits(phrase[:end], q):
+                while end < len(phrase) and (span := head_span(phrase[:end + 1])) and span[1] == end + 1 \
+                        and span[0] < end:
+                    end += 1  # 增 -> 增长 -> 增长率
+                return phrase[:end]
+    if carried and _fits(carried + before, q):
+        return carried + before
+    return None
+
+
+def _fits(metric: str, q: Quantity) -> bool:
+    return names_a_measure(metric) and unit_fits(metric, q.measure)
 
 
 def find_indicators(text: str, quantities: list[Quantity], clauses: list[Span], sentences: list[Span],
@@ -60,6 +78,7 @@ def find_indicators(text: str, quantities: list[Quantity], clauses: list[Span], 
     clause_at, sentence_at = SpanIndex(clauses), SpanIndex(sentences)
     out: list[Indicator] = []
     previous_end, previous_clause = 0, None
+    carried, carried_sentence = None, None   # the sentence's last metric (joined to a bare comparison)
     for q in quantities:
         if q.threshold or q.measure in SKIP_MEASURES:
             continue
@@ -70,10 +89,15 @@ def find_indicators(text: str, quantities: list[Quantity], clauses: list[Span], 
             continue
         if clause is not previous_clause:
             previous_end, previous_clause = clause.start, clause
-        metric = _metric(text, q, clause, previous_end)
-        previous_end = q.end
-        surface, region = locator.locate(q.start, q.start)
         sentence = sentence_at.at(q.start) or clause
+        if sentence is not carried_sentence:
+            carried, carried_sentence = None, sentence
+        metric = _metric(text, q, clause, previous_end, carried)
+        previous_end = q.end
+        if metric is None:
+            continue
+        carried = metric
+        surface, region = locator.locate(q.start, q.start)
         period = None
         for m in PERIOD.finditer(text, sentence.start, q.start):
             period = m.group(0)

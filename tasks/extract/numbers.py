@@ -71,10 +71,12 @@ class Quantity:
     qualifier: str | None = None
     value_max: float | None = None
     value_yuan: float | None = None      # money in 元 only (low end of a range)
+    value_yuan_max: float | None = None  # high end of a range of money, in 元
     value_base: float | None = None      # value in the base unit (元, 平方米, 吨, t/a, …)
     base_unit: str | None = None
     threshold: bool = False              # 5000万元以上项目: describes a class of projects
-    pattern: str = "number"              # the rule that read it (numbers.<rule>)
+    pattern: str = "numbers.arabic"      # the rule that read it (numbers.<rule>)
+    vague: bool = False                  # 数十亿, 上百个, 十几个: a usual reading, not a count
 
     def __post_init__(self):
         self.qualifier = QUALIFIER_MEANING.get(self.qualifier, self.qualifier)
@@ -216,6 +218,7 @@ class _Reading:
     magnitude: str
     total_max: Decimal | None = None
     qualifier: str | None = None
+    vague: bool = False
 
 
 def _range_split(run: str) -> tuple[str, str] | None:
@@ -261,20 +264,23 @@ def _read_end(arabic: str | None, chinese: str | None, inner: str | None,
     if tail and tail.start() > 0 and not magnitude:
         magnitude = tail.group(0)  # 三千万: the trailing 万 is the unit's magnitude
     qualifier = inner
-    if run[:1] == "上":  # 上百亿: about 10^10
+    vague = run[:1] == "上"
+    if vague:  # 上百亿: about 10^10
         run, qualifier = run[1:], qualifier or "约"
-    split = _vague_split(run) or _range_split(run)
+    split = _vague_split(run)
+    vague = vague or split is not None
+    split = split or _range_split(run)
     if split is None and not re.search(f"[{CN_DIGITS}十百千]", run) or run[:1] == "点" or run[-1:] == "点":
         return None
     if split is not None:
         low, high = parse_number(split[0]), parse_number(split[1])
         if low is None or high is None:
             return None
-        return _Reading(low * factor, magnitude, high * factor, qualifier)
+        return _Reading(low * factor, magnitude, high * factor, qualifier, vague)
     value = parse_number(run)
     if value is None:
         return None
-    return _Reading(value * factor, magnitude, qualifier=qualifier)
+    return _Reading(value * factor, magnitude, qualifier=qualifier, vague=vague)
 
 
 def _unit_row(unit: str) -> tuple[str, str, str, Decimal, str]:
@@ -293,10 +299,13 @@ def _build(kind, measure, unit, base, factor, total, total_max, magnitude, **kw)
     value = total / mag
     value_max = total_max / mag if total_max is not None else None
     base_value = total * factor
+    money = measure == "money"
     return Quantity(kind=kind, measure=measure, unit=magnitude + unit, value=float(value),
                     value_max=float(value_max) if value_max is not None else None,
                     value_base=float(round(base_value, 6)), base_unit=base,
-                    value_yuan=float(round(base_value)) if measure == "money" else None, **kw)
+                    value_yuan=float(round(base_value)) if money else None,
+                    value_yuan_max=float(round(total_max * factor)) if money and total_max is not None else None,
+                    **kw)
 
 
 # ------------------------------------------------------------------ the grammar
@@ -410,7 +419,7 @@ def _quantity_from_match(text: str, m: re.Match, ranged: bool, read: tuple[_Read
         "numbers.chinese" if chinese else "numbers.arabic")
     q = _build(kind, measure, canonical, base, factor, total, total_max, reading.magnitude,
                text=text[span_start:span_end], start=span_start, end=span_end,
-               value_text=m.group(0), qualifier=qualifier, pattern=pattern)
+               value_text=m.group(0), qualifier=qualifier, pattern=pattern, vague=reading.vague)
     q.threshold = kind == "money" and bool(THRESHOLD_AFTER.match(text[m.end("unit"):m.end("unit") + 8]))
     return q
 
@@ -500,12 +509,14 @@ def _implied_yuan(text: str, m: re.Match, d: _Units) -> Quantity | None:
     return _build("money", "money", "元", "元", Decimal(1), reading.total, reading.total_max,
                   reading.magnitude, text=text[num_start:m.end()], start=num_start, end=m.end(),
                   value_text=m.group(0), qualifier=m.group("pre") or reading.qualifier,
-                  pattern="numbers.implied_yuan")
+                  pattern="numbers.implied_yuan", vague=reading.vague)
 
 
+@lru_cache(maxsize=4096)
 def read_amount(text: str) -> Quantity | None:
-    """The one quantity that `text` is, read on its own (None unless it spans all of `text`).
-    The gates re-read a row's quoted amount with it: a value that disagrees is a slip."""
+    """The one quantity that `text` is, read on its own (None unless it, qualifiers included, is
+    all of `text`). The gates re-read a row's quoted amount with it: a value that disagrees is a
+    slip. Cached: the same amounts recur across rows (do not modify the result)."""
     found = find_quantities(text)
-    whole = [q for q in found if q.start == 0 and q.end == len(text)]
+    whole = [q for q in found if (q.start == 0 and q.end == len(text)) or q.value_text == text]
     return whole[0] if len(whole) == 1 else None

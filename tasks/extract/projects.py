@@ -1,19 +1,22 @@
-"""Named projects with investment, status, place and industry.
+"""Named projects with investment, status, place and industry, wherever a story names them.
 
-Four patterns, tried in this order on each clause (a span that an earlier pattern claimed is not
-read again):
-1. money-led   总投资2.3亿元的 <name>项目 <status>            (the commonest in progress reports)
-2. status-led  4月份新开工建设的 <name>产业园 …
-3. list        A、B和C等(一批/重点/续建)项目 <status>         (names need no 项目 suffix here)
-4. named       推动 <name>项目, / 在<name>项目现场 / <name>项目已投产
-Lists and named projects are only read in project reports (项目/工程 said at least 3 times);
-elsewhere 项目 often means an item or an event. A name ends at the first stand-alone 项目/工程
-token (so 安沃基因工程生物医药项目 is not cut at 基因工程) and starts after a lead word,
-punctuation, a counter or a determiner, minus leading verbs/particles by dictionary tag (see
-project_words.json). Candidates made only of generic words (重点项目, 产业升级), or holding a count
-or an amount (5000万元以上项目), are classes of projects, not projects. Status text is what follows the name up to the next comma (the whole
-clause for money-led reports), mapped to the status enum by status_taxonomy.json; industry comes
-from industry_taxonomy.json keywords in the name, then in the evidence.
+Patterns, tried in this order (a span that an earlier pattern claimed is not read again):
+1. money-led   总投资2.3亿元的 <name>项目 <status>  /  投资1311万元的<name>公路
+2. invest-build 投资5亿元建设<name>水库
+3. status-led  4月份新开工建设的 <name>产业园 …
+4. ceremony    <name>(意向协议)签约仪式 / <name>开工仪式 / 竣工投产典礼
+5. list        A、B和C等(7个)(一批/重点/外资…)项目 <status>   (names need no 项目 suffix here)
+6. named       推动 <name>项目, / <name>项目已投产 / <name>水库正式开工 (a facility head needs a
+               status word after it: 中心 and 园 also name institutions)
+7. invest-after <name>(,)总投资X: a new name, or the amount of a name found above
+and 该项目总投资X gives its amount to the project named last. A name ends at the first
+stand-alone 项目/工程 token (so 安沃基因工程生物医药项目 is not cut at 基因工程) or at a facility head
+(水库, 产业园, 批发市场 … project_words.json) and starts after a lead word, punctuation, a counter or
+a determiner, minus leading verbs/particles by dictionary tag. Candidates made only of generic
+words (重点项目, 产业升级), holding a count or an amount (5000万元以上项目), or naming a person are
+classes or noise, not projects. Status text is what follows the name up to the next comma (the
+whole clause for money-led reports), mapped to the status enum by status_taxonomy.json; industry
+comes from industry_taxonomy.json keywords in the name, then in the evidence.
 """
 from __future__ import annotations
 
@@ -33,8 +36,6 @@ from .tokenize import Token, Tokens, word_frequency, word_tag
 HERE = Path(__file__).parent
 PUNCT_BOUNDARY = set(",，。;；:：“”‘’\"'!?！？\n、《》")
 COMMA = re.compile(r"[,，]")
-INVEST_BEFORE = re.compile(r"(?:计划总投资|总投资|投资总额|投资)(?:约|近|超过|超|逾|达)?$")
-INVEST_AFTER = re.compile(r"^[,，]?(?:计划)?(?:总投资|投资)(?:约|近|超过|超|逾|达)?$")
 STATUS_LED = re.compile(r"(?:新开工建设|新开工|开工建设|已竣工|竣工投产|已投产|新落地)的")
 LIST_END = re.compile(r"等(?P<mid>(?:一批)?[^,，。;；、的\d零一二两三四五六七八九十]{0,10}?)(?P<suf>项目|工程)")
 # dictionary tags of words that cannot open a name (verbs, prepositions, conjunctions, adverbs,
@@ -62,7 +63,17 @@ class Project:
 def _words() -> dict:
     data = json.loads((HERE / "project_words.json").read_text(encoding="utf-8"))
     data["lead_words"] = sorted(data["lead_words"], key=len, reverse=True)
-    data["named_continuations"] = re.compile(data["named_continuations"])
+    for key in ("named_continuations", "status_continuations", "anaphora"):
+        data[key] = re.compile(data[key])
+    data["ceremonies"] = re.compile(data["ceremonies"])
+    data["ceremony_trim"] = re.compile(data["ceremony_trim"])
+    leads = "|".join(sorted(data["invest_leads"], key=len, reverse=True))
+    quals = "|".join(sorted(data["invest_qualifiers"], key=len, reverse=True))
+    # the lead right before an amount: 总投资约 | 投资估算 | 计划投资
+    data["invest_before"] = re.compile(f"(?:{leads})(?:{quals})*$")
+    # between a name and its amount: (,)(项目)总投资约
+    data["invest_after"] = re.compile(f"^[,，]?(?:项目|工程)?(?:的)?(?:{leads})(?:{quals})*$")
+    data["build_after"] = re.compile(f"^(?:人民币)?[,，]?(?:用于|用来|专门)?(?:{'|'.join(data['build_verbs'])})")
     for key in ("generic_words", "determiners", "name_suffixes", "compound_suffixes", "list_heads"):
         data[key] = set(data[key])
     return data
@@ -180,6 +191,11 @@ def _name_end_tokens(tk: _Tokens, start: int, limit: int) -> int | None:
     return None
 
 
+def _facility_token(word: str) -> bool:
+    """A token that ends in a facility head (…水库, 批发市场, 产业园)."""
+    return any(word.endswith(s) for s in _words()["facility_suffixes"]) and len(word) > 1
+
+
 def _facility_end(tk: _Tokens, start: int, limit: int) -> int | None:
     toks = tk.between(start, limit)
     suffixes = _words()["facility_suffixes"]
@@ -207,7 +223,7 @@ def _status_after(text: str, start: int, clause: Span, whole_clause: bool) -> st
 def _investment_after(text: str, end: int, clause: Span, money: list[Quantity]) -> Quantity | None:
     for q in money:
         if end <= q.start <= end + 12 and q.end <= clause.end and not q.threshold \
-                and INVEST_AFTER.search(text[end:q.start]):
+                and _words()["invest_after"].search(text[end:q.start]):
             return q
     return None
 
@@ -239,13 +255,16 @@ def _after_object_lead(text: str, start: int) -> bool:
 
 def find_projects(text: str, tokens: Tokens, clauses: list[Span],
                   quantities: list[Quantity], person_names: set[str] = frozenset()) -> list[Project]:
-    """Projects of one article, in text order (patterns run money-led, status-led, list, named)."""
+    """Projects of one article, in text order (patterns in the order of the module doc)."""
     finder = _ProjectFinder(text, tokens, clauses, quantities, person_names)
     finder.money_led()
+    finder.invest_build()
     finder.status_led()
-    if len(re.findall("项目|工程", text)) >= _words()["min_project_words"]:
-        finder.lists()  # only in project reports: elsewhere 项目 also means item or event (游乐项目)
-        finder.named()
+    finder.ceremony()
+    finder.lists()
+    finder.named()
+    finder.invest_after()
+    finder.anaphora()
     return sorted(finder.found, key=lambda p: p.name_start)
 
 
@@ -284,7 +303,7 @@ class _ProjectFinder:
         """总投资2.3亿元的 NAME项目 <progress report>."""
         text, tk = self.text, self.tk
         for q in self.money:
-            if q.threshold or not INVEST_BEFORE.search(text[max(0, q.start - 8):q.start]):
+            if q.threshold or not _words()["invest_before"].search(text[max(0, q.start - 10):q.start]):
                 continue
             clause = self.clause_at.at(q.start)
             if clause is None or text[q.end:q.end + 1] != "的":
@@ -310,6 +329,97 @@ class _ProjectFinder:
                     continue
                 status_text = re.split(r"[,，]", text[max(clause.start, m.start() - 6):m.end() - 1])[-1]
                 self.add(Project(text[start:end], start, end, clause, "status_led", status_text=status_text))
+
+    def _name_at(self, start: int, limit: int) -> int | None:
+        """End of a name starting at `start`: the first 项目/工程 run or facility head before `limit`."""
+        return _name_end_tokens(self.tk, start, limit) or _facility_end(self.tk, start, limit)
+
+    def _acceptable(self, start: int, end: int, distinctive: bool = True) -> bool:
+        toks = self.tk.between(start, end)
+        name = self.text[start:end]
+        return (end > start and self.free(start, end) and _specific(toks) and "等" not in name
+                and (not distinctive or _distinctive(toks, place_surfaces()))
+                and not any(n in name for n in self.person_names)
+                and not any(start <= q.start < end for q in self.counted))
+
+    def invest_build(self) -> None:
+        """投资5亿元建设 NAME: the name after the build verb."""
+        text, words = self.text, _words()
+        for q in self.money:
+            if q.threshold or not words["invest_before"].search(text[max(0, q.start - 10):q.start]):
+                continue
+            verb = words["build_after"].match(text, q.end)
+            clause = self.clause_at.at(q.start)
+            if verb is None or clause is None:
+                continue
+            start = verb.end()
+            end = self._name_at(start, clause.end)
+            if end is None or not self._acceptable(start, end):
+                continue
+            self.add(Project(text[start:end], start, end, clause, "invest_build", investment=q))
+
+    def ceremony(self) -> None:
+        """NAME(意向协议)签约仪式 / NAME开工仪式: the name before the ceremony word."""
+        text, tk, words = self.text, self.tk, _words()
+        for m in words["ceremonies"].finditer(text):
+            clause = self.clause_at.at(m.start())
+            if clause is None:
+                continue
+            head = words["ceremony_trim"].sub("", text[clause.start:m.start()])
+            end = clause.start + len(head)
+            suffix = next((t for t in reversed(tk.between(clause.start, end))
+                           if _is_suffix_token(t.text) or _facility_token(t.text)), None)
+            if suffix is None or suffix.end != end:
+                continue  # the ceremony of an event, a campaign or a class (重点项目集中开工仪式)
+            start = scan_name_start(text, self.tokens, tk.index_at(suffix.start), clause.start)
+            if start is None or not self._acceptable(start, end):
+                continue
+            self.add(Project(text[start:end], start, end, clause, "ceremony"),
+                     status_from=m.start(), whole_clause=False)
+
+    def invest_after(self) -> None:
+        """NAME(,)总投资X: the amount's name ends right before its lead word."""
+        text, tk, words = self.text, self.tk, _words()
+        for q in self.money:
+            lead = words["invest_after"].search(text[max(0, q.start - 14):q.start])
+            clause = self.clause_at.at(q.start)
+            if q.threshold or lead is None or clause is None:
+                continue
+            end = q.start - len(lead.group(0))
+            if text[end - 1:end] in ",，":
+                end -= 1
+            if any(p.investment is q for p in self.found):
+                continue
+            owner = next((p for p in self.found if p.name_end == end and p.investment is None), None)
+            if owner is not None:
+                owner.investment = q
+                continue
+            if end <= clause.start:
+                continue
+            i = tk.index_at(end - 1)
+            if self.tokens[i].end != end or not (_is_suffix_token(self.tokens[i].text)
+                                                 or _facility_token(self.tokens[i].text)):
+                continue
+            start = scan_name_start(text, self.tokens, i, clause.start)
+            if start is None or not self._acceptable(start, end):
+                continue
+            self.add(Project(text[start:end], start, end, clause, "invest_after", investment=q),
+                     status_from=q.end)
+
+    def anaphora(self) -> None:
+        """该项目总投资X: the amount of the project named last before it (without one)."""
+        text, words = self.text, _words()
+        for q in self.money:
+            lead = words["invest_before"].search(text[max(0, q.start - 10):q.start])
+            if q.threshold or lead is None or any(p.investment is q for p in self.found):
+                continue
+            if not words["anaphora"].search(text[max(0, q.start - len(lead.group(0)) - 6):q.start - len(lead.group(0))]):
+                continue
+            earlier = [p for p in self.found if p.name_end <= q.start]
+            if earlier:
+                last = max(earlier, key=lambda p: p.name_end)
+                if last.investment is None:
+                    last.investment = q
 
     def lists(self) -> None:
         """A、B和C等(重点/续建/一批…)项目 <status>: every item a name."""
@@ -338,11 +448,13 @@ class _ProjectFinder:
                 self.claimed.append((m.start(), m.end()))
 
     def named(self) -> None:
-        """推动 NAME项目, / 在NAME项目现场 / NAME项目已投产 / X项目、Y项目."""
+        """推动 NAME项目, / 在NAME项目现场 / NAME项目已投产 / X项目、Y项目 / NAME水库正式开工."""
         text, tk, tokens, words = self.text, self.tk, self.tokens, _words()
-        places = place_surfaces()
         suffixes = words["name_suffixes"] | words["compound_suffixes"]
-        for i in [k for k, w in enumerate(tokens.words) if w in suffixes]:
+        for i, word in enumerate(tokens.words):
+            facility = word not in suffixes and _facility_token(word)
+            if word not in suffixes and not facility:
+                continue
             t = tokens[i]
             if not self.free(t.start, t.end) or (i + 1 < len(tokens) and _is_suffix_token(tokens.words[i + 1])):
                 continue  # claimed, or the suffix run continues: handle it at its last token
@@ -352,21 +464,22 @@ class _ProjectFinder:
             start = scan_name_start(text, tokens, i, clause.start) if clause is not None else None
             if start is None:
                 continue
-            last = self.found[-1] if self.found else None
-            after_previous = last is not None and last.pattern == "named" and last.name_end == start - 1 \
-                and text[start - 1] == "、"   # the last item of X项目、Y项目。
-            if not words["named_continuations"].match(text[t.end:t.end + 4]) and not (
-                    COMMA.match(text[t.end:t.end + 1]) and _after_object_lead(text, start)) \
-                    and not _enumeration_continues(text, tk, t.end, clause.end) and not after_previous:
-                continue  # 项目建设热潮, 项目中心, 准备项目。: 项目 modifies what follows or names a class
-            start = _merge_coordination(text, tokens, tk, start, clause.start)
-            name_toks = tk.between(start, t.end)
-            name = text[start:t.end]
-            if not self.free(start, t.end) or not _specific(name_toks) or "等" in name \
-                    or not _distinctive(name_toks, places) or any(n in name for n in self.person_names) \
-                    or any(start <= q.start < t.end for q in self.counted):
-                continue
-            self.add(Project(name, start, t.end, clause, "named"))
+            if facility:
+                if not words["status_continuations"].match(text, t.end, t.end + 16):
+                    continue  # a facility head names a project only when its status follows
+            else:
+                last = self.found[-1] if self.found else None
+                after_previous = last is not None and last.pattern == "named" and last.name_end == start - 1 \
+                    and text[start - 1] == "、"   # the last item of X项目、Y项目。
+                if not words["named_continuations"].match(text[t.end:t.end + 5]) and not (
+                        COMMA.match(text[t.end:t.end + 1]) and _after_object_lead(text, start)) \
+                        and not _enumeration_continues(text, tk, t.end, clause.end) and not after_previous:
+                    continue  # 项目建设热潮, 项目中心, 准备项目。: 项目 modifies what follows or names a class
+                start = _merge_coordination(text, tokens, tk, start, clause.start)
+            if len(tk.between(start, t.start)) < 2 and not COMPANY.search(text[start:t.start]):
+                continue  # one word + 项目 (充分利用项目开工建设的好时节): a phrase, not a name
+            if self._acceptable(start, t.end):
+                self.add(Project(text[start:t.end], start, t.end, clause, "named"))
 
 
 def _named_like(text: str, tk: _Tokens, a: int, b: int) -> bool:
