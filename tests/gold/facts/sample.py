@@ -81,6 +81,14 @@ def eb_page(html: str) -> dict:
             "outlet": outlet, "text": body}
 
 
+def _densest_block(html: str) -> str:
+    """Text of the smallest element that holds >= 80 % of the page's full stops."""
+    doc = lxml.html.fromstring(html)
+    total = html.count("。")
+    blocks = [el for el in doc.xpath("//*") if el.text_content().count("。") >= 0.8 * total]
+    return _block_text(min(blocks, key=lambda el: len(el.text_content())))
+
+
 def _rank(record_id: str) -> str:
     return hashlib.sha1((SALT + record_id).encode()).hexdigest()
 
@@ -158,6 +166,8 @@ def dev_record(path: Path) -> dict:
         meta = trafilatura.bare_extraction(raw, include_comments=False, include_tables=True,
                                            favor_recall=True, with_metadata=True)
         title, published, text = meta.title, meta.date, lines_text(meta.text or "")
+        if "。" not in text:  # trafilatura kept only the page's furniture
+            text = lines_text(_densest_block(raw))
     else:
         if family == "sinacrawl":  # crawler output: the article, then the page's ad script
             raw = raw.split("(function(){")[0]
