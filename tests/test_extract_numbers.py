@@ -171,3 +171,32 @@ def test_read_amount_reads_a_quoted_amount_alone():
     assert read_amount("3000万至5000万元").value_yuan == 30_000_000
     assert read_amount("3000万至5000万元").value_max == 5000
     assert read_amount("总投资3亿元") is None      # not an amount alone
+
+
+def _phrase_table():
+    import csv
+    from pathlib import Path
+    table = Path(__file__).parent / "gold" / "number_phrases.tsv"
+    return list(csv.DictReader(table.open(encoding="utf-8"), delimiter="\t"))
+
+
+def _number(cell: str):
+    return float(cell) if cell else None
+
+
+@pytest.mark.parametrize("row", _phrase_table(), ids=lambda r: r["phrase"])
+def test_number_phrase_table(row):
+    """tests/gold/number_phrases.tsv (written by reading, not from this code): every phrase is
+    one quantity read whole, with the table's kind, value(s) with the multiplier applied, unit
+    as written and qualifier."""
+    from newsgate.tasks.extract.numbers import read_amount
+    q = read_amount(row["phrase"])
+    assert q is not None, [x.text for x in find_quantities(row["phrase"])]
+    kind = "duration" if q.measure == "duration" else q.kind
+    low, high, unit = q.reading
+    assert (kind, low, high, unit, q.qualifier or "") == (
+        row["kind"], _number(row["value"]), _number(row["value_max"]), row["unit"], row["qualifier"])
+    if q.measure == "money":   # yuan, exactly; a foreign amount never is
+        assert (q.value_yuan, q.value_yuan_max) == (low, high)
+    else:
+        assert q.value_yuan is None

@@ -77,9 +77,19 @@ class Quantity:
     threshold: bool = False              # 5000万元以上项目: describes a class of projects
     pattern: str = "numbers.arabic"      # the rule that read it (numbers.<rule>)
     vague: bool = False                  # 数十亿, 上百个, 十几个: a usual reading, not a count
+    magnitude: str = ""                  # the magnitude word inside `unit` (万 of 万元)
 
     def __post_init__(self):
         self.qualifier = QUALIFIER_MEANING.get(self.qualifier, self.qualifier)
+
+    @property
+    def reading(self) -> tuple[float, float | None, str]:
+        """(low, high, unit) as a reader says it: the magnitude applied, in the unit as written
+        (3000万至5000万元 -> 30000000, 50000000, 元; 2.5万亩 -> 25000, None, 亩)."""
+        factor = float(_magnitude_factor(self.magnitude) or 1)
+        high = self.value_max * factor if self.value_max is not None else None
+        return round(self.value * factor, 6), round(high, 6) if high is not None else None, \
+            self.unit[len(self.magnitude):]
 
     @property
     def normalized(self) -> str | None:
@@ -134,7 +144,7 @@ def _end(tag: str) -> str:
 def _pattern() -> re.Pattern:
     d = _data()
     unit = _alternation(list(d.units) + list(d.counters) + list(d.durations))
-    starts = "".join(sorted({q[0] for q in PREFIX_QUALIFIERS})) + "0-9０-９" + CN_DIGITS + "十百千几数上"
+    starts = "".join(sorted({q[0] for q in PREFIX_QUALIFIERS})) + "0-9０-９" + CN_DIGITS + "十百千几数上万"
     return re.compile(
         f"(?=[{starts}])"  # fail fast where no number or qualifier can start
         f"(?P<pre>{_alternation(PREFIX_QUALIFIERS)})?"
@@ -157,16 +167,17 @@ def _single_pattern() -> re.Pattern:
 
 
 PERCENT_WORDS = re.compile(  # 百分之十二, 百分之三点五, 百分之五十以上, 百分之三到百分之五
-    f"(?P<pre>{'|'.join(PREFIX_QUALIFIERS)})?百分之(?P<n1>{ARABIC}|{CN_RUN})"
+    f"(?=[{''.join({q[0] for q in PREFIX_QUALIFIERS})}百])(?P<pre>{'|'.join(PREFIX_QUALIFIERS)})?百分之(?P<n1>{ARABIC}|{CN_RUN})"
     f"(?:(?P<sep>[{RANGE_SEPARATORS}])(?:百分之)?(?P<n2>{ARABIC}|{CN_RUN}))?"
     f"(?P<post>{'|'.join(SUFFIX_QUALIFIERS)})?")
 CHENG = re.compile(  # 四成 = 40%, 近三成, 七八成, 九成以上; not 一成不变, 三五成群
-    f"(?P<pre>{'|'.join(PREFIX_QUALIFIERS)})?(?P<n1>[{CN_DIGITS}十]{{1,2}}|[0-9](?:\\.[0-9])?)成"
-    f"(?P<inner>多)?(?P<post>{'|'.join(SUFFIX_QUALIFIERS)})?(?!不变|群|员|功|立|本|果|交|熟)")
+    f"(?=[^成]{{0,3}}成)(?P<pre>{'|'.join(PREFIX_QUALIFIERS)})?(?P<n1>[{CN_DIGITS}十]{{1,2}}|[0-9](?:\\.[0-9])?)成"
+    f"(?P<tenth>[一二三四五六七八九半](?![{CN_DIGITS}十百千万亿成]))?(?P<inner>多)?(?P<post>{'|'.join(SUFFIX_QUALIFIERS)})?(?!不变|群|员|功|立|本|果|交|熟)")
 MAGNITUDE_TAIL = re.compile(r"[万亿]+$")
 QUOTED = re.compile(r"“[^”\n]{1,16}”")
-IMPLICIT_THRESHOLD = re.compile(r"(?<![\d零〇一二两三四五六七八九十百千点.])(?P<unit>亿元|万元)(?P<post>以上)")
+IMPLICIT_THRESHOLD = re.compile(r"(?=[亿万]元以上)(?<![\d零〇一二两三四五六七八九十百千点.])(?P<unit>亿元|万元)(?P<post>以上)")
 HALF_PERCENT = re.compile(r"一半(?P<post>以上|以下|左右)?")
+HALF_DURATION = re.compile(r"(?<![上下前后大多一])半(?P<unit>年|个月|天|小时)")  # 半年, not 上半年
 RANK = re.compile(r"第(?P<num>\d+)(?P<unit>位|名)")
 THRESHOLD_AFTER = re.compile(r"^(?:以上|以下)?的?(?:重点|重大|产业|工业|续建|新建)?(?:项目|工程)")
 CALENDAR_YEAR = re.compile(r"(?:1[89]|20)\d\d|[〇零一二三四五六七八九]{4}")
@@ -270,6 +281,8 @@ def _read_end(arabic: str | None, chinese: str | None, inner: str | None,
     split = _vague_split(run)
     vague = vague or split is not None
     split = split or _range_split(run)
+    if run == "万亿":  # 突破万亿元: one 万亿
+        run = "一万亿"
     if split is None and not re.search(f"[{CN_DIGITS}十百千]", run) or run[:1] == "点" or run[-1:] == "点":
         return None
     if split is not None:
@@ -305,7 +318,7 @@ def _build(kind, measure, unit, base, factor, total, total_max, magnitude, **kw)
                     value_base=float(round(base_value, 6)), base_unit=base,
                     value_yuan=float(round(base_value)) if money else None,
                     value_yuan_max=float(round(total_max * factor)) if money and total_max is not None else None,
-                    **kw)
+                    magnitude=magnitude, **kw)
 
 
 # ------------------------------------------------------------------ the grammar
@@ -348,10 +361,13 @@ def find_quantities(text: str, token_starts: set[int] | None = None) -> list[Qua
     original, text = text, text.translate(_data().variants)
     quoted = [(m.start(), m.end()) for m in QUOTED.finditer(text)]
     out: list[Quantity] = []
-    taken: list[tuple[int, int]] = []
+    covered = bytearray(len(text))  # 1 where a quantity was read: the later forms skip it
 
     def free(s: int, e: int) -> bool:
-        return all(e <= a or s >= b for a, b in taken)
+        return not any(covered[s:e])
+
+    def take(s: int, e: int) -> None:
+        covered[s:e] = b"\x01" * (e - s)
 
     def chinese_ok(num_start: int, has_pre: bool) -> bool:
         if token_starts is not None and num_start not in token_starts and not has_pre:
@@ -375,11 +391,11 @@ def find_quantities(text: str, token_starts: set[int] | None = None) -> list[Qua
         q = _quantity_from_match(text, m, ranged, read, chinese_ok)
         if q is not None:
             out.append(q)
-            taken.append((m.start(), m.end()))
+            take(m.start(), m.end())
 
     for q in _special_forms(text, token_starts, chinese_ok, free):
         out.append(q)
-        taken.append((q.start, q.end))
+        take(q.start, q.end)
     out.sort(key=lambda q: q.start)
     if original != text:
         for q in out:
@@ -447,13 +463,17 @@ def _special_forms(text: str, token_starts, chinese_ok, free):
         high = parse_number(split[1]) if split else None
         if low is None or low > 10 or (high is not None and high > 10):
             continue
+        if m.group("tenth"):  # 三成五 = 35%, 一成半 = 15%
+            if high is not None:
+                continue
+            low += Decimal("0.5") if m.group("tenth") == "半" else parse_number(m.group("tenth")) / 10
         qualifier = m.group("pre") or m.group("inner") or m.group("post")
         yield _build("percent", "percent", "%", "%", Decimal(1), low * 10,
                      high * 10 if high is not None else None, "", text=text[m.start():m.end()],
                      start=m.start(), end=m.end(), value_text=m.group(0), qualifier=qualifier,
                      pattern="numbers.cheng")
     nouns = _alternation(d.implied)
-    for m in re.finditer(f"(?P<num>\\d+|[{CN_DIGITS}十]+)大(?P<noun>{nouns})", text):
+    for m in re.finditer(f"(?=[0-9{CN_DIGITS}十]+大)(?P<num>\\d+|[{CN_DIGITS}十]+)大(?P<noun>{nouns})", text):
         value = parse_number(m.group("num"))
         if value is None or not free(m.start(), m.end()) or m.group("num") in ("一", "两") \
                 or (token_starts is not None and m.start() not in token_starts):
@@ -482,6 +502,12 @@ def _special_forms(text: str, token_starts, chinese_ok, free):
                            end=m.end(), value=50.0, unit="%", value_text=m.group(0),
                            qualifier=m.group("post"), value_base=50.0, base_unit="%",
                            pattern="numbers.half")
+    for m in HALF_DURATION.finditer(text):
+        if free(m.start(), m.end()):
+            unit = _unit_row(m.group("unit"))[0]
+            yield Quantity(kind="count", measure="duration", text=m.group(0), start=m.start(),
+                           end=m.end(), value=0.5, unit=unit, value_text=m.group(0),
+                           value_base=0.5, base_unit=unit, pattern="numbers.half")
     for m in RANK.finditer(text):
         if free(m.start(), m.end()):
             yield Quantity(kind="count", measure="rank", text=m.group(0), start=m.start(),
@@ -492,19 +518,24 @@ def _special_forms(text: str, token_starts, chinese_ok, free):
 
 @lru_cache(maxsize=1)
 def _bare_amount_pattern() -> re.Pattern:
-    return re.compile(f"(?P<pre>{_alternation(PREFIX_QUALIFIERS)})?{_end('1')}")
+    """A number ending in 万/亿 (the only bare amounts read as yuan)."""
+    return re.compile(f"(?=[0-9０-９{CN_DIGITS}十百千几数上{''.join({q[0] for q in PREFIX_QUALIFIERS})}])"
+                      f"(?P<pre>{_alternation(PREFIX_QUALIFIERS)})?{_end('1')}(?<=[万亿])")
 
 
 def _implied_yuan(text: str, m: re.Match, d: _Units) -> Quantity | None:
     """投资120亿, 拨款171万, 百亿投资: an amount with a magnitude, no unit, in money words."""
-    reading = _reading_of(m, "1")
-    if reading is None or not reading.magnitude or reading.magnitude[-1] not in "万亿":
+    if text[m.end() - 1] not in "万亿":
         return None
     num_start = m.start("a1") if m.group("a1") else m.start("c1")
     after = text[m.end():m.end() + 2]
-    if after.startswith(d.not_money_after) or (after[:1] and _pattern().match(text, m.start())):
-        return None  # 300万股; or a unit follows (the grammar read it)
-    if not (d.money_words.search(text, max(0, num_start - 8), m.start()) or after.startswith(("投资", "资金"))):
+    if after.startswith(d.not_money_after) or not (
+            d.money_words.search(text, max(0, num_start - 8), m.start()) or after.startswith(("投资", "资金"))):
+        return None  # 300万股, or no money words around
+    if after[:1] and _pattern().match(text, m.start()):
+        return None  # a unit follows: the grammar read it
+    reading = _reading_of(m, "1")
+    if reading is None or not reading.magnitude:
         return None
     return _build("money", "money", "元", "元", Decimal(1), reading.total, reading.total_max,
                   reading.magnitude, text=text[num_start:m.end()], start=num_start, end=m.end(),

@@ -191,20 +191,23 @@ def _name_end_tokens(tk: _Tokens, start: int, limit: int) -> int | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def _facility_tail() -> re.Pattern:
+    return re.compile(f"(?:{'|'.join(map(re.escape, _words()['facility_suffixes']))})$")
+
+
+@lru_cache(maxsize=65536)
 def _facility_token(word: str) -> bool:
     """A token that ends in a facility head (…水库, 批发市场, 产业园)."""
-    return any(word.endswith(s) for s in _words()["facility_suffixes"]) and len(word) > 1
+    return len(word) > 1 and _facility_tail().search(word) is not None
 
 
 def _facility_end(tk: _Tokens, start: int, limit: int) -> int | None:
-    toks = tk.between(start, limit)
-    suffixes = _words()["facility_suffixes"]
-    for t in toks:
+    for t in tk.between(start, limit):
         if t.text in PUNCT_BOUNDARY or t.text in FACILITY_STOPS:
             return None
-        for s in suffixes:
-            if t.text.endswith(s):
-                return t.end
+        if _facility_tail().search(t.text):
+            return t.end
     return None
 
 
