@@ -199,7 +199,8 @@ def _inside(body: str, offset: int, context: str) -> bool:
 # Definitions (tests/gold/facts/README.md, "Scoring"):
 # - projects: a predicted name (whitespace folded; a trailing 项目 folded too) equals the gold
 #   `name` or one of its `aliases`; the amount must be exact where the gold states one in yuan
-#   (a foreign amount must not be taken as yuan). Rows naming the same project count once.
+#   (a foreign amount must not be taken as yuan). Rows naming the same project (by name or by
+#   an alias of a project already matched) count once.
 #   Optional gold items count neither way.
 # - indicators: same value and unit (or, for money, the same amount in yuan) and the row's
 #   evidence overlaps the gold evidence sentence. Optional gold items count neither way.
@@ -303,6 +304,8 @@ def _score_projects(s: FactsScore, r: dict, pred: pd.DataFrame) -> None:
         for name, amounts in names.items():
             hit = next((k for k, g in enumerate(gold) if name in keys[k] and k not in used
                         and (named_only or _amount_right(g, amounts))), None)
+            if hit is None and any(name in keys[k] for k in used):
+                continue  # another name (an alias) of a project already matched: the same project
             if hit is not None:
                 used.add(hit)
             if hit is not None and gold[hit].get("optional"):

@@ -37,14 +37,14 @@ HERE = Path(__file__).parent
 PUNCT_BOUNDARY = set(",，。;；:：“”‘’\"'!?！？\n、《》")
 COMMA = re.compile(r"[,，]")
 STATUS_LED = re.compile(r"(?:新开工建设|新开工|开工建设|已竣工|竣工投产|已投产|新落地)的")
-LIST_END = re.compile(r"等(?P<mid>(?:一批)?[^,，。;；、的\d零一二两三四五六七八九十]{0,10}?)(?P<suf>项目|工程)")
+LIST_END = re.compile(r"等(?:[\d一二两三四五六七八九十]+[个项座条家处])?(?P<mid>(?:一批)?[^,，。;；、的\d零一二两三四五六七八九十]{0,10}?)(?P<suf>项目|工程)")
 # dictionary tags of words that cannot open a name (verbs, prepositions, conjunctions, adverbs,
 # particles, pronouns): 报道过该项目, 参建了X工程 lose them; a name starting with a place or noun keeps all
-LEADING_NON_NAME_TAGS = {"v", "vd", "vi", "vg", "p", "c", "d", "dg", "u", "ul", "uj", "uz", "uv", "ud",
+LEADING_NON_NAME_TAGS = {"v", "vd", "vi", "vg", "p", "c", "d", "ad", "dg", "u", "ul", "uj", "uz", "uv", "ud",
                          "ug", "r", "rr", "rz", "y", "e", "o", "zg"}
 FACILITY_STOPS = {"是", "为", "的", "将", "已", "已经", "正在", "于", "和", "与"}
-WORD_TAILS = set("类师款费额量")  # 工程类, 工程师, 项目款 …: the suffix is part of a longer word
-RARE_FREQ = 200  # a token rarer than this in jieba's dictionary is a proper-name part (精功, 浆果)
+WORD_TAILS = set("类师款费额量")
+BUILD_WORDS = {"建设", "新建", "扩建", "改建", "兴建", "开工", "动工", "启动", "实施", "建成", "开发", "打造"}  # 工程类, 工程师, 项目款 …: the suffix is part of a longer word
 
 
 @dataclass
@@ -63,7 +63,8 @@ class Project:
 def _words() -> dict:
     data = json.loads((HERE / "project_words.json").read_text(encoding="utf-8"))
     data["lead_words"] = sorted(data["lead_words"], key=len, reverse=True)
-    for key in ("named_continuations", "status_continuations", "anaphora"):
+    for key in ("named_continuations", "status_continuations", "anaphora", "lead_verbs", "topic_words",
+                "category_leads", "capacity", "investing_verbs", "venue_leads"):
         data[key] = re.compile(data[key])
     data["ceremonies"] = re.compile(data["ceremonies"])
     data["ceremony_trim"] = re.compile(data["ceremony_trim"])
@@ -73,7 +74,7 @@ def _words() -> dict:
     data["invest_before"] = re.compile(f"(?:{leads})(?:{quals})*$")
     # between a name and its amount: (,)(项目)总投资约
     data["invest_after"] = re.compile(f"^[,，]?(?:项目|工程)?(?:的)?(?:{leads})(?:{quals})*$")
-    data["build_after"] = re.compile(f"^(?:人民币)?[,，]?(?:用于|用来|专门)?(?:{'|'.join(data['build_verbs'])})")
+    data["build_after"] = re.compile(f"^(?:人民币)?[,，]?(?:用于|用来|专门)?(?:{'|'.join(data['build_verbs'])})的?")
     for key in ("generic_words", "determiners", "name_suffixes", "compound_suffixes", "list_heads"):
         data[key] = set(data[key])
     return data
@@ -155,24 +156,36 @@ COMPANY = re.compile(r"公司|集团|厂|[A-Za-z0-9]")
 COMPANY_NO_DIGITS = re.compile(r"公司|集团|厂|[A-Za-z]")
 
 
+PROPER_TAGS = ("nr", "ns", "nt", "nz")
+FUNCTION_CHARS = set("的和及与或在了是为对把被从向等之其该此各每新老")
+
+
+def _proper(word: str) -> bool:
+    """A proper-name part: tagged as a person, place, organisation or other name in jieba's
+    dictionary (荆江, 大唐, 长白山), or not in it at all (精功, 龙永, 锦懋). Rare common nouns
+    (沼气, 无害化, 石材) are not, nor words of the domain dictionary (新能源)."""
+    if len(word) < 2:
+        return False
+    tag = word_tag(word)
+    return word_frequency(word) == 0 if tag is None else tag.startswith(PROPER_TAGS)
+
+
 def _distinctive(tokens: list[Token], places: frozenset[str], company: re.Pattern = COMPANY) -> bool:
-    """Has a proper-name part: a company word, a digit or Latin letter, a rare word that is not a
-    place, or a place plus at least four characters of non-generic words (长春经开 + 光电信息产业园)."""
-    generic = _words()["generic_words"]
-    rest = 0
-    has_place = False
-    for t in tokens:
-        if company.search(t.text):
-            return True
-        if t.text in places:
-            has_place = True
+    """Has a proper-name part: a company word, a digit or Latin letter, a place, or a word that
+    is a name by the dictionary (see _proper). 污水集中处理工程, 农村沼气工程 have none."""
+    if any(not _is_suffix_token(t.text) and not _facility_token(t.text)
+           and (company.search(t.text) or t.text in places or _proper(t.text)) for t in tokens):
+        return True
+    # an unknown name jieba cut into characters (哈|啤 of 哈啤搬迁扩产)
+    run = ""
+    for t in [*tokens, None]:
+        if t is not None and len(t.text) == 1 and t.text not in FUNCTION_CHARS:
+            run += t.text
             continue
-        if t.text in generic or _is_suffix_token(t.text):
-            continue
-        if len(t.text) >= 2 and word_frequency(t.text) < RARE_FREQ:
+        if len(run) >= 2 and word_frequency(run) == 0 and word_tag(run) is None:
             return True
-        rest += len(t.text.strip("()（）"))
-    return has_place and rest >= 4
+        run = ""
+    return False
 
 
 def _name_end_tokens(tk: _Tokens, start: int, limit: int) -> int | None:
@@ -198,8 +211,8 @@ def _facility_tail() -> re.Pattern:
 
 @lru_cache(maxsize=65536)
 def _facility_token(word: str) -> bool:
-    """A token that ends in a facility head (…水库, 批发市场, 产业园)."""
-    return len(word) > 1 and _facility_tail().search(word) is not None
+    """A token that ends in a facility head (…水库, 批发市场, 产业园, or the head alone: 段, 厂)."""
+    return _facility_tail().search(word) is not None
 
 
 def _facility_end(tk: _Tokens, start: int, limit: int) -> int | None:
@@ -282,7 +295,7 @@ class _ProjectFinder:
         self.person_names = person_names
         self.money = [q for q in quantities if q.measure == "money"]
         # a count, amount or area inside a candidate name makes it a class (86个…项目, 5000万元以上项目)
-        self.counted = [q for q in quantities if q.kind in ("money", "percent", "area")
+        self.counted = [q for q in quantities if q.kind in ("money", "percent")
                         or (q.measure == "count" and q.unit in ("个", "项"))]
         self.found: list[Project] = []
         self.claimed: list[tuple[int, int]] = []
@@ -309,9 +322,10 @@ class _ProjectFinder:
             if q.threshold or not _words()["invest_before"].search(text[max(0, q.start - 10):q.start]):
                 continue
             clause = self.clause_at.at(q.start)
-            if clause is None or text[q.end:q.end + 1] != "的":
+            of = MONEY_LED_OF.match(text, q.end)   # 的, or 、总建筑面积10万平方米的
+            if clause is None or of is None:
                 continue
-            start = q.end + 1
+            start = of.end()
             end = _name_end_tokens(tk, start, clause.end) or _facility_end(tk, start, clause.end)
             if end is None or not self.free(start, end) or not _specific(tk.between(start, end)):
                 continue  # 总投资12.5亿元的该项目
@@ -338,9 +352,14 @@ class _ProjectFinder:
         return _name_end_tokens(self.tk, start, limit) or _facility_end(self.tk, start, limit)
 
     def _acceptable(self, start: int, end: int, distinctive: bool = True) -> bool:
+        """A name, not a class: specific words, no 等, no person, no count or amount inside, and a
+        proper-name part unless `distinctive` is False (a strong context or a capacity said)."""
         toks = self.tk.between(start, end)
         name = self.text[start:end]
+        if distinctive and _words()["capacity"].search(name):
+            distinctive = False  # 年产300吨蓝宝石单晶棒生产线: specific by its capacity
         return (end > start and self.free(start, end) and _specific(toks) and "等" not in name
+                and not re.search(r"[和及][\d０-９]", name)   # 22.5万总吨和10万总吨泊位: capacities, not a name
                 and (not distinctive or _distinctive(toks, place_surfaces()))
                 and not any(n in name for n in self.person_names)
                 and not any(start <= q.start < end for q in self.counted))
@@ -410,92 +429,197 @@ class _ProjectFinder:
                      status_from=q.end)
 
     def anaphora(self) -> None:
-        """该项目总投资X: the amount of the project named last before it (without one)."""
+        """An amount with an investment lead that no name sits right before belongs to the project
+        the passage is about: 该项目总投资X / X工程，…，总投资达52亿元 (the one project of its clause)
+        / …审查，投资概算50亿元 (the last project of its paragraph, when the paragraph names one)
+        / 以上三项目…分别约为A、B、C (the last three projects, in order)."""
         text, words = self.text, _words()
-        for q in self.money:
-            lead = words["invest_before"].search(text[max(0, q.start - 10):q.start])
-            if q.threshold or lead is None or any(p.investment is q for p in self.found):
+        taken = {id(p.investment) for p in self.found if p.investment is not None}
+        for k, q in enumerate(self.money):
+            lead = words["invest_before"].search(text[max(0, q.start - 12):q.start])
+            if q.threshold or lead is None or id(q) in taken:
                 continue
-            if not words["anaphora"].search(text[max(0, q.start - len(lead.group(0)) - 6):q.start - len(lead.group(0))]):
+            if RESPECTIVELY.search(text, max(0, q.start - 16), q.start):
+                run = [q]
+                for nxt in self.money[k + 1:]:
+                    if text[run[-1].end:nxt.start] not in ("、", "，", ","):
+                        break
+                    run.append(nxt)
+                owners = sorted((p for p in self.found if p.name_end <= q.start), key=lambda p: p.name_end)[-len(run):]
+                if len(owners) == len(run) and all(p.investment is None for p in owners):
+                    for p, amount in zip(owners, run):
+                        p.investment = amount
+                        taken.add(id(amount))
                 continue
-            earlier = [p for p in self.found if p.name_end <= q.start]
-            if earlier:
-                last = max(earlier, key=lambda p: p.name_end)
-                if last.investment is None:
-                    last.investment = q
+            before = [p for p in self.found if p.name_end <= q.start and p.investment is None]
+            clause = self.clause_at.at(q.start)
+            same_clause = [p for p in before if clause is not None and p.clause.start == clause.start]
+            paragraph = text.rfind("\n", 0, q.start) + 1
+            in_paragraph = [p for p in self.found if paragraph <= p.name_start < q.start]
+            if len(same_clause) == 1:
+                owner = same_clause[0]
+            elif not same_clause and len({p.name for p in in_paragraph}) == 1 and before and before[-1] in in_paragraph:
+                owner = before[-1]
+            elif before and words["anaphora"].search(text, max(0, q.start - len(lead.group(0)) - 8),
+                                                     q.start - len(lead.group(0))):
+                owner = max(before, key=lambda p: p.name_end)
+            else:
+                continue
+            owner.investment = q
+            taken.add(id(q))
 
     def lists(self) -> None:
-        """A、B和C等(重点/续建/一批…)项目 <status>: every item a name."""
+        """A、B和C等(7个)(重点/在建/外资…)项目 <status> / A、B…6条高速公路建设: every item a name."""
         text, tk, words = self.text, self.tk, _words()
         token_ends = set(self.tokens.ends)
         for clause in self.clauses:
-            for m in LIST_END.finditer(text, clause.start, clause.end):
-                if m.end() not in token_ends or text[m.end():m.end() + 1] in WORD_TAILS:
+            ends = [(m, "等") for m in LIST_END.finditer(text, clause.start, clause.end)]
+            ends += [(m, "count") for m in _count_list_end().finditer(text, clause.start, clause.end)]
+            token_starts = set(self.tokens.starts)
+            for m, how in sorted(ends, key=lambda x: x[0].start()):
+                if (m.end("suf") not in token_ends and m.start("suf") not in token_starts) \
+                        or text[m.end("suf"):m.end("suf") + 1] in WORD_TAILS:
                     continue  # 等工程机械, 等工程类产品: 工程 starts a longer word
-                if any(t.text not in words["list_heads"] for t in tk.between(m.start("mid"), m.end("mid"))):
-                    continue  # 等基础设施建设项目, 等游乐项目: a list of kinds
-                seg_start = clause.start
-                for c in re.finditer(r"[,，:：]", text[clause.start:m.start()]):
-                    seg_start = clause.start + c.end()
-                if "、" not in text[seg_start:m.start()]:
-                    continue  # a list has at least one 、 (X和Y等项目 is too often one phrase)
+                if how == "count" and text[m.start() - 1:m.start()] in ("的", "之"):
+                    continue  # 位于资阳、南宁的两家酒厂: the items describe the heads, they do not name them
+                mid_ok = all(t.text in words["list_heads"] for t in tk.between(m.start("mid"), m.end("mid")))
+                seg_start = _list_start(text, tk, clause.start, m.start())
+                if "、" not in text[seg_start:m.start()] and not text[seg_start:m.start()].count("，"):
+                    continue  # a list has at least two items (X和Y等项目 is too often one phrase)
                 if "一批" in text[max(clause.start, seg_start - 6):seg_start + 8]:
                     continue  # 谋划一批X、Y等项目: kinds of projects
-                seg_start = _lead_cut(text, tk, seg_start, text.find("、", seg_start, m.start()))
-                items = _split_items(text, tk, seg_start, m.start())
-                kept = [(a, b) for a, b in items if self.free(a, b) and _specific(tk.between(a, b))]
-                if not kept or len(kept) < len(items) or not all(_named_like(text, tk, a, b) for a, b in kept):
-                    continue  # 污水治理、能源利用等项目: topics, not named projects
-                for a, b in kept:
-                    self.add(Project(text[a:b], a, b, clause, "list"), status_from=m.end())
+                seg_start = _lead_cut(text, tk, seg_start, m.start())
+                items = [(a, b) for a, b in _split_items(text, tk, seg_start, m.start()) if self.free(a, b)]
+                named = [_named_like(text, tk, a, b) and not _institution(text[a:b]) for a, b in items]
+                headed = all(_ends_in_head(tk, a, b) for a, b in items) and sum(named) * 2 >= len(items)
+                if not items or not (all(named) and mid_ok or headed):
+                    continue  # 污水治理、能源利用等项目, 等游乐项目: topics and kinds, not named projects
+                for (a, b), ok in zip(items, named):
+                    if (ok or headed) and len(text[a:b].strip()) >= 2 and not _is_generic(tk.between(a, b)):
+                        self.add(Project(text[a:b], a, b, clause, "list"), status_from=m.end())
                 self.claimed.append((m.start(), m.end()))
 
+    def _context(self, start: int, head: Token, clause: Span, project_head: bool) -> str | None:
+        """How the text around a candidate name says it is a project: "lead" (a build or status
+        verb before it: 开工建设X, 投向X), "status" (a status after it: X正式开工), "list" (an item of
+        X、Y…), "object" (推动X项目,), "topic" (a sentence about it: X工程，…总投资…), or None."""
+        text, words = self.text, _words()
+        after = text[head.end:head.end + 20]
+        if words["lead_verbs"].search(text, max(0, start - 7), start):
+            return "lead"
+        if words["status_continuations"].match(after) or (project_head and words["named_continuations"].match(after)):
+            return "status"
+        last = self.found[-1] if self.found else None
+        if _enumeration_continues(text, self.tk, head.end, clause.end) or (
+                last is not None and last.name_end == start - 1 and text[start - 1] == "、"):
+            return "list"   # X项目、Y项目 / the last item of it
+        if project_head and COMMA.match(after) and _after_object_lead(text, start):
+            return "object"
+        return "topic" if self._topic(start, head.end, clause) else None
+
+    def _topic(self, start: int, end: int, clause: Span) -> bool:
+        """NAME，… / NAME是… / NAME起于… opening its clause, in a clause about investment, status
+        or plans (the clause's topic)."""
+        text = self.text
+        lead = text[clause.start:start].rstrip("“\"")
+        if len(lead) > 8 or (lead and lead[-1] not in ",，"):
+            return False
+        rest = re.sub(r"^[”\"]?(?:[(（][^)）]{1,20}[)）])?", "", text[end:clause.end])
+        topic = _words()["topic_words"]
+        if rest[:1] in (",", "，", "是"):
+            return bool(topic.search(rest))
+        return bool(topic.match(rest))
+
     def named(self) -> None:
-        """推动 NAME项目, / 在NAME项目现场 / NAME项目已投产 / X项目、Y项目 / NAME水库正式开工."""
+        """NAME项目已投产 / 推动NAME项目, / 开工建设NAME风电场 / NAME水库正式开工 / NAME工程，…总投资X."""
         text, tk, tokens, words = self.text, self.tk, self.tokens, _words()
         suffixes = words["name_suffixes"] | words["compound_suffixes"]
         for i, word in enumerate(tokens.words):
-            facility = word not in suffixes and _facility_token(word)
-            if word not in suffixes and not facility:
+            project_head = word in suffixes
+            if not project_head and not _facility_token(word):
                 continue
             t = tokens[i]
             if not self.free(t.start, t.end) or (i + 1 < len(tokens) and _is_suffix_token(tokens.words[i + 1])):
                 continue  # claimed, or the suffix run continues: handle it at its last token
-            if t.text in ("重点项目", "重大项目") or (i > 0 and tokens.words[i - 1] in ("重点", "重大")):
-                continue  # …重点项目: a class of projects
             clause = self.clause_at.at(t.start)
-            start = scan_name_start(text, tokens, i, clause.start) if clause is not None else None
-            if start is None:
+            if clause is None:
                 continue
-            if facility:
-                if not words["status_continuations"].match(text, t.end, t.end + 16):
-                    continue  # a facility head names a project only when its status follows
-            else:
-                last = self.found[-1] if self.found else None
-                after_previous = last is not None and last.pattern == "named" and last.name_end == start - 1 \
-                    and text[start - 1] == "、"   # the last item of X项目、Y项目。
-                if not words["named_continuations"].match(text[t.end:t.end + 5]) and not (
-                        COMMA.match(text[t.end:t.end + 1]) and _after_object_lead(text, start)) \
-                        and not _enumeration_continues(text, tk, t.end, clause.end) and not after_previous:
-                    continue  # 项目建设热潮, 项目中心, 准备项目。: 项目 modifies what follows or names a class
+            if not project_head and _name_end_tokens(tk, t.end, min(clause.end, t.end + 12)):
+                continue  # 太平湖国家湿地公园环境整治工程: the facility names part of a longer name
+            if t.text in ("重点项目", "重大项目") or (i > 0 and tokens.words[i - 1] in ("重点", "重大", "和", "及", "与", "或")):
+                continue  # …重点项目: a class of projects; 投资和项目: a conjunction
+            start = scan_name_start(text, tokens, i, clause.start)
+            if start is None or words["category_leads"].search(text, clause.start, start):
+                continue  # 分为A工程、B工程 / 一是A工程: kinds of works
+            how = self._context(start, t, clause, project_head)
+            if how is None:
+                continue
+            if not project_head and any(word.endswith(h) for h in words["route_heads"]) \
+                    and not ROUTE.search(text[start:t.start]):
+                continue  # 路段, 阶段: 段 heads a name only on a route (国道318线X至Y段)
+            if not project_head and words["venue_leads"].search(text, max(0, start - 4), start):
+                continue  # 在霍城江苏工业园集中开工: the venue of other projects
+            if project_head:
                 start = _merge_coordination(text, tokens, tk, start, clause.start)
-            if len(tk.between(start, t.start)) < 2 and not COMPANY.search(text[start:t.start]):
-                continue  # one word + 项目 (充分利用项目开工建设的好时节): a phrase, not a name
-            if self._acceptable(start, t.end):
+                if len(tk.between(start, t.start)) < 2 and not COMPANY.search(text[start:t.start]):
+                    continue  # one word + 项目 (充分利用项目开工建设的好时节): a phrase, not a name
+            # a descriptive name (半导体照明光源产业化项目) is a project when its owner invests in it
+            investing = project_head and words["investing_verbs"].search(text, max(0, start - 6), start)
+            if self._acceptable(start, t.end, distinctive=not investing):
                 self.add(Project(text[start:t.end], start, t.end, clause, "named"))
 
 
-def _named_like(text: str, tk: _Tokens, a: int, b: int) -> bool:
-    """A list item that reads as a name: a proper-name part, or a facility/project ending."""
+RESPECTIVELY = re.compile(r"分别(?:约|约为|为|是|达)?$|分别")
+MONEY_LED_OF = re.compile(r"(?:[、，,][^，,。；;、的]{1,20}?)?的")
+ROUTE = re.compile(r"至|到|[-—－]|\d+线|[国省县]道|公路|铁路|高速")
+
+
+@lru_cache(maxsize=1)
+def _count_list_end() -> re.Pattern:
+    """A、B…6条高速公路(建设): a list closed by a count of facilities."""
+    heads = "|".join(map(re.escape, sorted(_words()["facility_suffixes"] + ["项目", "工程"], key=len, reverse=True)))
+    return re.compile(f"(?P<count>\\d+|[一二两三四五六七八九十]+)[条座个项家处](?P<mid>[\u4e00-\u9fff]{{0,6}}?)(?P<suf>{heads})")
+
+
+def _list_start(text: str, tk: _Tokens, floor: int, end: int) -> int:
+    """Where a list that ends at `end` starts: after the last comma or colon, extended back over
+    comma-separated items that end in a head too (年产…生产线，年产…生产线等项目)."""
+    start = floor
+    for c in re.finditer(r"[,，:：;；]", text[floor:end]):
+        start = floor + c.end()
+    while start > floor and text[start - 1] in ",，":
+        prev = max(max(text.rfind(x, floor, start - 1) for x in ",，:：") + 1, floor)
+        if start - 1 - prev > 40 or not _ends_in_head(tk, prev, start - 1):
+            break
+        start = prev
+    return start
+
+
+def _institution(name: str) -> bool:
+    return name.endswith(tuple(_words()["org_suffixes"]))
+
+
+def _ends_in_head(tk: _Tokens, a: int, b: int) -> bool:
     toks = tk.between(a, b)
-    return _distinctive(toks, frozenset(), COMPANY_NO_DIGITS) or \
-        any(text[a:b].endswith(tail) for tail in _words()["facility_tail"])
+    return bool(toks) and (_is_suffix_token(toks[-1].text) or _facility_token(toks[-1].text))
+
+
+def clause_end(finder: "_ProjectFinder", t: Token) -> int:
+    clause = finder.clause_at.at(t.start)
+    return clause.end if clause is not None else t.end
+
+
+def _named_like(text: str, tk: _Tokens, a: int, b: int) -> bool:
+    """A list item that reads as a name: it has a proper-name part."""
+    return len(text[a:b].strip()) >= 2 and _distinctive(tk.between(a, b), frozenset(), COMPANY_NO_DIGITS)
 
 
 def _split_items(text: str, tk: _Tokens, start: int, end: int) -> list[tuple[int, int]]:
-    """Items of an enumeration 'A、B和C': split on 、, and on 和 when a proper name follows it."""
+    """Items of an enumeration 'A、B和C' (or 'A，B' when the list was extended over commas):
+    split on 、 and commas, and on 和 when a proper name follows it; leading verbs and adverbs
+    of an item are not part of it (将动工建设小岞风电场 -> 小岞风电场)."""
     items, pos = [], start
-    for part in text[start:end].split("、"):
+    for part in re.split("[、,，]", text[start:end]):
         items.append((pos, pos + len(part)))
         pos += len(part) + 1
     a, b = items[-1]
@@ -503,10 +627,19 @@ def _split_items(text: str, tk: _Tokens, start: int, end: int) -> list[tuple[int
     k = last.find("和")
     if k > 0:
         after = [t for t in tk.between(a + k + 1, b)]
-        if after and after[0].start == a + k + 1 and word_frequency(after[0].text) < RARE_FREQ:
+        if after and after[0].start == a + k + 1 and (_proper(after[0].text) or after[0].text[:1].isdigit()):
             items[-1] = (a, a + k)
             items.append((a + k + 1, b))
-    return [(x, y) for x, y in items if y > x]
+    return [(x, y) for x, y in (_strip_leading(tk, a, b) for a, b in items) if y > x]
+
+
+def _strip_leading(tk: _Tokens, a: int, b: int) -> tuple[int, int]:
+    """Drop leading verbs, adverbs and particles (by dictionary tag) and build words."""
+    toks = tk.between(a, b)
+    k = 0
+    while k < len(toks) - 1 and (word_tag(toks[k].text) in LEADING_NON_NAME_TAGS or toks[k].text in BUILD_WORDS):
+        k += 1
+    return (toks[k].start if toks else a), b
 
 
 def _boundary_token(tok: Token) -> bool:
@@ -515,8 +648,8 @@ def _boundary_token(tok: Token) -> bool:
         return True
     if tok.text in words["determiners"] or tok.text in ("的",):
         return True
-    if re.fullmatch(r"\d+(?:\.\d+)?[个项家户]|[一二三四五六七八九十百]+个", tok.text):
-        return True
+    if re.fullmatch(r"第?(?:\d+(?:\.\d+)?|[一二三四五六七八九十百]+)[个项家户座条]", tok.text):
+        return True  # 86个, 第二个: a count or an ordinal, not part of a name
     return False
 
 
@@ -526,14 +659,14 @@ def scan_name_start(text: str, tokens: Tokens, i: int, floor: int) -> int | None
     j = i - 1
     while j >= 0 and tokens[j].start >= floor:
         tok = tokens[j]
-        if _boundary_token(tok) or tok.text in leads:
+        if _boundary_token(tok) or tok.text in leads or (len(tok.text) > 2 and tok.text[-2:] in leads):
             break
         if j >= 1 and tokens[j - 1].text + tok.text in leads:
             break
         j -= 1
     j += 1
-    while j < i and word_tag(tokens[j].text) in LEADING_NON_NAME_TAGS:
-        j += 1  # 报道过该项目 -> 项目; 参建了海口美兰国际机场 -> 海口美兰国际机场
+    while j < i and (word_tag(tokens[j].text) in LEADING_NON_NAME_TAGS or tokens[j].text in BUILD_WORDS):
+        j += 1  # 报道过该项目 -> 项目; 参建了海口美兰国际机场 -> 海口美兰国际机场; 建设X -> X
     start = tokens[j].start
     if start >= tokens[i].start:
         return None
