@@ -360,6 +360,7 @@ class _ProjectFinder:
             distinctive = False  # 年产300吨蓝宝石单晶棒生产线: specific by its capacity
         return (end > start and self.free(start, end) and _specific(toks) and "等" not in name
                 and not re.search(r"[和及][\d０-９]", name)   # 22.5万总吨和10万总吨泊位: capacities, not a name
+                and not _coordinated(self.tk, start, end)
                 and (not distinctive or _distinctive(toks, place_surfaces()))
                 and not any(n in name for n in self.person_names)
                 and not any(start <= q.start < end for q in self.counted))
@@ -370,11 +371,11 @@ class _ProjectFinder:
         for q in self.money:
             if q.threshold or not words["invest_before"].search(text[max(0, q.start - 10):q.start]):
                 continue
-            verb = words["build_after"].match(text, q.end)
+            verb = words["build_after"].match(text[q.end:q.end + 12])
             clause = self.clause_at.at(q.start)
             if verb is None or clause is None:
                 continue
-            start = verb.end()
+            start = q.end + verb.end()
             end = self._name_at(start, clause.end)
             if end is None or not self._acceptable(start, end):
                 continue
@@ -480,8 +481,11 @@ class _ProjectFinder:
                 if (m.end("suf") not in token_ends and m.start("suf") not in token_starts) \
                         or text[m.end("suf"):m.end("suf") + 1] in WORD_TAILS:
                     continue  # 等工程机械, 等工程类产品: 工程 starts a longer word
-                if how == "count" and text[m.start() - 1:m.start()] in ("的", "之"):
-                    continue  # 位于资阳、南宁的两家酒厂: the items describe the heads, they do not name them
+                if how == "count" and (text[m.start() - 1:m.start()] in ("的", "之") or not (
+                        words["lead_verbs"].search(text, max(clause.start, _list_start(text, tk, clause.start, m.start()) - 1),
+                                                   _list_start(text, tk, clause.start, m.start()) + 12)
+                        or re.match(r"(?:建设|开工|竣工|通车)", text[m.end("suf"):m.end("suf") + 2]))):
+                    continue  # 位于资阳、南宁的两家酒厂 / 璜塘、江阴4个收费站: no project is built
                 mid_ok = all(t.text in words["list_heads"] for t in tk.between(m.start("mid"), m.end("mid")))
                 seg_start = _list_start(text, tk, clause.start, m.start())
                 if "、" not in text[seg_start:m.start()] and not text[seg_start:m.start()].count("，"):
@@ -544,7 +548,7 @@ class _ProjectFinder:
             clause = self.clause_at.at(t.start)
             if clause is None:
                 continue
-            if not project_head and _name_end_tokens(tk, t.end, min(clause.end, t.end + 12)):
+            if not project_head and _longer_name_follows(tk, t.end, clause.end):
                 continue  # 太平湖国家湿地公园环境整治工程: the facility names part of a longer name
             if t.text in ("重点项目", "重大项目") or (i > 0 and tokens.words[i - 1] in ("重点", "重大", "和", "及", "与", "或")):
                 continue  # …重点项目: a class of projects; 投资和项目: a conjunction
@@ -595,6 +599,23 @@ def _list_start(text: str, tk: _Tokens, floor: int, end: int) -> int:
     return start
 
 
+def _longer_name_follows(tk: _Tokens, end: int, limit: int) -> bool:
+    """A 项目/工程 head follows within a few words, with no punctuation between."""
+    for t in tk.between(end, min(limit, end + 12)):
+        if t.text in PUNCT_BOUNDARY or t.text.isspace():
+            return False
+        if _is_suffix_token(t.text):
+            return True
+    return False
+
+
+def _coordinated(tk: _Tokens, start: int, end: int) -> bool:
+    """A和B where A already ends in a head: two names (物流中心和金融中心), not one."""
+    toks = tk.between(start, end)
+    return any(t.text in ("和", "及", "与") and k > 0 and _ends_in_head(tk, toks[0].start, toks[k - 1].end)
+               for k, t in enumerate(toks))
+
+
 def _institution(name: str) -> bool:
     return name.endswith(tuple(_words()["org_suffixes"]))
 
@@ -634,9 +655,13 @@ def _split_items(text: str, tk: _Tokens, start: int, end: int) -> list[tuple[int
 
 
 def _strip_leading(tk: _Tokens, a: int, b: int) -> tuple[int, int]:
-    """Drop leading verbs, adverbs and particles (by dictionary tag) and build words."""
+    """Drop leading verbs, adverbs and particles (by dictionary tag), and everything up to a
+    build word among the first few words (将全面建成玉滩大型水库 -> 玉滩大型水库)."""
     toks = tk.between(a, b)
     k = 0
+    for j, t in enumerate(toks[:4]):
+        if t.text in BUILD_WORDS and j < len(toks) - 1:
+            k = j + 1
     while k < len(toks) - 1 and (word_tag(toks[k].text) in LEADING_NON_NAME_TAGS or toks[k].text in BUILD_WORDS):
         k += 1
     return (toks[k].start if toks else a), b
@@ -682,6 +707,7 @@ def _merge_coordination(text: str, tokens: Tokens, tk: _Tokens, start: int, floo
     if prev_start is None:
         return start
     prev_toks = tk.between(prev_start, start - 1)
-    if not prev_toks or any(_is_suffix_token(t.text) for t in prev_toks) or _is_generic(prev_toks):
+    if not prev_toks or any(_is_suffix_token(t.text) for t in prev_toks) or _ends_in_head(tk, prev_start, start - 1) \
+            or _is_generic(prev_toks):
         return start
     return prev_start
