@@ -129,8 +129,10 @@ def extract_article(article: dict) -> dict[str, list[dict]]:
             f"projects.{p.pattern}", doubts))
 
     # numbers in a project's own report clause or inside any name are not statistics
-    claimed = [(p.clause.start, p.clause.end) for p in projects if p.pattern != "named"] + name_spans
-    for ind in find_indicators(body, quantities, clause_spans, sentence_spans, claimed, locator):
+    claimed = [(p.clause.start, p.clause.end) for p in projects if p.claims_clause] + name_spans \
+        + [(p.investment.start, p.investment.end) for p in projects if p.investment is not None]
+    for ind in find_indicators(body, quantities, clause_spans, sentence_spans, claimed, locator,
+                               [p.name_start for p in projects]):
         q = ind.quantity
         doubts = [d for d, yes in (("no_period", ind.period is None), ("no_region", ind.region is None),
                                    ("vague", q.vague)) if yes]

@@ -1,26 +1,34 @@
-"""Indicators: statistics stated with a number (counts, totals, growth rates, targets, areas).
+"""Indicators: statistics of a region over a period with a named measure (docs/ANNOTATION.md §2).
 
-Every quantity that is not a project's own figure becomes an indicator, except
-- thresholds that describe a class of projects (5000万元以上项目 — they go into the metric text),
-- quantities inside a project's evidence (a project's investment, 已完成工程量的85%, 年产100万套),
-- measures that are part of names (capacity, weight, length, volume).
+A quantity is an indicator when
+- its metric names a measure: a noun phrase whose head is in the measure vocabulary
+  (measures.json, sense.py) and takes the quantity's measure (a percent is not money);
+- it is not a project's own figure (inside a project's name or its report clause, or its
+  investment), not a threshold naming a class of projects (5000万元以上项目), not a duration;
+- no rule of `not_statistics` (measures.json) says otherwise: a figure of one project referred
+  back to (项目占地2500亩), money a project is built with (投资6000万元实施…), a price, a
+  company's figure, attendance (35家企业参与招聘), an opinion, page furniture.
 The metric is the phrase that names the number: the words right before it in its clause back to
-the previous comma or number (实施5000万元以上项目 1677个), or, when the count precedes its noun
-(127个5000万元以上重点项目), the noun phrase after it. Region: the nearest place before it (see
-context.py); period: the first time expression in the sentence before the number.
+the previous comma or number (实施5000万元以上项目 1677个), else the noun phrase after it
+(127个 + 5000万元以上重点项目), else the sentence's previous metric joined with a short comparison
+(同比增长7.8%,高于全国 10.9个百分点). Region: the nearest place before it (see context.py);
+period: the first time expression in the sentence before the number.
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .context import RegionLocator
 from .numbers import Quantity
 from .places import Region
-from .sense import head_span, names_a_measure, unit_fits
+from .sense import MEASURES_FILE, head_span, names_a_measure, unit_fits
 from .sentences import Span, SpanIndex
 
 SKIP_MEASURES = {"duration"}
+SKIP_PATTERNS = {"numbers.implied_counter"}   # 6大工程, 四大传统产业: a programme's shape, not a statistic
 PERIOD = re.compile(
     r"\d{4}\s*[—\-–~至到]\s*\d{4}年|\d{4}年(?:上半年|下半年|[一二三四]季度|\d{1,2}[-—~至]\d{1,2}月份?|\d{1,2}月份?)?"
     r"|\d{1,2}\s*[-—~至]\s*\d{1,2}月份?"
@@ -30,6 +38,52 @@ METRIC_STOP = re.compile(r"[,，、:：;；。“”()（）]")
 LEADING_FILLER = re.compile(r"^(?:其中|共|共有|已|已经|又|累计|合计|实现|达到|达|为|是|有|占|了|的|\s)+")
 TRAILING_FILLER = re.compile(r"(?:达到|达|为|是|共|共有|有|占|了|约|近|超|超过|逾|实现|完成)+$")
 NOUN_AFTER = re.compile(r"^[\u4e00-\u9fffA-Za-z“”\d万亿元以上]+")
+
+
+@lru_cache(maxsize=1)
+def _not_statistics() -> dict[str, re.Pattern]:
+    data = json.loads(MEASURES_FILE.read_text(encoding="utf-8"))
+    rules = {rule: re.compile(pattern) for rule, pattern in data["not_statistics"].items()}
+    rules["rate_statistics"] = re.compile(data["rate_statistics"])
+    return rules
+
+
+def not_a_statistic(text: str, q: Quantity, metric: str, clause: Span, paragraph_start: int,
+                    project_in_paragraph: bool) -> str | None:
+    """The `not_statistics` rule that rejects this quantity, or None. `project_in_paragraph`: a
+    project is named earlier in the paragraph (so 项目总投资 refers back to it, not to a set)."""
+    rules = _not_statistics()
+    before = text[clause.start:q.start]
+    checks = {
+        # 项目占地2500亩 / 工程总里程8公里; a count of projects (86个项目中心) is a statistic
+        "project_figure": lambda: q.measure != "count" and rules["project_figure"].search(metric)
+        and (q.kind != "money" or project_in_paragraph),
+        "project_money": lambda: q.kind == "money" and rules["project_money"].search(text[q.end:q.end + 8]),
+        "price": lambda: (q.measure == "money_rate" and not rules["rate_statistics"].search(metric))
+        or rules["price"].search(metric),
+        "company": lambda: rules["company"].search(before) or _named_subject(metric),
+        "attendance": lambda: q.measure == "count" and rules["attendance"].search(text[q.end:q.end + 12]),
+        "opinion": lambda: rules["opinion"].search(text, clause.start, clause.end),
+        "furniture": lambda: rules["furniture"].search(text[paragraph_start:paragraph_start + 1]),
+    }
+    return next((rule for rule, hit in checks.items() if hit()), None)
+
+
+COMPANY_NOUNS = {"科技", "集团", "公司", "品牌", "股份", "国际", "控股", "电子", "实业", "矿业", "租车", "的"}
+
+
+def _named_subject(metric: str) -> bool:
+    """The metric opens with the name of a company or brand (华电国际当年…, 同盾科技累计客户数量,
+    西门子品牌的…): a person's or organisation's name by the dictionary, or an unknown word
+    followed by a company noun. A place opening the metric is a region."""
+    from .projects import _words
+    from .tokenize import tokenize, word_frequency, word_tag
+    words = tokenize(metric).words
+    if len(words) < 2 or words[0] in _words()["generic_words"]:
+        return False  # 续建 is tagged as a name in jieba's dictionary: domain words are not names
+    tag = word_tag(words[0]) or ""
+    unknown = not tag and word_frequency(words[0]) == 0 and len(words[0]) >= 2
+    return tag.startswith(("nr", "nt")) or ((unknown or tag == "nz") and words[1] in COMPANY_NOUNS)
 
 
 @dataclass
@@ -64,8 +118,8 @@ def _metric(text: str, q: Quantity, clause: Span, previous_end: int, carried: st
                         and span[0] < end:
                     end += 1  # 增 -> 增长 -> 增长率
                 return phrase[:end]
-    if carried and _fits(carried + before, q):
-        return carried + before
+    if carried and len(before) <= 4 and _fits(carried + before, q):
+        return carried + before  # 高于全国: the sentence's measure, compared
     return None
 
 
@@ -74,13 +128,16 @@ def _fits(metric: str, q: Quantity) -> bool:
 
 
 def find_indicators(text: str, quantities: list[Quantity], clauses: list[Span], sentences: list[Span],
-                    claimed: list[tuple[int, int]], locator: RegionLocator) -> list[Indicator]:
+                    claimed: list[tuple[int, int]], locator: RegionLocator,
+                    project_starts: list[int] = ()) -> list[Indicator]:
+    """Indicators of one article; `claimed` spans hold projects' own figures, `project_starts`
+    where projects are named."""
     clause_at, sentence_at = SpanIndex(clauses), SpanIndex(sentences)
     out: list[Indicator] = []
     previous_end, previous_clause = 0, None
     carried, carried_sentence = None, None   # the sentence's last metric (joined to a bare comparison)
     for q in quantities:
-        if q.threshold or q.measure in SKIP_MEASURES:
+        if q.threshold or q.measure in SKIP_MEASURES or q.pattern in SKIP_PATTERNS:
             continue
         if any(a <= q.start < b for a, b in claimed):
             continue
@@ -97,6 +154,10 @@ def find_indicators(text: str, quantities: list[Quantity], clauses: list[Span], 
         if metric is None:
             continue
         carried = metric
+        paragraph = text.rfind("\n", 0, q.start) + 1
+        if not_a_statistic(text, q, metric, clause, paragraph,
+                           any(paragraph <= a < q.start for a in project_starts)):
+            continue
         surface, region = locator.locate(q.start, q.start)
         period = None
         for m in PERIOD.finditer(text, sentence.start, q.start):

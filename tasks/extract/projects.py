@@ -57,6 +57,14 @@ class Project:
     investment: Quantity | None = None
     status: str = "unknown"
     status_text: str | None = None
+    context: str | None = None   # how the `named` pattern knew it (lead, status, list, object, topic)
+
+    @property
+    def claims_clause(self) -> bool:
+        """The clause reports on this project (its figures are not regional statistics): not
+        for a name met in passing inside a statistics clause (`named`, `list`), unless the clause
+        is about it (topic)."""
+        return self.pattern not in ("named", "list") or self.context == "topic"
 
 
 @lru_cache(maxsize=1)
@@ -413,7 +421,10 @@ class _ProjectFinder:
                 end -= 1
             if any(p.investment is q for p in self.found):
                 continue
-            owner = next((p for p in self.found if p.name_end == end and p.investment is None), None)
+            # the name ends before the lead, or the lead began with the name's own 项目 (X项目投资5亿元)
+            owner = next((p for p in self.found if p.investment is None and (
+                p.name_end == end or (p.name_end > end and p.name_end <= q.start
+                                      and text[end:p.name_end] in ("项目", "工程")))), None)
             if owner is not None:
                 owner.investment = q
                 continue
@@ -570,7 +581,7 @@ class _ProjectFinder:
             # a descriptive name (半导体照明光源产业化项目) is a project when its owner invests in it
             investing = project_head and words["investing_verbs"].search(text, max(0, start - 6), start)
             if self._acceptable(start, t.end, distinctive=not investing):
-                self.add(Project(text[start:t.end], start, t.end, clause, "named"))
+                self.add(Project(text[start:t.end], start, t.end, clause, "named", context=how))
 
 
 RESPECTIVELY = re.compile(r"分别(?:约|约为|为|是|达)?$|分别")
