@@ -143,7 +143,7 @@ def extract_article(article: dict) -> dict[str, list[dict]]:
             metric=ind.metric, value=q.value, value_max=q.value_max, unit=q.unit,
             value_yuan=q.value_yuan, qualifier=q.qualifier, value_text=q.value_text,
             measure=q.measure, evidence=body[ind.clause.start:ind.clause.end],
-            start=ind.clause.start, end=ind.clause.end), "indicators.measure", doubts))
+            start=ind.clause.start, end=ind.clause.end), ind.pattern, doubts))
 
     visits = find_visits(body, sentence_spans, people, places)
     for k, v in enumerate(visits):

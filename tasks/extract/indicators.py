@@ -37,6 +37,8 @@ PERIOD = re.compile(
 METRIC_STOP = re.compile(r"[,，、:：;；。“”()（）]")
 LEADING_FILLER = re.compile(r"^(?:其中|共|共有|已|已经|又|累计|合计|实现|达到|达|为|是|有|占|了|的|\s)+")
 TRAILING_FILLER = re.compile(r"(?:达到|达|为|是|共|共有|有|占|了|约|近|超|超过|逾|实现|完成)+$")
+PERSON_NOUNS = {"人", "人员", "代表", "同学", "学生", "嘉宾", "干部", "领导", "专家", "游客", "观众", "市民", "群众",
+                "记者", "员工", "职工", "企业家", "客商", "来宾", "选手", "队员", "志愿者"}
 NOUN_AFTER = re.compile(r"^[\u4e00-\u9fffA-Za-z“”\d万亿元以上]+")
 
 
@@ -94,21 +96,24 @@ class Indicator:
     region_full: Region | None
     period: str | None
     clause: Span
+    pattern: str = "indicators.before"   # where the metric came from (see _metric)
 
 
-def _metric(text: str, q: Quantity, clause: Span, previous_end: int, carried: str | None) -> str | None:
-    """The noun phrase naming the measure of `q`, or None: the words before it in its clause (back
-    to the previous comma or number), else the noun phrase right after it (127个 + 重点项目,
-    安排2亿元 + 专项资金) cut at its measure head, else the sentence's previous metric joined with
-    the words before (固定资产投资同比增长7.8%,高于全国 10.9个百分点)."""
+def _metric(text: str, q: Quantity, clause: Span, previous_end: int,
+            carried: str | None) -> tuple[str | None, str | None]:
+    """(metric, where it came from) for `q`, or (None, None): the words before it in its clause
+    (back to the previous comma or number: "before"), else the noun phrase right after it (127个 +
+    重点项目: "after") cut at its measure head, else the sentence's previous metric joined with a
+    short comparison ("carried": 同比增长7.8%,高于全国 10.9个百分点), else a measure the text
+    implies ("derived": see _derived_metric)."""
     left = max(clause.start, previous_end)
-    before = text[left:q.start]
+    before = re.sub(r"[(（][^()（）\d]{1,10}[)）]", "", text[left:q.start])  # 采购经理指数(PMI)
     cut = 0
     for m in METRIC_STOP.finditer(before):
         cut = m.end()
     before = TRAILING_FILLER.sub("", LEADING_FILLER.sub("", before[cut:])).strip()
     if _fits(before, q):
-        return before
+        return before, "before"
     after = NOUN_AFTER.match(text[q.end:clause.end])
     if after:  # the shortest noun phrase after the number that names its measure, whole head
         phrase = after.group(0).lstrip("的")
@@ -117,10 +122,57 @@ def _metric(text: str, q: Quantity, clause: Span, previous_end: int, carried: st
                 while end < len(phrase) and (span := head_span(phrase[:end + 1])) and span[1] == end + 1 \
                         and span[0] < end:
                     end += 1  # 增 -> 增长 -> 增长率
-                return phrase[:end]
+                return phrase[:end], "after"
     if carried and len(before) <= 4 and _fits(carried + before, q):
-        return carried + before  # 高于全国: the sentence's measure, compared
+        return carried + before, "carried"  # 高于全国: the sentence's measure, compared
+    derived = _derived_metric(before, after.group(0) if after else "", q)
+    return (derived, "derived") if derived else (None, None)
+
+
+def _derived_metric(before: str, after: str, q: Quantity) -> str | None:
+    """A measure the text implies: the number of what is counted (建垃圾焚烧炉81个 -> 垃圾焚烧炉数,
+    9个通航机场 -> 通航机场数), or the share of what a percent is a part of (占全省工业固定资产投资的
+    66% -> …比重, 计划项目的80% -> 计划项目的比重)."""
+    if q.measure == "count":
+        for phrase in (before, _noun_prefix(after)):
+            noun = _counted_noun(phrase)
+            if noun and _countable_works(noun):
+                return noun + "数"
+    if q.kind == "percent" and before and ("占" in before or before.endswith("的")):
+        return before.rstrip("的") + "比重"
     return None
+
+
+def _countable_works(noun: str) -> bool:
+    """What a region counts as a statistic: works and facilities (水库, 机场, 垃圾焚烧炉 … the
+    facility heads of project_words.json), projects, enterprises, housing (by the measure
+    vocabulary's count heads)."""
+    from .projects import _facility_tail
+    from .sense import unit_fits
+    return bool(_facility_tail().search(noun)) or unit_fits(noun, "count")
+
+
+def _noun_prefix(phrase: str) -> str:
+    """The words after a count up to its first verb (9个通航机场建设 -> 通航机场)."""
+    from .tokenize import tokenize, word_tag
+    out = ""
+    for word in tokenize(phrase.lstrip("的")).words:
+        if (word_tag(word) or "n")[0] not in "nb" and out:
+            break
+        out += word
+    return out
+
+
+def _counted_noun(phrase: str) -> str | None:
+    """`phrase` when it ends in a common noun that is not a person (人员, 代表, 同学: attendance)."""
+    from .tokenize import tokenize, word_tag
+    words = tokenize(phrase).words if phrase else []
+    if not words:
+        return None
+    tag = word_tag(words[-1]) or ""
+    if not tag.startswith("n") or tag.startswith(("nr", "ns")) or words[-1] in PERSON_NOUNS or len(phrase) < 2:
+        return None
+    return phrase
 
 
 def _fits(metric: str, q: Quantity) -> bool:
@@ -149,7 +201,7 @@ def find_indicators(text: str, quantities: list[Quantity], clauses: list[Span], 
         sentence = sentence_at.at(q.start) or clause
         if sentence is not carried_sentence:
             carried, carried_sentence = None, sentence
-        metric = _metric(text, q, clause, previous_end, carried)
+        metric, source = _metric(text, q, clause, previous_end, carried)
         previous_end = q.end
         if metric is None:
             continue
@@ -163,5 +215,7 @@ def find_indicators(text: str, quantities: list[Quantity], clauses: list[Span], 
         for m in PERIOD.finditer(text, sentence.start, q.start):
             period = m.group(0)
             break
-        out.append(Indicator(q, metric, surface, region, period, clause))
+        if source == "derived" and surface is None and period is None:
+            continue  # an implied measure of no said region or period: too weak to be a statistic
+        out.append(Indicator(q, metric, surface, region, period, clause, f"indicators.{source}"))
     return out
