@@ -209,7 +209,7 @@ def _inside(body: str, offset: int, context: str) -> bool:
 
 CURRENCY = {"元": "CNY", "美元": "USD", "欧元": "EUR", "港元": "HKD", "日元": "JPY", "英镑": "GBP",
             "新台币": "TWD", "印尼盾": "IDR", "澳元": "AUD", "韩元": "KRW", "卢布": "RUB", "加元": "CAD",
-            "元/平方米": "CNY", "元/亩": "CNY", "元/吨": "CNY", "美元/吨": "USD"}
+            "兰特": "ZAR", "元/平方米": "CNY", "元/亩": "CNY", "元/吨": "CNY", "美元/吨": "USD"}
 YUAN_UNITS = {"元": 1, "万元": 1e4, "亿元": 1e8, "万亿元": 1e12, "千万元": 1e7, "百万元": 1e6, "千亿元": 1e11}
 
 

@@ -50,10 +50,10 @@ CN_END = f"(?:[数上](?=[十百千万亿]))?{CN_RUN}"  # 数十亿, 上百个: 
 ARABIC = r"[0-9０-９]+(?:,[0-9]{3})*(?:[.．][0-9０-９]+)?"
 PREFIX_QUALIFIERS = ["将近", "接近", "超过", "超出", "突破", "不到", "不足", "至少", "大约", "逾", "超", "近", "约"]
 INNER_QUALIFIERS = ["多", "余"]
-SUFFIX_QUALIFIERS = ["及以上", "以上", "以下", "左右", "上下", "有余"]
+SUFFIX_QUALIFIERS = ["及以上", "以上", "以下", "以内", "左右", "上下", "有余"]
 # the qualifier as a reader means it (docs/ANNOTATION.md §3): one word per meaning
 QUALIFIER_MEANING = {"超过": "超", "超出": "超", "突破": "超", "将近": "近", "接近": "近", "大约": "约", "不到": "不足",
-                     "及以上": "以上", "上下": "左右", "有余": "余"}
+                     "及以上": "以上", "以内": "以下", "上下": "左右", "有余": "余"}
 RANGE_SEPARATORS = "-—–~～至到"
 VAGUE_LOW, VAGUE_HIGH = "二", "九"  # 数十 / 几十: two to nine tens
 
@@ -137,7 +137,7 @@ def _end(tag: str) -> str:
     qualifier and a magnitude (3000多万, 1万余)."""
     mags = _alternation(_data().magnitudes)
     return (f"(?:(?P<a{tag}>{ARABIC}(?:[万亿]{ARABIC})*)|(?P<c{tag}>{CN_END}))"
-            f"(?P<i{tag}>多|余)?(?P<m{tag}>{mags})?")
+            f"(?P<i{tag}>多|余)?(?: ?(?P<m{tag}>{mags}))?")   # 31.15 亿元: a space some pages put
 
 
 @lru_cache(maxsize=1)
@@ -150,7 +150,7 @@ def _pattern() -> re.Pattern:
         f"(?P<pre>{_alternation(PREFIX_QUALIFIERS)})?"
         f"{_end('1')}"
         f"(?:(?P<u1>{unit})?(?P<sep>[{RANGE_SEPARATORS}]){_end('2')})?"
-        f"(?P<inner>{'|'.join(INNER_QUALIFIERS)})?"
+        f"(?P<inner>{'|'.join(INNER_QUALIFIERS)})? ?"
         f"(?P<unit>{unit})"
         f"(?P<half>半)?"
         f"(?P<post>{_alternation(SUFFIX_QUALIFIERS)})?")
@@ -176,6 +176,7 @@ CHENG = re.compile(  # 四成 = 40%, 近三成, 七八成, 九成以上; not 一
 MAGNITUDE_TAIL = re.compile(r"[万亿]+$")
 QUOTED = re.compile(r"“[^”\n]{1,16}”")
 IMPLICIT_THRESHOLD = re.compile(r"(?=[亿万]元以上)(?<![\d零〇一二两三四五六七八九十百千点.])(?P<unit>亿元|万元)(?P<post>以上)")
+SOME_YI = re.compile(f"(?P<n>[几两{CN_DIGITS[3:]}十]|\\d+)个亿(?P<unit>元|人民币)?")  # 几个亿, 两个亿: money
 HALF_PERCENT = re.compile(r"一半(?P<post>以上|以下|左右)?")
 HALF_DURATION = re.compile(r"(?<![上下前后大多一])半(?P<unit>年|个月|天|小时)")  # 半年, not 上半年
 RANK = re.compile(r"第(?P<num>\d+)(?P<unit>位|名)")
@@ -230,6 +231,7 @@ class _Reading:
     total_max: Decimal | None = None
     qualifier: str | None = None
     vague: bool = False
+    money_only: bool = False   # 亿元 / 几元 alone: read only as money (几个 is no count)
 
 
 def _range_split(run: str) -> tuple[str, str] | None:
@@ -281,19 +283,23 @@ def _read_end(arabic: str | None, chinese: str | None, inner: str | None,
     split = _vague_split(run)
     vague = vague or split is not None
     split = split or _range_split(run)
-    if run == "万亿":  # 突破万亿元: one 万亿
-        run = "一万亿"
+    money_only = run in ("亿", "万", "万亿", "几")
+    if run in ("亿", "万", "万亿"):  # 突破万亿元, 近亿元, 上亿元: one of it
+        magnitude = magnitude or run
+        run = "一" + run
+    if run == "几":  # 几元, 几个亿: two to nine
+        split, vague = (VAGUE_LOW, VAGUE_HIGH), True
     if split is None and not re.search(f"[{CN_DIGITS}十百千]", run) or run[:1] == "点" or run[-1:] == "点":
         return None
     if split is not None:
         low, high = parse_number(split[0]), parse_number(split[1])
         if low is None or high is None:
             return None
-        return _Reading(low * factor, magnitude, high * factor, qualifier, vague)
+        return _Reading(low * factor, magnitude, high * factor, qualifier, vague, money_only)
     value = parse_number(run)
     if value is None:
         return None
-    return _Reading(value * factor, magnitude, qualifier=qualifier, vague=vague)
+    return _Reading(value * factor, magnitude, qualifier=qualifier, vague=vague, money_only=money_only)
 
 
 def _unit_row(unit: str) -> tuple[str, str, str, Decimal, str]:
@@ -306,6 +312,11 @@ def _unit_row(unit: str) -> tuple[str, str, str, Decimal, str]:
     return unit, "count", measure, Decimal(1), unit
 
 
+def _yuan(amount: Decimal) -> float:
+    """An amount in yuan, to the fen (2毛 = 0.2; 2.3亿 = 230000000 exactly)."""
+    return float(amount.quantize(Decimal("0.01")))
+
+
 def _build(kind, measure, unit, base, factor, total, total_max, magnitude, **kw) -> Quantity:
     """A Quantity from totals in the written base unit: value in magnitude+unit, base value, yuan."""
     mag = _magnitude_factor(magnitude) or Decimal(1)
@@ -316,8 +327,8 @@ def _build(kind, measure, unit, base, factor, total, total_max, magnitude, **kw)
     return Quantity(kind=kind, measure=measure, unit=magnitude + unit, value=float(value),
                     value_max=float(value_max) if value_max is not None else None,
                     value_base=float(round(base_value, 6)), base_unit=base,
-                    value_yuan=float(round(base_value)) if money else None,
-                    value_yuan_max=float(round(total_max * factor)) if money and total_max is not None else None,
+                    value_yuan=_yuan(base_value) if money else None,
+                    value_yuan_max=_yuan(total_max * factor) if money and total_max is not None else None,
                     magnitude=magnitude, **kw)
 
 
@@ -336,12 +347,22 @@ def _expression(m: re.Match, ranged: bool) -> tuple[_Reading, str | None] | None
     if not ranged:
         return first, qualifier
     second = _reading_of(m, "2")
-    if second is None or second.total_max is not None or first.total_max is not None:
-        return None
+    if second is None or (second.total_max is not None and not second.vague) \
+            or (first.total_max is not None and not first.vague):
+        return None  # 二三十至四五十: no reading
+    if first.vague or second.vague:  # 几十万元至几百万元: the low end of one to the high end of the other
+        low = first.total
+        if m.group("u1"):  # 几毛钱到几块钱
+            low = low * _unit_row(m.group("u1"))[3] / _unit_row(m.group("unit"))[3]
+        return _Reading(low, first.magnitude or second.magnitude,
+                        second.total_max if second.total_max is not None else second.total,
+                        vague=True), m.group("pre")
     if m.group("u1") and _unit_row(m.group("u1"))[0] != _unit_row(m.group("unit"))[0]:
         return None  # 3个至5亿元: two quantities, not a range
     magnitude = first.magnitude or second.magnitude
     low = first.total if first.magnitude else first.total * (_magnitude_factor(magnitude) or 1)
+    if m.group("u1"):  # 2毛钱到10块钱: the first end in its own unit
+        low = low * _unit_row(m.group("u1"))[3] / _unit_row(m.group("unit"))[3]
     if low > second.total:
         return None
     return _Reading(low, magnitude, second.total), m.group("pre") or m.group("post")
@@ -417,6 +438,8 @@ def _quantity_from_match(text: str, m: re.Match, ranged: bool, read: tuple[_Read
     if _is_calendar(m, ranged):
         return None
     canonical, kind, measure, factor, base = _unit_row(unit)
+    if reading.money_only and kind != "money":
+        return None  # 几个, 万人: no number a reader would count
     if chinese and not ranged and reading.total_max is None and m.group("c1") in ("一", "两", "〇", "零") \
             and not m.group("half") and kind == "count" and measure in ("count", "duration"):
         return None  # 一个, 两批, 一年: article-like words
@@ -496,6 +519,16 @@ def _special_forms(text: str, token_starts, chinese_ok, free):
         q = _implied_yuan(text, m, d)
         if q is not None and free(q.start, q.end) and (m.group("c1") is None or chinese_ok(m.start("c1"), False)):
             yield q
+    for m in SOME_YI.finditer(text):
+        if not free(m.start(), m.end()):
+            continue
+        n = m.group("n")
+        low, high = (Decimal(2), Decimal(9)) if n == "几" else (parse_number(n), None)
+        if low is None:
+            continue
+        yield _build("money", "money", "元", "元", Decimal(1), low * 10 ** 8,
+                     high * 10 ** 8 if high is not None else None, "亿", text=m.group(0), start=m.start(),
+                     end=m.end(), value_text=m.group(0), pattern="numbers.implied_yuan", vague=n == "几")
     for m in HALF_PERCENT.finditer(text):
         if free(m.start(), m.end()):
             yield Quantity(kind="percent", measure="percent", text=m.group(0), start=m.start(),
@@ -530,17 +563,34 @@ def _implied_yuan(text: str, m: re.Match, d: _Units) -> Quantity | None:
     num_start = m.start("a1") if m.group("a1") else m.start("c1")
     after = text[m.end():m.end() + 2]
     if after.startswith(d.not_money_after) or not (
-            d.money_words.search(text, max(0, num_start - 8), m.start()) or after.startswith(("投资", "资金"))):
-        return None  # 300万股, or no money words around
+            text[m.end() - 1] == "亿" or d.money_words.search(text, max(0, num_start - 8), m.start())
+            or after.startswith(("投资", "资金"))):
+        return None  # 300万股, or a bare 万 with no money words around
     if after[:1] and _pattern().match(text, m.start()):
         return None  # a unit follows: the grammar read it
     reading = _reading_of(m, "1")
     if reading is None or not reading.magnitude:
         return None
+    currency = _neighbour_currency(text, m.start(), d)
+    if currency is not None:  # 收购价1.38亿 next to 2.3亿欧元: euros
+        unit, _, measure, factor, base = _unit_row(currency)
+        return _build("money", measure, unit, base, factor, reading.total, reading.total_max,
+                      reading.magnitude, text=text[num_start:m.end()], start=num_start, end=m.end(),
+                      value_text=m.group(0), qualifier=m.group("pre") or reading.qualifier,
+                      pattern="numbers.implied_yuan", vague=reading.vague)
     return _build("money", "money", "元", "元", Decimal(1), reading.total, reading.total_max,
                   reading.magnitude, text=text[num_start:m.end()], start=num_start, end=m.end(),
                   value_text=m.group(0), qualifier=m.group("pre") or reading.qualifier,
                   pattern="numbers.implied_yuan", vague=reading.vague)
+
+
+def _neighbour_currency(text: str, at: int, d: _Units) -> str | None:
+    """The foreign currency of an amount in the same sentence, if one is written there."""
+    start = max(text.rfind("。", 0, at), text.rfind("\n", 0, at)) + 1
+    end = min([i for i in (text.find("。", at), text.find("\n", at)) if i >= 0] or [len(text)])
+    foreign = [u for u, row in d.units.items() if row["measure"] == "foreign_money" and "/" not in u]
+    found = re.search("|".join(sorted(foreign, key=len, reverse=True)), text[start:end]) if foreign else None
+    return found.group(0) if found else None
 
 
 @lru_cache(maxsize=4096)
