@@ -100,7 +100,7 @@ class Indicator:
 
 
 def _metric(text: str, q: Quantity, clause: Span, previous_end: int,
-            carried: str | None) -> tuple[str | None, str | None]:
+            carried: str | None, topic: str | None = None) -> tuple[str | None, str | None]:
     """(metric, where it came from) for `q`, or (None, None): the words before it in its clause
     (back to the previous comma or number: "before"), else the noun phrase right after it (127个 +
     重点项目: "after") cut at its measure head, else the sentence's previous metric joined with a
@@ -125,6 +125,8 @@ def _metric(text: str, q: Quantity, clause: Span, previous_end: int,
                 return phrase[:end], "after"
     if carried and len(before) <= 4 and _fits(carried + before, q):
         return carried + before, "carried"  # 高于全国: the sentence's measure, compared
+    if topic and q.measure == "count" and _fits(topic + before, q):
+        return topic + before, "carried"   # 今年新开工的工业项目,计划年内投产14项: the sentence's topic
     derived = _derived_metric(before, after.group(0) if after else "", q)
     return (derived, "derived") if derived else (None, None)
 
@@ -175,6 +177,15 @@ def _counted_noun(phrase: str) -> str | None:
     return phrase
 
 
+def _topic(text: str, sentence: Span) -> str | None:
+    """The noun phrase that opens a sentence before its first comma, when it holds no number
+    (今年新开工的工业项目,计划年内投产14项,明年投产42项)."""
+    head = re.split(r"[,，:：]", text[sentence.start:sentence.end], maxsplit=1)
+    if len(head) < 2 or re.search(r"\d|[一二三四五六七八九十]+[个项家]", head[0]) or len(head[0]) > 20:
+        return None
+    return head[0]
+
+
 def _fits(metric: str, q: Quantity) -> bool:
     return names_a_measure(metric) and unit_fits(metric, q.measure)
 
@@ -201,7 +212,7 @@ def find_indicators(text: str, quantities: list[Quantity], clauses: list[Span], 
         sentence = sentence_at.at(q.start) or clause
         if sentence is not carried_sentence:
             carried, carried_sentence = None, sentence
-        metric, source = _metric(text, q, clause, previous_end, carried)
+        metric, source = _metric(text, q, clause, previous_end, carried, _topic(text, sentence))
         previous_end = q.end
         if metric is None:
             continue

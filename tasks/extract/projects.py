@@ -483,11 +483,10 @@ class _ProjectFinder:
     def lists(self) -> None:
         """A、B和C等(7个)(重点/在建/外资…)项目 <status> / A、B…6条高速公路建设: every item a name."""
         text, tk, words = self.text, self.tk, _words()
-        token_ends = set(self.tokens.ends)
+        token_ends, token_starts = set(self.tokens.ends), set(self.tokens.starts)
         for clause in self.clauses:
             ends = [(m, "等") for m in LIST_END.finditer(text, clause.start, clause.end)]
             ends += [(m, "count") for m in _count_list_end().finditer(text, clause.start, clause.end)]
-            token_starts = set(self.tokens.starts)
             for m, how in sorted(ends, key=lambda x: x[0].start()):
                 if (m.end("suf") not in token_ends and m.start("suf") not in token_starts) \
                         or text[m.end("suf"):m.end("suf") + 1] in WORD_TAILS:

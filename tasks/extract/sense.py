@@ -42,9 +42,14 @@ def _vocabulary() -> tuple[dict[str, frozenset[str]], frozenset[str]]:
     return heads, frozenset(data["function_words"])
 
 
+@lru_cache(maxsize=1)
+def _end_only() -> frozenset[str]:
+    return frozenset(json.loads(MEASURES_FILE.read_text(encoding="utf-8"))["end_only_heads"])
+
+
 def measure_head(metric: str | None) -> str | None:
     """The vocabulary word that ends last in `metric` (the longest at that end); a one-character
-    head (率, 量, 数) only when it ends the metric."""
+    head (率, 数) or a broad one (计划, 目标) only when it ends the metric."""
     found = head_span(metric)
     return metric[found[0]:found[1]] if found else None
 
@@ -54,10 +59,11 @@ def head_span(metric: str | None) -> tuple[int, int] | None:
     if not metric:
         return None
     heads, _ = _vocabulary()
+    end_only = _end_only()
     for end in range(len(metric), 0, -1):
         for length in range(min(end, 8), 0, -1):
             word = metric[end - length:end]
-            if word in heads and (length > 1 or end == len(metric)):
+            if word in heads and ((length > 1 and word not in end_only) or end == len(metric)):
                 return end - length, end
     return None
 
