@@ -119,15 +119,15 @@ class Mentions(_Facts):
     normalized: Series[str] = _opt_str()
     measure: Series[str] = _opt_str()
 
-    @pa.dataframe_check(name="range_ordered", error="value_max < value")
+    @pa.dataframe_check(name="range_ordered")
     def range_ordered(cls, df: pd.DataFrame) -> pd.Series:
         return _each(df, sense.range_ordered, "value", "value_max")
 
-    @pa.dataframe_check(name="count_is_whole", error="a count that is not a whole number")
+    @pa.dataframe_check(name="count_is_whole")
     def count_is_whole(cls, df: pd.DataFrame) -> pd.Series:
         return _each(df, sense.count_is_whole, "measure", "value", "text")
 
-    @pa.dataframe_check(name="amount_reads_back", error="text read again gives another value")
+    @pa.dataframe_check(name="amount_reads_back")
     def amount_reads_back(cls, df: pd.DataFrame) -> pd.Series:
         return _each(df, sense.amount_reads_back, "text", "value", "value_max", "value_yuan")
 
@@ -146,11 +146,11 @@ class Projects(_Facts):
     industry: Series[str] = _opt_str()
     evidence: Series[str]
 
-    @pa.dataframe_check(name="investment_range_ordered", error="investment_yuan_max < investment_yuan")
+    @pa.dataframe_check(name="investment_range_ordered")
     def investment_range_ordered(cls, df: pd.DataFrame) -> pd.Series:
         return _each(df, sense.range_ordered, "investment_yuan", "investment_yuan_max")
 
-    @pa.dataframe_check(name="investment_reads_back", error="investment_text read again gives another amount")
+    @pa.dataframe_check(name="investment_reads_back")
     def investment_reads_back(cls, df: pd.DataFrame) -> pd.Series:
         return _each(df, sense.yuan_reads_back, "investment_text", "investment_yuan", "investment_yuan_max")
 
@@ -167,23 +167,23 @@ class Indicators(_Facts):
     value_text: Series[str] = _opt_str()
     evidence: Series[str]
 
-    @pa.dataframe_check(name="metric_names_a_measure", error="metric has no head in the measure vocabulary")
+    @pa.dataframe_check(name="metric_names_a_measure")
     def metric_names_a_measure(cls, df: pd.DataFrame) -> pd.Series:
         return _each(df, sense.names_a_measure, "metric")
 
-    @pa.dataframe_check(name="unit_fits_metric", error="the number's measure is not one the metric takes")
+    @pa.dataframe_check(name="unit_fits_metric")
     def unit_fits_metric(cls, df: pd.DataFrame) -> pd.Series:
         return _each(df, sense.unit_fits, "metric", "measure")
 
-    @pa.dataframe_check(name="range_ordered", error="value_max < value")
+    @pa.dataframe_check(name="range_ordered")
     def range_ordered(cls, df: pd.DataFrame) -> pd.Series:
         return _each(df, sense.range_ordered, "value", "value_max")
 
-    @pa.dataframe_check(name="count_is_whole", error="a count that is not a whole number")
+    @pa.dataframe_check(name="count_is_whole")
     def count_is_whole(cls, df: pd.DataFrame) -> pd.Series:
         return _each(df, sense.count_is_whole, "measure", "value", "value_text")
 
-    @pa.dataframe_check(name="amount_reads_back", error="value_text read again gives another value")
+    @pa.dataframe_check(name="amount_reads_back")
     def amount_reads_back(cls, df: pd.DataFrame) -> pd.Series:
         return _each(df, sense.amount_reads_back, "value_text", "value", "value_max", "value_yuan")
 

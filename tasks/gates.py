@@ -144,7 +144,8 @@ def _drift(df: pd.DataFrame, ctx: dict, share_of: str | None) -> dict:
     share = pd.Series("", index=df.index)
     if share_of is not None and share_of in before:
         offenders = sense.share_drift(df[share_of].fillna("").tolist(), before[share_of].fillna("").tolist())
-        share = df[share_of].fillna("").map(offenders).fillna("")
+        # every row of an offending value carries the whole finding, top offenders first
+        share = df[share_of].fillna("").isin(list(offenders)).map({True: "; ".join(offenders.values()), False: ""})
     per_article = sense.per_article_drift(df["article_id"].tolist(), before["article_id"].tolist())
     return {"share_drift": share, "per_article_drift": pd.Series(per_article, index=df.index)}
 

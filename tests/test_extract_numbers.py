@@ -112,12 +112,13 @@ def read(text: str):
             for q in find_quantities(text, set(tokenize(text).starts))]
 
 
-# real sentences of the dev corpus (file in the comment), values read by hand
+# real sentences of the tuning part of the facts gold (article in the comment), values read by hand
 DEV_SENTENCES = [
-    # sinacrawl_6: a range of dollars: both ends 亿, never yuan
-    ("2018年向Go-Jek投资1亿-1.5亿美元。", [("1亿-1.5亿美元", 1, 1.5, "亿美元", None, None, "foreign_money")]),
-    # sinacrawl_6: 成 is tenths
-    ("印尼银行贷款仅占信贷市场的三成左右", [("三成左右", 30, None, "%", "左右", None, "percent")]),
+    # eb:…361e04 (a bench page): 成 is tenths, with a qualifier before it
+    ("其中3000吨靠进口。“其中逾五成进口来自日本。”", [("3000吨", 3000, None, "吨", None, None, "weight"),
+                                              ("逾五成", 50, None, "%", "逾", None, "percent")]),
+    # eb:…2811a9 (a bench page)
+    ("北京的预订率已经达到了八成", [("八成", 80, None, "%", None, None, "percent")]),
     # mh_16: doubled digits are a range; 十几 is eleven to nineteen
     ("一票货甚至能装满四五十个集装箱", [("四五十个", 40, 50, "个", None, None, "count")]),
     ("成功送走的集装箱数量，锐减到十几个", [("十几个", 11, 19, "个", None, None, "count")]),
@@ -131,6 +132,8 @@ DEV_SENTENCES = [
         ("5億元人民幣", 5, None, "亿元", None, 500_000_000, "money")]),
     # sogouca_6: a foreign price per tonne, full-width digits and slash
     ("到岸价为１０５美元／吨", [("１０５美元／吨", 105, None, "美元/吨", None, None, "foreign_money")]),
+    # eb:…05301c (a bench page): a space between the number and its unit
+    ("今年新疆已完成保障性住房投资31.15 亿元", [("31.15 亿元", 31.15, None, "亿元", None, 3_115_000_000, "money")]),
 ]
 
 

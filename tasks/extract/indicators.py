@@ -145,13 +145,14 @@ def _derived_metric(before: str, after: str, q: Quantity) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def _works() -> tuple[str, ...]:
+    return tuple(json.loads(MEASURES_FILE.read_text(encoding="utf-8"))["countable_works"])
+
+
 def _countable_works(noun: str) -> bool:
-    """What a region counts as a statistic: works and facilities (水库, 机场, 垃圾焚烧炉 … the
-    facility heads of project_words.json), projects, enterprises, housing (by the measure
-    vocabulary's count heads)."""
-    from .projects import _facility_tail
-    from .sense import unit_fits
-    return bool(_facility_tail().search(noun)) or unit_fits(noun, "count")
+    """What a region counts as a statistic (measures.json `countable_works`): 垃圾填埋场, 通航机场."""
+    return noun.endswith(_works())
 
 
 def _noun_prefix(phrase: str) -> str:
@@ -172,7 +173,8 @@ def _counted_noun(phrase: str) -> str | None:
     if not words:
         return None
     tag = word_tag(words[-1]) or ""
-    if not tag.startswith("n") or tag.startswith(("nr", "ns")) or words[-1] in PERSON_NOUNS or len(phrase) < 2:
+    person_or_place = tag.startswith(("nr", "ns")) and len(words[-1]) < 4   # 垃圾焚烧炉 is tagged nr
+    if not tag.startswith("n") or person_or_place or words[-1] in PERSON_NOUNS or len(phrase) < 2:
         return None
     return phrase
 

@@ -174,7 +174,7 @@ CHENG = re.compile(  # 四成 = 40%, 近三成, 七八成, 九成以上; not 一
     f"(?=[^成]{{0,3}}成)(?P<pre>{'|'.join(PREFIX_QUALIFIERS)})?(?P<n1>[{CN_DIGITS}十]{{1,2}}|[0-9](?:\\.[0-9])?)成"
     f"(?P<tenth>[一二三四五六七八九半](?![{CN_DIGITS}十百千万亿成]))?(?P<inner>多)?(?P<post>{'|'.join(SUFFIX_QUALIFIERS)})?(?!不变|群|员|功|立|本|果|交|熟)")
 MAGNITUDE_TAIL = re.compile(r"[万亿]+$")
-QUOTED = re.compile(r"“[^”\n]{1,16}”")
+QUOTED = re.compile(r"“[^”\n。，,！？；]{1,16}”")  # a slogan; a quoted sentence is speech
 IMPLICIT_THRESHOLD = re.compile(r"(?=[亿万]元以上)(?<![\d零〇一二两三四五六七八九十百千点.])(?P<unit>亿元|万元)(?P<post>以上)")
 SOME_YI = re.compile(f"(?P<n>[几两{CN_DIGITS[3:]}十]|\\d+)个亿(?P<unit>元|人民币)?")  # 几个亿, 两个亿: money
 HALF_PERCENT = re.compile(r"一半(?P<post>以上|以下|左右)?")
@@ -458,7 +458,8 @@ def _quantity_from_match(text: str, m: re.Match, ranged: bool, read: tuple[_Read
         "numbers.chinese" if chinese else "numbers.arabic")
     q = _build(kind, measure, canonical, base, factor, total, total_max, reading.magnitude,
                text=text[span_start:span_end], start=span_start, end=span_end,
-               value_text=m.group(0), qualifier=qualifier, pattern=pattern, vague=reading.vague)
+               value_text=text[min(m.start(), span_start):m.end()], qualifier=qualifier, pattern=pattern,
+               vague=reading.vague)
     q.threshold = kind == "money" and bool(THRESHOLD_AFTER.match(text[m.end("unit"):m.end("unit") + 8]))
     return q
 

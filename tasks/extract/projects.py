@@ -181,7 +181,8 @@ def _proper(word: str) -> bool:
 def _distinctive(tokens: list[Token], places: frozenset[str], company: re.Pattern = COMPANY) -> bool:
     """Has a proper-name part: a company word, a digit or Latin letter, a place, or a word that
     is a name by the dictionary (see _proper). 污水集中处理工程, 农村沼气工程 have none."""
-    if any(not _is_suffix_token(t.text) and not _facility_token(t.text)
+    generic = _words()["generic_words"]
+    if any(not _is_suffix_token(t.text) and not _facility_token(t.text) and t.text not in generic
            and (company.search(t.text) or t.text in places or _proper(t.text)) for t in tokens):
         return True
     # an unknown name jieba cut into characters (哈|啤 of 哈啤搬迁扩产)
@@ -550,8 +551,9 @@ class _ProjectFinder:
         suffixes = words["name_suffixes"] | words["compound_suffixes"]
         for i, word in enumerate(tokens.words):
             project_head = word in suffixes
-            if not project_head and not _facility_token(word):
-                continue
+            if not project_head and not _facility_token(word) and not (
+                    i > 0 and _facility_token(tokens.words[i - 1] + word) and not _facility_token(tokens.words[i - 1])):
+                continue  # neither 项目/工程 nor a facility head (集群|区 split by jieba counts too)
             t = tokens[i]
             if not self.free(t.start, t.end) or (i + 1 < len(tokens) and _is_suffix_token(tokens.words[i + 1])):
                 continue  # claimed, or the suffix run continues: handle it at its last token
