@@ -63,10 +63,11 @@ def not_a_statistic(text: str, q: Quantity, metric: str, clause: Span, paragraph
         "project_money": lambda: q.kind == "money" and rules["project_money"].search(text[q.end:q.end + 8]),
         "price": lambda: (q.measure == "money_rate" and not rules["rate_statistics"].search(metric))
         or rules["price"].search(metric),
-        "company": lambda: rules["company"].search(before) or _named_subject(metric),
+        "company": lambda: rules["company"].search(before),
         "attendance": lambda: q.measure == "count" and rules["attendance"].search(text[q.end:q.end + 12]),
         "opinion": lambda: rules["opinion"].search(text, clause.start, clause.end),
         "furniture": lambda: rules["furniture"].search(text[paragraph_start:paragraph_start + 1]),
+        "company_name": lambda: _named_subject(metric),   # last: it segments the metric
     }
     return next((rule for rule, hit in checks.items() if hit()), None)
 
@@ -74,18 +75,37 @@ def not_a_statistic(text: str, q: Quantity, metric: str, clause: Span, paragraph
 COMPANY_NOUNS = {"科技", "集团", "公司", "品牌", "股份", "国际", "控股", "电子", "实业", "矿业", "租车", "的"}
 
 
+@lru_cache(maxsize=65536)
+def _words_of(phrase: str) -> tuple[str, ...]:
+    """jieba's words of a short phrase (a metric, a noun phrase), cached: phrases recur."""
+    from .tokenize import tokenize
+    return tuple(tokenize(phrase).words)
+
+
+def _first_word(phrase: str) -> str:
+    """The longest dictionary word that opens `phrase` (two characters when none does: an
+    unknown name). A dictionary lookup, not a segmentation: this runs on every kept row."""
+    from .tokenize import word_frequency
+    for n in range(min(6, len(phrase)), 1, -1):
+        if word_frequency(phrase[:n]) > 0:
+            return phrase[:n]
+    return phrase[:2]
+
+
 def _named_subject(metric: str) -> bool:
     """The metric opens with the name of a company or brand (华电国际当年…, 同盾科技累计客户数量,
     西门子品牌的…): a person's or organisation's name by the dictionary, or an unknown word
     followed by a company noun. A place opening the metric is a region."""
     from .projects import _words
-    from .tokenize import tokenize, word_frequency, word_tag
-    words = tokenize(metric).words
-    if len(words) < 2 or words[0] in _words()["generic_words"]:
+    from .tokenize import word_frequency, word_tag
+    first = _first_word(metric)
+    rest = metric[len(first):]
+    if not rest or first in _words()["generic_words"]:
         return False  # 续建 is tagged as a name in jieba's dictionary: domain words are not names
-    tag = word_tag(words[0]) or ""
-    unknown = not tag and word_frequency(words[0]) == 0 and len(words[0]) >= 2
-    return tag.startswith(("nr", "nt")) or ((unknown or tag == "nz") and words[1] in COMPANY_NOUNS)
+    tag = word_tag(first) or ""
+    unknown = not tag and word_frequency(first) == 0
+    second = _first_word(rest)
+    return tag.startswith(("nr", "nt")) or ((unknown or tag == "nz") and second in COMPANY_NOUNS)
 
 
 @dataclass
@@ -136,9 +156,9 @@ def _derived_metric(before: str, after: str, q: Quantity) -> str | None:
     9个通航机场 -> 通航机场数), or the share of what a percent is a part of (占全省工业固定资产投资的
     66% -> …比重, 计划项目的80% -> 计划项目的比重)."""
     if q.measure == "count":
-        for phrase in (before, _noun_prefix(after)):
-            noun = _counted_noun(phrase)
-            if noun and _countable_works(noun):
+        for phrase in (before, _works_prefix(after.lstrip("的"))):
+            noun = _counted_noun(phrase) if phrase.endswith(_works()) else None
+            if noun:
                 return noun + "数"
     if q.kind == "percent" and before and ("占" in before or before.endswith("的")):
         return before.rstrip("的") + "比重"
@@ -155,21 +175,17 @@ def _countable_works(noun: str) -> bool:
     return noun.endswith(_works())
 
 
-def _noun_prefix(phrase: str) -> str:
-    """The words after a count up to its first verb (9个通航机场建设 -> 通航机场)."""
-    from .tokenize import tokenize, word_tag
-    out = ""
-    for word in tokenize(phrase.lstrip("的")).words:
-        if (word_tag(word) or "n")[0] not in "nb" and out:
-            break
-        out += word
-    return out
+def _works_prefix(phrase: str) -> str:
+    """The shortest start of `phrase` (up to 12 characters) that names countable works
+    (9个通航机场建设 -> 通航机场), or ''."""
+    works = _works()
+    return next((phrase[:n] for n in range(1, min(12, len(phrase)) + 1) if phrase[:n].endswith(works)), "")
 
 
 def _counted_noun(phrase: str) -> str | None:
     """`phrase` when it ends in a common noun that is not a person (人员, 代表, 同学: attendance)."""
-    from .tokenize import tokenize, word_tag
-    words = tokenize(phrase).words if phrase else []
+    from .tokenize import word_tag
+    words = _words_of(phrase) if phrase else ()
     if not words:
         return None
     tag = word_tag(words[-1]) or ""

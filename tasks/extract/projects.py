@@ -218,6 +218,11 @@ def _facility_tail() -> re.Pattern:
     return re.compile(f"(?:{'|'.join(map(re.escape, _words()['facility_suffixes']))})$")
 
 
+@lru_cache(maxsize=1)
+def _facility_last_chars() -> frozenset[str]:
+    return frozenset(s[-1] for s in _words()["facility_suffixes"])
+
+
 @lru_cache(maxsize=65536)
 def _facility_token(word: str) -> bool:
     """A token that ends in a facility head (…水库, 批发市场, 产业园, or the head alone: 段, 厂)."""
@@ -549,8 +554,11 @@ class _ProjectFinder:
         """NAME项目已投产 / 推动NAME项目, / 开工建设NAME风电场 / NAME水库正式开工 / NAME工程，…总投资X."""
         text, tk, tokens, words = self.text, self.tk, self.tokens, _words()
         suffixes = words["name_suffixes"] | words["compound_suffixes"]
+        last_chars = _facility_last_chars()
         for i, word in enumerate(tokens.words):
             project_head = word in suffixes
+            if not project_head and word[-1:] not in last_chars:
+                continue  # fast path: no head can end here
             if not project_head and not _facility_token(word) and not (
                     i > 0 and _facility_token(tokens.words[i - 1] + word) and not _facility_token(tokens.words[i - 1])):
                 continue  # neither 项目/工程 nor a facility head (集群|区 split by jieba counts too)
