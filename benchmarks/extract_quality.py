@@ -93,6 +93,11 @@ def facts_report(split: str, misses: bool, calibrate: bool) -> None:
     print(f"  projects {s.projects.found}/{s.projects.gold} found, {s.projects.pred_ok}/{s.projects.pred} right; "
           f"indicators {s.indicators.found}/{s.indicators.gold} found, {s.indicators.pred_ok}/{s.indicators.pred} right; "
           f"money {s.money_found}/{s.money_occurrences} found, {sum(s.money_values)}/{len(s.money_values)} values right")
+    certain = score_facts(records, {name: t[~t["needs_review"]] if "needs_review" in t else t
+                                    for name, t in tables.items()})
+    print(f"  rows published as certain (not needs_review): projects P {certain.projects.precision:.3f} "
+          f"R {certain.projects.recall:.3f}; indicators P {certain.indicators.precision:.3f} "
+          f"R {certain.indicators.recall:.3f}")
     if misses and split == "tune":
         for kind, items in s.misses.items():
             print(f"  {kind} ({len(items)}):")
