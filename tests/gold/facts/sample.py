@@ -8,13 +8,13 @@ The rule (README.md next to this file): every bench page of eb.jsonl is rendered
 pages whose body is 150–3000 characters, not an ebuy_* dev page and not an exact copy of an
 earlier page, form the pool. The pool is split into a *project* stratum (the body says 项目 or
 工程, and 投资, states a yuan amount, and names a project event or total: 总投资, 开工, 竣工, 投产,
-签约, 开建, 动工, 落户) and the rest; within each stratum the pages of every
-section are ordered by sha1(SALT + id) and each section contributes in proportion to its size
-(largest remainders), 70 project pages and 15 others; a page that is a near copy (5-gram
-containment >= 0.5) of a dev page or of a page already drawn is passed over. The dev corpus adds every file but the
-second and later members of its near-duplicate sets, and 10 of the 20 mh_* pages (first 10 by
-the same hash). The text is the article body only (the title is kept apart): what a scorer
-matches quoted strings against.
+签约, 开建, 动工, 落户) and the rest; within each stratum the pages of every section are ordered
+by sha1(SALT + id) and each section gives its proportional share (largest remainders): 70
+project pages and 15 others. A page that is a near copy (5-gram containment >= 0.5) of a dev
+page or of a page already drawn is passed over. The dev corpus adds every file but the second
+and later members of its near-duplicate sets, and 10 of the 20 mh_* pages (the first 10 by the
+same hash). The text is the article body only (the title is kept apart): what a scorer matches
+quoted strings against.
 """
 from __future__ import annotations
 
