@@ -380,12 +380,12 @@ def clean_stage(run: Run, documents: pd.DataFrame):
     replaced = set(documents["doc_id"])
     run_articles = _concat([c.articles for c in cleaned])
     rejected = _concat([c.quarantine for c in cleaned])
-    verified = None
+    context = {"previous_articles": run.previous.get("articles")}  # the full-date share check
     if run.same_gates():
         before = run.previous["articles"]
-        verified = {"verified_bodies": dict(zip(before["article_id"], before["body"]))}
+        context["verified_bodies"] = dict(zip(before["article_id"], before["body"]))
     articles = run.gated("articles", run.merged("articles", run_articles, replaced), "clean",
-                         verified)
+                         context)
     removals = run.gated("removals", run.merged(
         "removals", _concat([c.removals for c in cleaned]), replaced), "clean")
     run.funnel += [("articles (this run)", len(run_articles)),

@@ -9,10 +9,13 @@ alone cannot say it (lists, all-null columns).
 """
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from newsgate.tasks.clean.metadata import DATE_SOURCES, looks_like_person, plausible
 from newsgate.tasks.extract import sense
 
 MAX_INVESTMENT_YUAN = 1e13  # no single Chinese project comes near 10^13 yuan (10万亿)
@@ -21,6 +24,7 @@ PROJECT_STATUSES = [
     "in_operation", "trial_production", "unknown",
 ]
 MENTION_KINDS = ["place", "person", "org", "money", "date", "percent", "count", "area"]
+ISO_TIME = r"^\d{2}:\d{2}(:\d{2})?$"
 CLUSTER_KINDS = ["unique", "exact", "near"]
 REGION_LEVELS = ["country", "province", "city", "county", "other"]
 ISO_PARTIAL_DATE = r"^\d{4}(-\d{2}(-\d{2})?)?$"
@@ -59,8 +63,12 @@ class Articles(_Base):
     subtitle: Series[str] = _opt_str()
     outlet: Series[str] = _opt_str()
     published_date: Series[str] = _opt_str(str_matches=ISO_PARTIAL_DATE)
+    published_time: Series[str] = _opt_str(str_matches=ISO_TIME)
+    date_source: Series[str] = _opt_str(isin=list(DATE_SOURCES))
     dateline_place: Series[str] = _opt_str()
+    authors: Series[object] = pa.Field(metadata=LIST_OF_STR)
     reporters: Series[object] = pa.Field(metadata=LIST_OF_STR)
+    editors: Series[object] = pa.Field(metadata=LIST_OF_STR)
     photographers: Series[object] = pa.Field(metadata=LIST_OF_STR)
     body: Series[str]
     n_chars: Series[int] = pa.Field(ge=1)
@@ -68,6 +76,16 @@ class Articles(_Base):
     @pa.dataframe_check(name="n_chars_is_body_length", error="n_chars != len(body)")
     def n_chars_matches(cls, df: pd.DataFrame) -> pd.Series:
         return df["body"].str.len() == df["n_chars"]
+
+    @pa.dataframe_check(name="published_date_plausible",
+                        error="published_date is in the future or before 1990")
+    def published_date_plausible(cls, df: pd.DataFrame) -> pd.Series:
+        today = date.today()
+        return df["published_date"].map(lambda d: not isinstance(d, str) or plausible(d, today)).astype(bool)
+
+    @pa.dataframe_check(name="outlet_not_a_person", error="the outlet is a person's name, not an organisation")
+    def outlet_not_a_person(cls, df: pd.DataFrame) -> pd.Series:
+        return df["outlet"].map(lambda o: not isinstance(o, str) or not looks_like_person(o)).astype(bool)
 
 
 class Removals(_Base):

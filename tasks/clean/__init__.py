@@ -22,8 +22,8 @@ from .document import SourceDoc, clean_document, prepare
 from .repeated import repeated_lines, site_group
 
 ARTICLE_COLUMNS = ["article_id", "doc_id", "seq", "title", "subtitle", "outlet", "published_date",
-                   "dateline_place", "reporters", "photographers", "body", "n_chars", "captions",
-                   "source", "warnings"]
+                   "published_time", "date_source", "dateline_place", "authors", "reporters", "editors",
+                   "photographers", "body", "n_chars", "captions", "source", "warnings"]
 REMOVAL_COLUMNS = ["doc_id", "rule", "text", "line_no"]
 QUARANTINE_COLUMNS = ["stage", "source", "doc_id", "reason", "detail"]
 # the document columns cleaning reads
