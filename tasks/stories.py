@@ -21,9 +21,9 @@ Signals, and why:
 * **Lead support** (`news`, for other reports of one event): the share of each lead's
   character 4-grams found in the other text, the smaller of the two. Two reports of one event
   both tell its lead facts; a follow-up (a denial, the next step) leads with what the earlier
-  report could not know, however much of the earlier report it repeats. Lead n-grams in more
-  than TEMPLATE_LEADS leads are page furniture (首页 … 发布时间) and left out, and support
-  counts only with a second witness: a shared name, a shared figure or two shared clauses.
+  report could not know, however much of the earlier report it repeats. Support counts only
+  with a second witness (a shared name, a shared figure or two shared clauses): two pages of
+  one site section can share a lead of page furniture (首页 … 发布时间) and nothing else.
 * **Names and figures** (`news` too): rare title words (jieba IDF >= RARE_IDF: 海尔, 诺基亚,
   太子奶; not 中国, 采购: a shared 同比增长 means nothing) together with the leads' distinctive
   figures (the project's number parser; a figure weighs its significant digits minus one, so
@@ -39,10 +39,6 @@ Signals, and why:
 score = 1 - (1 - text)(1 - news): either kind of evidence alone can link, weak evidence of both
 kinds adds up. The thresholds were chosen on the tune part of tests/gold/stories
 (benchmarks/stories.py, README_stories.md).
-
-Template: clauses in more than MAX_POSTING articles and lead n-grams in more than
-TEMPLATE_LEADS leads (a site's header, a notice's fixed wording) are no evidence. It is the one
-rule that depends on the corpus, and it only removes evidence.
 
 Incremental: `StoryIndex` keeps every canonical article's fingerprint and every link found so
 far. A run fingerprints only articles new to the index (or whose text changed), compares them
@@ -80,8 +76,7 @@ SUPPORT_NGRAM = 4           # character n-grams of lead support (about two words
 SUPPORT_FULL = 0.35         # lead support that counts as full (unrelated texts: < 0.15)
 RARE_IDF = 8.0              # title words at least this rare are names (海尔 8.8; 采购 6.7, 中国 3.0)
 DISTINCTIVE_WEIGHT = 2      # figures of 3+ significant digits propose candidates by themselves
-MAX_POSTING = 20            # a clause, figure or name in more articles is template: no candidates
-TEMPLATE_LEADS = 10          # lead n-grams in more leads are page furniture (首页 … 发布时间), no support
+MAX_POSTING = 20            # a clause, figure or name of more articles is template: no candidates
 CONTEXT_CHARS = 4           # words before a figure that name what it measures (its slot)
 NAME_SATURATION = 8.0       # shared name weight (IDF above 6 per name) that counts as full
 FIGURE_SATURATION = 2       # shared lead-figure weight that counts as full
@@ -279,49 +274,17 @@ def _grams(norm: str) -> np.ndarray:
     return shingle_hashes(norm, SUPPORT_NGRAM) if len(norm) >= SUPPORT_NGRAM else np.empty(0, np.uint64)
 
 
-def _frequent(keys: list[np.ndarray], limit: int) -> np.ndarray:
-    """Sorted keys that more than `limit` of the (unique-key) arrays hold: template."""
-    if len(keys) <= limit:
-        return np.empty(0, np.uint64)
-    values, counts = np.unique(np.concatenate(keys), return_counts=True)
-    return values[counts > limit]
+class Grams:
+    """Each compared article's lead and text n-grams, computed once per run and only for the
+    articles a candidate pair within the news window needs (old texts are not read otherwise)."""
 
+    def __init__(self):
+        self.cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
-def _without(keys: np.ndarray, template: np.ndarray) -> np.ndarray:
-    """Mask of the sorted `keys` that are not in the sorted `template`."""
-    if not template.size or not keys.size:
-        return np.ones(keys.size, dtype=bool)
-    at = np.minimum(np.searchsorted(template, keys), template.size - 1)
-    return template[at] != keys
-
-
-class Corpus:
-    """What comparing two articles needs of all of them: the template (clauses and lead n-grams
-    in more than MAX_POSTING articles: a site's page header, a notice's fixed wording, which
-    say nothing about the story), and each compared article's content, computed once per run
-    and only for the articles a candidate pair needs.
-
-    The template is the one rule that depends on the corpus; it only removes evidence."""
-
-    def __init__(self, fingerprints: list[Fingerprint] = ()):
-        self.template_clauses = _frequent([f.clause_hashes for f in fingerprints], MAX_POSTING)
-        self.template_grams = _frequent([_grams(f.norm_lead) for f in fingerprints], TEMPLATE_LEADS)
-        self.clauses: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self.grams: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-
-    def content(self, fp: Fingerprint) -> tuple[np.ndarray, np.ndarray]:
-        """(clause hashes, clause characters) of `fp` without template clauses."""
-        if fp.article_id not in self.clauses:
-            keep = _without(fp.clause_hashes, self.template_clauses)
-            self.clauses[fp.article_id] = (fp.clause_hashes[keep], fp.clause_chars[keep])
-        return self.clauses[fp.article_id]
-
-    def lead_and_text(self, fp: Fingerprint) -> tuple[np.ndarray, np.ndarray]:
-        """(lead n-grams without template ones, all text n-grams) of `fp`."""
-        if fp.article_id not in self.grams:
-            lead = _grams(fp.norm_lead)
-            self.grams[fp.article_id] = (lead[_without(lead, self.template_grams)], _grams(fp.norm_text))
-        return self.grams[fp.article_id]
+    def __call__(self, fp: Fingerprint) -> tuple[np.ndarray, np.ndarray]:
+        if fp.article_id not in self.cache:
+            self.cache[fp.article_id] = (_grams(fp.norm_lead), _grams(fp.norm_text))
+        return self.cache[fp.article_id]
 
 
 def _share(lead: np.ndarray, text: np.ndarray) -> float:
@@ -332,12 +295,12 @@ def _share(lead: np.ndarray, text: np.ndarray) -> float:
     return float((text[at] == lead).mean())
 
 
-def lead_support(a: Fingerprint, b: Fingerprint, corpus: Corpus | None = None) -> float:
+def lead_support(a: Fingerprint, b: Fingerprint, grams: Grams | None = None) -> float:
     """How much of each lead's wording the other text repeats, the smaller of the two: other
     reports of one event both tell its lead facts; a follow-up's lead tells what the earlier
     report could not know, however much of the earlier report it repeats."""
-    corpus = corpus or Corpus()
-    (lead_a, text_a), (lead_b, text_b) = corpus.lead_and_text(a), corpus.lead_and_text(b)
+    grams = grams or Grams()
+    (lead_a, text_a), (lead_b, text_b) = grams(a), grams(b)
     return min(_share(lead_a, text_b), _share(lead_b, text_a))
 
 
@@ -360,15 +323,13 @@ class Evidence(NamedTuple):
         return self.relation != "different"
 
 
-def _containment(a: Fingerprint, b: Fingerprint, corpus: Corpus) -> tuple[int, float, int, int]:
-    """(shared clauses, containment of the shorter text, shorter and longer clause characters),
-    template clauses left out of all four."""
-    (hashes_a, chars_a), (hashes_b, chars_b) = corpus.content(a), corpus.content(b)
-    shorter, longer = sorted((int(chars_a.sum()), int(chars_b.sum())))
-    common = np.intersect1d(hashes_a, hashes_b, assume_unique=True)
+def _containment(a: Fingerprint, b: Fingerprint) -> tuple[int, float, int, int]:
+    """(shared clauses, containment of the shorter text, shorter and longer clause characters)."""
+    shorter, longer = sorted((a.n_chars, b.n_chars))
+    common = np.intersect1d(a.clause_hashes, b.clause_hashes, assume_unique=True)
     if not common.size or shorter < MIN_CONTAINMENT_CHARS:  # a title-and-dateline page: no evidence
         return int(common.size), 0.0, shorter, longer
-    shared = int(chars_a[np.searchsorted(hashes_a, common)].sum())
+    shared = int(a.clause_chars[np.searchsorted(a.clause_hashes, common)].sum())
     return int(common.size), shared / shorter, shorter, longer
 
 
@@ -378,16 +339,12 @@ def _event(a: Fingerprint, b: Fingerprint) -> str:
     return "same" if any(abs(x - y) <= 1 for x in a.event_days for y in b.event_days) else "different"
 
 
-def compare(a: Fingerprint, b: Fingerprint, corpus: Corpus | None = None) -> Evidence:
+def compare(a: Fingerprint, b: Fingerprint, grams: Grams | None = None) -> Evidence:
     """The evidence for `a` and `b` being one story, its score and the relation it implies."""
-    corpus = corpus or Corpus()
-    n_shared, containment, shorter, longer = _containment(a, b, corpus)
+    n_shared, containment, shorter, longer = _containment(a, b)
     comparable = shorter >= MIN_CONTAINMENT_CHARS
     days = abs(a.day - b.day) if a.day is not None and b.day is not None else None
     in_window = comparable and (days is None or days <= NEWS_WINDOW_DAYS)
-    if containment < LINK_THRESHOLD and not in_window:  # nothing can link them: spare the rest
-        return Evidence(round(containment, 4), "different", round(containment, 4), n_shared, 0.0,
-                        (), (), (), days, "")
 
     figures = sorted((k for k in a.figures.keys() & b.figures.keys()
                       if max(a.figures[k], b.figures[k]) >= 1),
@@ -407,7 +364,7 @@ def compare(a: Fingerprint, b: Fingerprint, corpus: Corpus | None = None) -> Evi
     # news: another report of the same event, told within NEWS_WINDOW_DAYS
     support, news = 0.0, 0.0
     if in_window:
-        support = lead_support(a, b, corpus)
+        support = lead_support(a, b, grams)
         name_part = min(1.0, sum(a.names[w] for w in names) / NAME_SATURATION)
         lead_weight = sum(max(a.figures[k], b.figures[k]) for k in a.lead_figures & b.lead_figures)
         figure_part = min(1.0, lead_weight / FIGURE_SATURATION)
@@ -493,7 +450,6 @@ _FP_COLUMNS = ["article_id", "text_hash", "day", "clause_hashes", "clause_chars"
 def current_params() -> dict:
     return {"version": VERSION, "min_clause_chars": MIN_CLAUSE_CHARS, "lead_chars": LEAD_CHARS,
             "rare_idf": RARE_IDF, "support": [SUPPORT_CHARS, SUPPORT_NGRAM, SUPPORT_FULL],
-            "template": [MAX_POSTING, TEMPLATE_LEADS],
             "link_threshold": LINK_THRESHOLD, "news_window_days": NEWS_WINDOW_DAYS,
             "factors": [EVENT_FACTOR, CONFLICT_FACTOR, LEAD_CONFLICT_FACTOR]}
 
@@ -612,9 +568,9 @@ def build_stories(articles: pd.DataFrame, clusters: pd.DataFrame,
                        & ~prior.links["a"].isin(new) & ~prior.links["b"].isin(new)]
 
     is_new = np.array([aid in new for aid in order], dtype=bool)
-    found, corpus = [], Corpus([fps[a] for a in order])
+    found, grams = [], Grams()
     for i, j in sorted(candidate_pairs([posting_keys(fps[a]) for a in order], is_new)):
-        evidence = compare(fps[order[i]], fps[order[j]], corpus)
+        evidence = compare(fps[order[i]], fps[order[j]], grams)
         if evidence.linked:
             found.append(_link_row(order[i], order[j], evidence))
     links = pd.concat([kept, pd.DataFrame(found, columns=LINK_COLUMNS)], ignore_index=True) \
