@@ -92,7 +92,6 @@ CONDENSED_CONTAINMENT = 0.7
 CONDENSED_RATIO = 0.75      # shorter / longer clause characters below this: a condensed version
 REWRITE_CONTAINMENT = 0.3
 
-RELATIONS = ["unique", "copy", "condensed", "rewrite", "same"]
 STORY_COLUMNS = ["story_id", "article_id", "relation", "score", "evidence", "matched_id",
                  "is_representative", "cluster_id", "containment", "shared_clauses",
                  "lead_support", "shared_figures", "conflicting_figures", "shared_names",
@@ -124,10 +123,11 @@ class Fingerprint:
         return int(self.clause_chars.sum())
 
 
-def text_hash(title: str | None, body: str | None, published: str | None) -> str:
+def text_hash(title, body, published) -> str:
+    """Of what a fingerprint reads (missing values as empty): equal hashes, equal fingerprints."""
     h = hashlib.blake2b(digest_size=12)
     for part in (title, body, published):
-        h.update((part or "").encode("utf-8") + b"\x00")
+        h.update((part if isinstance(part, str) else "").encode("utf-8") + b"\x00")
     return h.hexdigest()
 
 
@@ -556,10 +556,10 @@ def build_stories(articles: pd.DataFrame, clusters: pd.DataFrame,
     for row in canon[["article_id", "title", "body", "published_date"]].itertuples(index=False):
         aid = str(row.article_id)
         old = prior.fingerprints.get(aid)
-        if old is not None and old.text_hash == text_hash(row.title, row.body, _opt(row.published_date)):
+        if old is not None and old.text_hash == text_hash(row.title, row.body, row.published_date):
             fps[aid] = old
         else:
-            fps[aid] = fingerprint(aid, row.title, row.body, _opt(row.published_date))
+            fps[aid] = fingerprint(aid, row.title, row.body, row.published_date)
             new.add(aid)
     # first-seen order: indexed articles first (their order), then this run's
     order = [a for a in prior.fingerprints if a in fps] + [a for a in fps if a not in prior.fingerprints]
@@ -578,10 +578,6 @@ def build_stories(articles: pd.DataFrame, clusters: pd.DataFrame,
     story_of = _assign(order, links, prior.story_of)
     index = StoryIndex({a: fps[a] for a in order}, links, story_of)
     return StoryResult(_story_rows(clusters, fps, links, story_of, order), index)
-
-
-def _opt(value) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 def _link_row(a: str, b: str, e: Evidence) -> dict:
