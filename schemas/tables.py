@@ -26,6 +26,8 @@ PROJECT_STATUSES = [
 MENTION_KINDS = ["place", "person", "org", "money", "date", "percent", "count", "area"]
 ISO_TIME = r"^\d{2}:\d{2}(:\d{2})?$"
 CLUSTER_KINDS = ["unique", "exact", "near"]
+# unique = the story's representative (as clusters.kind); the others say how an article joined
+STORY_RELATIONS = ["unique", "copy", "condensed", "rewrite", "same"]
 REGION_LEVELS = ["country", "province", "city", "county", "other"]
 ISO_PARTIAL_DATE = r"^\d{4}(-\d{2}(-\d{2})?)?$"
 
@@ -102,6 +104,33 @@ class Clusters(_Base):
     is_canonical: Series[bool]
     kind: Series[str] = pa.Field(isin=CLUSTER_KINDS)
     similarity: Series[float] = pa.Field(ge=0.0, le=1.0)
+
+
+class Stories(_Base):
+    """One row per clustered article: its story and the evidence that joined it
+    (tasks/stories.py). The representative's relation is `unique`, as in clusters.kind."""
+    story_id: Series[str]
+    article_id: Series[str]
+    relation: Series[str] = pa.Field(isin=STORY_RELATIONS)
+    score: Series[float] = pa.Field(ge=0.0, le=1.0)
+    evidence: Series[str]
+    matched_id: Series[str] = _opt_str()
+    is_representative: Series[bool]
+    cluster_id: Series[str]
+    containment: Series[float] = pa.Field(ge=0.0, le=1.0)
+    shared_clauses: Series[int] = pa.Field(ge=0)
+    lead_support: Series[float] = pa.Field(ge=0.0, le=1.0)
+    shared_figures: Series[object] = pa.Field(metadata=LIST_OF_STR)
+    conflicting_figures: Series[object] = pa.Field(metadata=LIST_OF_STR)
+    shared_names: Series[object] = pa.Field(metadata=LIST_OF_STR)
+    days_apart: Series["Int64"] = pa.Field(nullable=True, ge=0)
+    story_size: Series[int] = pa.Field(ge=1)
+
+    @pa.dataframe_check(name="representative_is_unique",
+                        error="relation is 'unique' exactly for the representative, which has no match")
+    def representative_is_unique(cls, df: pd.DataFrame) -> pd.Series:
+        rep = df["is_representative"].astype(bool)
+        return (rep == (df["relation"] == "unique")) & (rep == df["matched_id"].isna())
 
 
 class _Spans(_Base):
@@ -243,6 +272,7 @@ SCHEMAS: dict[str, type[_Base]] = {
     "articles": Articles,
     "removals": Removals,
     "clusters": Clusters,
+    "stories": Stories,
     "mentions": Mentions,
     "projects": Projects,
     "indicators": Indicators,

@@ -163,6 +163,24 @@ def _drift(df: pd.DataFrame, ctx: dict, share_of: str | None) -> dict:
     return {"share_drift": share, "per_article_drift": pd.Series(per_article, index=df.index)}
 
 
+def _derive_stories(df: pd.DataFrame, ctx: dict) -> dict:
+    """Story consistency: one representative per story, matches inside the story, sizes, and
+    links across copy clusters at or above the threshold (context `link_threshold`)."""
+    story_of = dict(zip(df["article_id"], df["story_id"]))
+    cluster_of = dict(zip(df["article_id"], df["cluster_id"]))
+    by_story = df.groupby("story_id")
+    matched_story, matched_cluster = df["matched_id"].map(story_of), df["matched_id"].map(cluster_of)
+    across = df["matched_id"].notna() & (matched_cluster != df["cluster_id"])
+    within = df["matched_id"].notna() & (matched_cluster == df["cluster_id"])
+    return {
+        "representatives_in_story": by_story["is_representative"].transform("sum").astype(int),
+        "match_in_story": df["matched_id"].isna() | (matched_story == df["story_id"]),
+        "size_matches": by_story["article_id"].transform("size") == df["story_size"],
+        "link_meets_threshold": ~across | (df["score"] >= ctx.get("link_threshold", 0.0)),
+        "within_cluster_is_copy": ~within | (df["relation"] == "copy"),
+    }
+
+
 def _derive_mentions(df: pd.DataFrame, ctx: dict) -> dict:
     is_place = df["kind"] == "place"
     return {
@@ -190,6 +208,7 @@ def _derive_region_stats(df: pd.DataFrame, ctx: dict) -> dict:
 DERIVED: dict[str, Callable[[pd.DataFrame, dict], dict]] = {
     "articles": _derive_articles,
     "clusters": _derive_clusters,
+    "stories": _derive_stories,
     "mentions": _derive_mentions,
     "projects": _derive_facts("pattern"),
     "indicators": _derive_facts("measure"),
