@@ -245,7 +245,9 @@ def cmd_run(args) -> int:
     pending = Path(args.out) / "runs" / f".run-{os.getpid()}.log"
     try:
         result = _run_flow(args, pending)
-    except Exception as exc:  # Prefect itself failed (e.g. its server did not start)
+        if isinstance(result, BaseException):  # the flow crashed before it could report
+            raise result
+    except Exception as exc:  # or Prefect itself failed (e.g. its server did not start)
         print(f"FAILED: nothing was published: {type(exc).__name__}: {_one_line(exc)}\n"
               f"log     {pending}", file=sys.stderr)
         return EXIT_FAILED

@@ -74,12 +74,13 @@ def ask_terminal(question: str) -> str:
     """The answer to `question` on the terminal the user is looking at: /dev/tty when there is
     one (so `2>/dev/null` or `> file` never hide a waiting prompt), else stdout and stdin.
     End of input is an empty answer."""
-    try:
-        with open("/dev/tty", "r+", encoding="utf-8") as tty:
-            tty.write(question)
-            tty.flush()
-            return tty.readline()
-    except OSError:
+    try:  # two handles: a terminal cannot seek, which a read-write text file would need
+        with open("/dev/tty", "w", encoding="utf-8") as shown, \
+                open("/dev/tty", encoding="utf-8") as typed:
+            shown.write(question)
+            shown.flush()
+            return typed.readline()
+    except OSError:  # no controlling terminal (cron, CI)
         sys.stdout.write(question)  # not print(): the flow's log_prints would log it
         sys.stdout.flush()
         return sys.stdin.readline()

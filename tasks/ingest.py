@@ -205,7 +205,9 @@ def exclude_paths(paths: Iterable[Path], sources: Iterable[str | Path],
     The ignore files themselves are excluded too. A file named as a source is always kept."""
     import pathspec
 
-    folders = [Path(s) for s in sources if Path(s).is_dir()]
+    sources = [Path(s) for s in sources]
+    folders = [s for s in sources if s.is_dir()]
+    named = set(sources) - set(folders)
     specs = {}
     for folder in folders:
         lines = list(exclude)
@@ -216,7 +218,8 @@ def exclude_paths(paths: Iterable[Path], sources: Iterable[str | Path],
     kept, excluded = [], []
     for path in paths:
         folder = next((f for f in folders if path.is_relative_to(f)), None)
-        if folder is not None and specs[folder].match_file(path.relative_to(folder).as_posix()):
+        if (path not in named and folder is not None
+                and specs[folder].match_file(path.relative_to(folder).as_posix())):
             excluded.append(path)
         else:
             kept.append(path)
