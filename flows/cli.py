@@ -229,6 +229,8 @@ def _run_flow(args, log_path: Path) -> dict:
 
 def cmd_run(args) -> int:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Prefect's temporary server gets 20 s to start by default: too few on a busy machine
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     n_files, n_excluded = check_run(args)
     from newsgate.tasks.publish import Lake, PublishLocked
 
