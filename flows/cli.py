@@ -183,6 +183,7 @@ def _review_mode(args) -> str:
 
 def check_run(args) -> tuple[int, int]:
     """Every `run` argument checked before anything starts: (files to read, files excluded)."""
+    args.sources = args.sources or _default_sources()
     missing = [s for s in args.sources if not os.path.lexists(s)]
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
@@ -198,12 +199,11 @@ def check_run(args) -> tuple[int, int]:
         if problem:
             raise UsageError(f"--expectations: {problem}")
     from newsgate.tasks.ingest import discover, exclude_paths
-    sources = args.sources or _default_sources()
-    kept, excluded = exclude_paths(discover(sources), sources, args.exclude)
+    kept, excluded = exclude_paths(discover(args.sources), args.sources, args.exclude)
     if not kept:
         why = f" ({len(excluded)} excluded)" if excluded else ""
-        raise UsageError(f"no files to read in {', '.join(sources)}{why}; give files or folders "
-                         "of .txt, .html or .jsonl documents")
+        raise UsageError(f"no files to read in {', '.join(args.sources)}{why}; give files or "
+                         "folders of .txt, .html or .jsonl documents")
     return len(kept), len(excluded)
 
 
@@ -221,7 +221,7 @@ def _run_flow(args, log_path: Path) -> dict:
             heartbeats_for(temporary_server=not PREFECT_API_URL.value()), \
             shared_prefect_api(args.runner):
         return run_newsgate(
-            flow, sources=args.sources or _default_sources(), out=args.out,
+            flow, sources=args.sources, out=args.out,
             batch_size=args.batch_size, expectations_dir=args.expectations,
             review_mode=_review_mode(args), max_warnings=args.max_warnings,
             workers=args.workers, exclude=args.exclude)
@@ -240,9 +240,8 @@ def cmd_run(args) -> int:
     except PublishLocked as exc:
         print(f"newsgate run: {exc}", file=sys.stderr)
         return EXIT_LOCKED
-    sources = ", ".join(args.sources or _default_sources())
-    print(f"newsgate run: {n_files} files from {sources} ({n_excluded} excluded) into {args.out}",
-          flush=True)
+    print(f"newsgate run: {n_files} files from {', '.join(args.sources)} ({n_excluded} excluded) "
+          f"into {args.out}", flush=True)
     # the run id is made inside the flow: the log starts here and moves into its run's folder
     pending = Path(args.out) / "runs" / f".run-{os.getpid()}.log"
     try:
@@ -257,7 +256,7 @@ def cmd_run(args) -> int:
     log = report.parent / "run.log"
     if pending.exists():
         os.replace(pending, log)
-    return _summary(result, report, log, getattr(args, "debug", False))
+    return _summary(result, report, log, args.debug)
 
 
 def _summary(result: dict, report: Path, log: Path, debug: bool) -> int:

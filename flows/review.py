@@ -28,7 +28,8 @@ VIA_RESUME = "resume input (Prefect UI or API; the reviewer's name as they state
 
 
 class ReviewDecision(RunInput):
-    approve: bool = Field(False, description="tick to publish this release; leave unticked to reject")
+    approve: bool = Field(False, description="tick to publish this release, leave unticked to "
+                                             "reject")
     reviewer: str = Field(..., min_length=1, pattern=r"\S",
                           description="your name: Prefect does not record who resumes a run")
     comment: str = Field("", description="why (shown in the run's final state and the manifest)")

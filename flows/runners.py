@@ -154,11 +154,12 @@ def _prefect_consoles() -> list[logging.Handler]:
     return found
 
 
-def quiet_prefect_console() -> None:
-    """Prefect's console output off for the rest of this process: the run's log file has it
-    all. (For the whole process: the temporary server logs its stop at exit.)"""
+def quiet_prefect_console(quiet: bool = True) -> None:
+    """Prefect's console output off (or back on) for the rest of this process: the run's log
+    file has it all. (For the whole process: the temporary server logs its stop at exit.)"""
     for handler in _prefect_consoles():
-        if _SILENCED not in handler.filters:
+        handler.removeFilter(_SILENCED)
+        if quiet:
             handler.addFilter(_SILENCED)
 
 
@@ -175,8 +176,8 @@ def run_log(path: Path, verbose: bool = False):
             "%(name)s", "flow run %(flow_run_name)s"),
         task_run_fmt=LOG_FORMAT.replace("%(name)s", "task run %(task_run_name)s")))
     handlers = [to_file]
+    quiet_prefect_console(not verbose)
     if not verbose:
-        quiet_prefect_console()
         terminal = logging.StreamHandler(sys.stdout)
         terminal.addFilter(_Terminal())
         terminal.setFormatter(logging.Formatter("%(shown)s"))

@@ -5,7 +5,7 @@
     release["projects"]                                   # a pyarrow.Table
     release.to_pandas("projects")                         # pandas.DataFrame
     release.to_polars("projects")                         # polars.DataFrame (newsgate[polars])
-    release.duckdb().sql("select * from projects")        # every table a DuckDB view (newsgate[duckdb])
+    release.duckdb().sql("select * from projects")        # DuckDB views (newsgate[duckdb])
     release.export("rel-folder")                          # Parquet per table + manifest.json
 
 A Delta table under `lake/<table>/` keeps every version ever published, and a release is one
@@ -39,8 +39,8 @@ def resolve_release(lake, release: str | None = None) -> str:
                               "publishes one)")
     if release is None or release.upper() == LATEST:
         return ids[-1]
-    if release in ids:
-        return release
+    if release in ids or (lake.releases_dir / f"{release}.json").is_file():
+        return release  # (a manifest outside LATEST's chain: the lake decides if it is read)
     shown = ", ".join(ids[-5:]) + (f" and {len(ids) - 5} older" if len(ids) > 5 else "")
     raise ReleaseNotFound(f"no release {release} in {lake.root}; releases: {shown} "
                           f"(newest last), or {LATEST}")

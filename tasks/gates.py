@@ -285,13 +285,15 @@ def suites_problem(suites_dir: Path | str) -> str | None:
     if len(missing) == len(needed):
         return f"{suites_dir} holds no suites; it needs one per table: {', '.join(needed)}"
     if missing:
-        return f"{suites_dir} lacks {', '.join(missing)} (copy them from {EXPECTATIONS_DIR})"
+        return f"{suites_dir} lacks {', '.join(missing)} (copy from {EXPECTATIONS_DIR})"
     for name in needed:
         path = suites_dir / name
         try:
             suite = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as exc:
+        except OSError as exc:
             return f"{path} cannot be read: {exc.strerror or exc}"
+        except UnicodeDecodeError as exc:
+            return f"{path} is not UTF-8 text (at byte {exc.start})"
         except json.JSONDecodeError as exc:
             return f"{path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         if not (isinstance(suite, dict) and isinstance(suite.get("expectations"), list)):

@@ -133,10 +133,13 @@ class Lake:
             raise PublishLocked(
                 f"{self.root} is being written by {holder}; wait for it to finish "
                 f"or use another --out") from None
+        holder = f"pid {os.getpid()} on {socket.gethostname()}"
         handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} on {socket.gethostname()}")
-        handle.flush()
+        if handle.read() != holder:  # (the CLI's check and then its run: written once, so a
+            handle.seek(0)           # second run never reads an empty file between the two)
+            handle.truncate()
+            handle.write(holder)
+            handle.flush()
         try:
             yield
         finally:

@@ -29,7 +29,7 @@ PYTHON_QUOTING = re.compile(r"'[^'\s]*'|\"[^\"\s]*\"|\\x[0-9a-f]{2}|Traceback")
 
 # (case, argv, exit code, what the one line must say). Placeholders: {seeds} the seeds,
 # {tmp} a fresh folder, {file} a file, {empty} an empty folder, {badsuite} suites with a
-# truncated articles.json, {full} a folder with a file in it, {lake} an output folder with two
+# truncated articles.json, {partsuite} suites without visits.json, {full} a folder with a file in it, {lake} an output folder with two
 # releases ({r1} the older), {damaged} a copy of it whose LATEST manifest is truncated.
 MISUSE = [
     ("no command", [], 2, ["COMMAND", "newsgate --help"]),
@@ -56,6 +56,8 @@ MISUSE = [
      ["--expectations", "holds no suites", "articles.json"]),
     ("invalid suite", ["run", "{seeds}", "--expectations", "{badsuite}"], 2,
      ["--expectations", "articles.json is not valid JSON", "line"]),
+    ("expectations lacking a suite", ["run", "{seeds}", "--expectations", "{partsuite}"], 2,
+     ["--expectations", "lacks visits.json"]),
     ("expectations is a file", ["run", "{seeds}", "--expectations", "{file}"], 2,
      ["--expectations", "is not a folder"]),
     ("releases of a file", ["releases", "--out", "{file}"], 2, ["--out", "is a file"]),
@@ -106,9 +108,11 @@ def places(tmp_path_factory) -> dict[str, str]:
     shutil.copytree(EXPECTATIONS_DIR, tmp / "badsuite", ignore=shutil.ignore_patterns("__*"))
     text = (tmp / "badsuite" / "articles.json").read_text(encoding="utf-8")
     (tmp / "badsuite" / "articles.json").write_text(text[:len(text) // 2], encoding="utf-8")
+    shutil.copytree(EXPECTATIONS_DIR, tmp / "partsuite", ignore=shutil.ignore_patterns("__*"))
+    (tmp / "partsuite" / "visits.json").unlink()
     return {"seeds": str(SEEDS), "tmp": str(tmp), "file": str(tmp / "a-file.txt"),
             "empty": str(tmp / "empty"), "full": str(tmp / "full"),
-            "badsuite": str(tmp / "badsuite")}
+            "badsuite": str(tmp / "badsuite"), "partsuite": str(tmp / "partsuite")}
 
 
 @pytest.fixture(scope="module")
