@@ -30,9 +30,10 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from newsgate import module_files, package_dir
 from newsgate.flows.review import needs_review, review
+from newsgate.flows.runners import log_progress
 from newsgate.tasks import accumulate
 from newsgate.tasks.gates import QUARANTINE_COLUMNS, GateResult, build_data_docs, run_gate
-from newsgate.tasks.ingest import discover, estimate_documents
+from newsgate.tasks.ingest import discover, estimate_documents, exclude_paths
 from newsgate.tasks.publish import Lake, PublishLocked
 from newsgate.tasks.records import to_records
 from newsgate.tasks.report import RunSummary, gate_rows, render_markdown, write_report
@@ -44,6 +45,10 @@ CODE_VERSION = "0.1.0"
 PARALLEL_MIN_DOCS = 100  # below this, starting worker processes costs more than it saves
 # what a worker process loads as it starts (tasks/workers.py): both stages' code, jieba, lexicon
 WORKER_WARM_UP = ("newsgate.tasks.clean", "newsgate.tasks.extract", "newsgate.tasks.extract.tokenize:lexicon")
+
+
+# the name of the flow run's final (red) state when nothing was published
+FINAL_STATES = {"blocked": "Blocked", "rejected": "Rejected"}
 
 
 class GateBlocked(RuntimeError):
@@ -329,10 +334,12 @@ class Run:
 
     @contextlib.contextmanager
     def timed(self, stage: str):
-        t0 = time.perf_counter()
+        t0, counted = time.perf_counter(), len(self.funnel)
         yield
         release_memory()  # what the stage freed goes back to the OS, not on to the next stage
-        self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - t0
+        seconds = time.perf_counter() - t0
+        self.timings[stage] = self.timings.get(stage, 0.0) + seconds
+        log_progress(stage, seconds, self.funnel[counted:])
 
     def merged(self, table: str, current: pd.DataFrame, replaced: set[str]) -> pd.DataFrame:
         return accumulate.merge_table(self.previous.get(table), current, replaced)
@@ -464,12 +471,14 @@ def facts_stage(run: Run, articles: pd.DataFrame, extracted: list[dict], keep: s
 def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: int = 400,
              expectations_dir: str | None = None, review_mode: str = "auto",
              max_warnings: int = 10, review_timeout_s: int = 3600, cache: bool = True,
-             workers: int | None = None):
+             workers: int | None = None, exclude: list[str] | None = None):
     """Run every stage over `sources` and publish a new release into `out` if all gates pass.
 
     When the gates pass with more than `max_warnings` warnings, the review step decides
     (see flows/review.py for `review_mode`). Clean and extract batches run in `workers`
-    processes (default: the available CPUs; 1 = in the flow's own process)."""
+    processes (default: the available CPUs; 1 = in the flow's own process). Files matching
+    `exclude` (gitignore-style globs) or a source folder's `.newsgateignore` are not read, and
+    counted in the funnel."""
     log = get_run_logger()
     sources = [str(s) for s in (sources or DEFAULT_SOURCES)]
     lake = Lake(Path(out))
@@ -480,7 +489,7 @@ def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: in
               code={m: code_fingerprint(m) for m in STAGE_MODULES},
               suites=_suites_fingerprint(expectations_dir))
     tables: dict[str, pd.DataFrame] = {}
-    status, error, manifest, blocked_by = "failed", None, None, []
+    status, error, manifest, blocked_by, verdict = "failed", None, None, [], None
     data_docs: Future | None = None
 
     def summary(status_now: str, release: str | None) -> RunSummary:
@@ -493,7 +502,9 @@ def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: in
     try:
         with lake.lock():
             run.cache_storage = _cache_storage(lake.root) if cache else None
-            paths = [str(p) for p in discover(sources)]
+            kept, excluded = exclude_paths(discover(sources), sources, exclude or ())
+            paths = [str(p) for p in kept]
+            run.funnel.append(("excluded files", len(excluded)))
             # a large run starts its worker processes at once: they import and load their
             # dictionaries while this process reads the release and ingests (not under Dask,
             # whose workers run the batches themselves)
@@ -548,11 +559,10 @@ def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: in
                 pending = summary("awaiting review", None)
                 verdict = review(review_mode, render_markdown(pending),
                                  str(write_report(pending, run_dir)), review_timeout_s)
-                log.info("review: %s by %s %s", "approved" if verdict.approved else "rejected",
-                         verdict.by, verdict.comment)
+                log.info("review: %s", verdict.describe())
                 if not verdict.approved:
                     status = "rejected"
-                    raise ReviewRejected(f"{n_warnings} warnings; rejected by {verdict.by}")
+                    raise ReviewRejected(f"{n_warnings} warnings; {verdict.describe()}")
             with run.timed("publish"):
                 index_dir = dedup_index.save(lake.state_dir("dedup", release_id))
                 manifest = publish(lake, release_id, tables, {
@@ -564,6 +574,7 @@ def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: in
                                         "warn": len(g.warnings), "fail": len(g.failed_errors)}
                               for g in run.gates},
                     "report": str(run_dir / "report.html"),
+                    **({"review": verdict.record()} if verdict else {}),
                 })
             status = "published"
     except (GateBlocked, ReviewRejected) as exc:
@@ -590,10 +601,12 @@ def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: in
     result = {"status": status, "run_id": run_id, "release_id": final.release_id,
               "report": str(report), "blocked_by": blocked_by, "error": error,
               "manifest": manifest, "funnel": dict(run.funnel), "timings": run.timings}
-    if status in ("published", "rejected", "unchanged"):
+    if status in ("published", "unchanged"):
         return result
-    # blocked, locked or failed: the flow run ends Failed (red in the UI), the result attached
-    return Failed(message=f"newsgate run {status}: {error}"[:2000], data=result)
+    # blocked, rejected, locked or failed: the flow run ends in a red state named for what
+    # happened (Blocked, Rejected, Failed) with the reason, the result attached
+    return Failed(name=FINAL_STATES.get(status, "Failed"), data=result,
+                  message=f"newsgate run {status}: {error}"[:2000])
 
 
 def run_newsgate(flow_fn=None, **params) -> dict:

@@ -328,6 +328,34 @@ def load_suite_json(table: str, suites_dir: Path = EXPECTATIONS_DIR) -> dict:
     return json.loads((Path(suites_dir) / f"{table}.json").read_text(encoding="utf-8"))
 
 
+def suites_problem(suites_dir: Path | str) -> str | None:
+    """Why `suites_dir` cannot stand in for expectations/, or None: it must hold a suite for
+    every table the run gates (the files of expectations/), each JSON with an `expectations`
+    list. Checked before a run starts, so a bad suite stops it at once, named."""
+    suites_dir = Path(suites_dir)
+    if not suites_dir.is_dir():
+        return f"{suites_dir} is not a folder"
+    needed = sorted(p.name for p in EXPECTATIONS_DIR.glob("*.json"))
+    missing = [name for name in needed if not (suites_dir / name).is_file()]
+    if len(missing) == len(needed):
+        return f"{suites_dir} holds no suites; it needs one per table: {', '.join(needed)}"
+    if missing:
+        return f"{suites_dir} lacks {', '.join(missing)} (copy from {EXPECTATIONS_DIR})"
+    for name in needed:
+        path = suites_dir / name
+        try:
+            suite = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            return f"{path} cannot be read: {exc.strerror or exc}"
+        except UnicodeDecodeError as exc:
+            return f"{path} is not UTF-8 text (at byte {exc.start})"
+        except json.JSONDecodeError as exc:
+            return f"{path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        if not (isinstance(suite, dict) and isinstance(suite.get("expectations"), list)):
+            return f"{path} is not a GX suite: it has no expectations list"
+    return None
+
+
 def _suite_columns(suite: dict) -> set[str]:
     cols: set[str] = set()
     for exp in suite["expectations"]:

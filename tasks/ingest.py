@@ -192,6 +192,40 @@ def discover(sources: Iterable[str | Path]) -> list[Path]:
     return list(ordered)
 
 
+IGNORE_FILE = ".newsgateignore"  # in a source folder: gitignore-style patterns, one a line
+
+
+def exclude_paths(paths: Iterable[Path], sources: Iterable[str | Path],
+                  exclude: Iterable[str] = ()) -> tuple[list[Path], list[Path]]:
+    """`paths` (from `discover`) split into (kept, excluded), the order kept.
+
+    A file under a source folder is excluded when its path relative to that folder matches a
+    pattern of `exclude` (`--exclude`) or of the folder's own `.newsgateignore`, with
+    gitignore's rules (pathspec): `_gold/*` is the folder's top `_gold/`, `*.md` any `.md`.
+    The ignore files themselves are excluded too. A file named as a source is always kept."""
+    import pathspec
+
+    sources = [Path(s) for s in sources]
+    folders = [s for s in sources if s.is_dir()]
+    named = set(sources) - set(folders)
+    specs = {}
+    for folder in folders:
+        lines = list(exclude)
+        ignore = folder / IGNORE_FILE
+        if ignore.is_file():
+            lines += ignore.read_text(encoding="utf-8", errors="replace").splitlines()
+        specs[folder] = pathspec.GitIgnoreSpec.from_lines([*lines, f"/{IGNORE_FILE}"])
+    kept, excluded = [], []
+    for path in paths:
+        folder = next((f for f in folders if path.is_relative_to(f)), None)
+        if (path not in named and folder is not None
+                and specs[folder].match_file(path.relative_to(folder).as_posix())):
+            excluded.append(path)
+        else:
+            kept.append(path)
+    return kept, excluded
+
+
 def estimate_documents(paths: Iterable[str | Path], enough: int) -> int:
     """How many documents `paths` hold, counted up to `enough`: a .jsonl line is one, any other
     file one. Cheap (newlines, no parsing), so a run knows before ingest whether it is large

@@ -32,12 +32,21 @@ LATEST = "LATEST"
 IO_THREADS = 4  # tables read / written at once
 
 
-class PublishLocked(RuntimeError):
+class LakeError(Exception):
+    """The lake cannot be read or written as asked; the message says what and where."""
+
+
+class PublishLocked(LakeError):
     """Another run holds the output directory's publish lock."""
 
 
-class ReleaseNotFound(KeyError):
-    pass
+class ReleaseNotFound(LakeError, KeyError):
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ReleaseCorrupted(LakeError):
+    """A manifest, Delta log or data file is not what the release recorded."""
 
 
 @dataclass
@@ -75,8 +84,14 @@ class Lake:
             raise ReleaseNotFound("no release has been published yet")
         path = self.releases_dir / f"{release_id}.json"
         if not path.exists():
-            raise ReleaseNotFound(f"no release {release_id!r} in {self.releases_dir}")
-        return json.loads(path.read_text(encoding="utf-8"))
+            raise ReleaseNotFound(f"no release {release_id} in {self.releases_dir}")
+        text = path.read_text(encoding="utf-8")
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ReleaseCorrupted(
+                f"manifest {path} is damaged (truncated?): {exc.msg} at line {exc.lineno} "
+                f"column {exc.colno} of {len(text)} characters") from None
 
     def releases(self) -> list[dict]:
         """Published releases, oldest first: the chain LATEST -> previous -> … (a manifest a
@@ -118,10 +133,13 @@ class Lake:
             raise PublishLocked(
                 f"{self.root} is being written by {holder}; wait for it to finish "
                 f"or use another --out") from None
+        holder = f"pid {os.getpid()} on {socket.gethostname()}"
         handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} on {socket.gethostname()}")
-        handle.flush()
+        if handle.read() != holder:  # (the CLI's check and then its run: written once, so a
+            handle.seek(0)           # second run never reads an empty file between the two)
+            handle.truncate()
+            handle.write(holder)
+            handle.flush()
         try:
             yield
         finally:
