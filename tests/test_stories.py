@@ -100,7 +100,8 @@ def test_rare_title_words_are_names_common_ones_are_not(fingerprints, articles):
 def test_figures_weigh_by_their_significant_digits(fingerprints):
     assert [stories.figure_weight(v) for v in (10, 20.0, 15, 2.3, 12.8, 6123, 18.8)] == [0, 0, 1, 1, 2, 3, 2]
     fp = fingerprints[PAIRS["20901f0b144a"]["a"]]  # 青岛海尔 18.8亿 acquisition
-    assert fp.figures["1880000000元"] == 2 and fp.figure_text["1880000000元"] == "18.8亿元"
+    # keyed in 元 but shown as first written: the title's 18.8亿 (money by its 收购 context)
+    assert fp.figures["1880000000元"] == 2 and fp.figure_text["1880000000元"] == "18.8亿"
 
 
 def test_reports_far_apart_get_no_news_evidence(fingerprints):
@@ -277,6 +278,6 @@ def test_show_stories_prints_a_published_stories_table(built, articles, tmp_path
     Lake(tmp_path).publish("rel-1", {"stories": built.stories}, {})
     assert main(["show", "stories", "--out", str(tmp_path), "--limit", "3"]) == 0
     out = capsys.readouterr().out
-    assert "story_id" in out and "relation" in out and f"({len(built.stories)} rows)" in out
+    assert "story_id" in out and "relation" in out and f"({len(built.stories)} rows of stories in rel-1)" in out
     back = Lake(tmp_path).read_table("stories")
     assert back["shared_figures"].map(list).tolist() == built.stories["shared_figures"].tolist()
