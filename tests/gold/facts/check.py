@@ -18,8 +18,8 @@ from decimal import Decimal
 
 FULL_WIDTH = str.maketrans("０１２３４５６７８９．，", "0123456789.,")
 MULTIPLIERS = {"十": 10, "百": 100, "千": 1000, "万": 10**4, "亿": 10**8, "兆": 10**12}
-# A number, an optional 多/余, then multiplier characters: 3000万, 1.2万亿, 120余亿, 3亿多.
-AMOUNT = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(?:多|余)?\s*([十百千万亿兆]*)")
+# A number, an optional 多/余 or 个, then multiplier characters: 3000万, 1.2万亿, 120余亿, 12个亿.
+AMOUNT = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(?:多|余)?\s*个?(?:多|余)?([十百千万亿兆]*)")
 NO_MONEY = re.compile(r"元旦|单元|多元|元素|公元|元件|元器件|元宵|元年|元老|元首|元帅|状元|纪元|元气|亿万|"
                       r"[一二三]元[化论结]|元月|元宝|美元区|欧元区|元/")
 CURRENCY_MARKS = re.compile(r"[元亿镑]|人民币|港币|卢布|比索|卢比|印尼盾|韩币|台币|美金")
