@@ -18,11 +18,13 @@ from decimal import Decimal
 
 FULL_WIDTH = str.maketrans("０１２３４５６７８９．，", "0123456789.,")
 MULTIPLIERS = {"十": 10, "百": 100, "千": 1000, "万": 10**4, "亿": 10**8, "兆": 10**12}
-# A number, an optional 多/余 or 个, then multiplier characters: 3000万, 1.2万亿, 120余亿, 12个亿.
-AMOUNT = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(?:多|余)?\s*个?(?:多|余)?([十百千万亿兆]*)")
+# A number, an optional 多/余 or 个, then multiplier characters: 3000万, 1.2万亿, 120余亿, 12个亿;
+# not a number of years, months or days (5年内投资180亿元).
+AMOUNT = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(?:多|余)?\s*个?(?:多|余)?([十百千万亿兆]*)(?![\d.,年月天周岁]|日(?![元圆]))")
+RANGE_SIGN = re.compile(r"\s*[-—~～至到]")
 UNIT_KILO = re.compile(r"千(?=[瓦克米伏焦])")  # 千瓦, 千克 …: a unit, not a multiplier
 NO_MONEY = re.compile(r"元旦|单元|多元|元素|公元|元件|元器件|元宵|元年|元老|元首|元帅|状元|纪元|元气|亿万|"
-                      r"[一二三]元[化论结]|元月|元宝|美元区|欧元区|元/")
+                      r"[一二三]元[化论结]|元月|元宝|美元区|欧元区")
 CURRENCY_MARKS = re.compile(r"[元亿镑]|人民币|港币|卢布|比索|卢比|印尼盾|韩币|台币|美金")
 NUMERAL = re.compile(r"[0-9０-９〇零一二两三四五六七八九十百千万亿几数]")
 
@@ -37,9 +39,10 @@ def multiplier(chars: str) -> int:
 def read_amounts(text: str) -> list[Decimal]:
     """The Arabic amounts in a phrase, multipliers applied; a range's bare low end takes the
     multiplier of its high end (6-8亿元 is 6亿 to 8亿)."""
-    text = UNIT_KILO.sub("", text.translate(FULL_WIDTH))
-    found = [(Decimal(n.replace(",", "")), mult) for n, mult in AMOUNT.findall(text)]
-    if len(found) == 2 and not found[0][1]:
+    text = re.sub(r"(\d)\s+\.", r"\1.", UNIT_KILO.sub("", text.translate(FULL_WIDTH)))  # 1 .8亿元
+    hits = list(AMOUNT.finditer(text))
+    found = [(Decimal(hit.group(1).replace(",", "")), hit.group(2)) for hit in hits]
+    if len(found) == 2 and not found[0][1] and RANGE_SIGN.match(text, hits[0].end()):
         found[0] = (found[0][0], found[1][1])
     return [n * multiplier(mult) for n, mult in found]
 
