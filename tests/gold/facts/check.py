@@ -18,9 +18,10 @@ from decimal import Decimal
 
 FULL_WIDTH = str.maketrans("０１２３４５６７８９．，", "0123456789.,")
 MULTIPLIERS = {"十": 10, "百": 100, "千": 1000, "万": 10**4, "亿": 10**8, "兆": 10**12}
-# A number, an optional 多/余 or 个, then multiplier characters: 3000万, 1.2万亿, 120余亿, 12个亿;
+# A number, an optional 多/余 or 个, then multiplier characters (3000万, 1.2万亿, 120余亿, 12个亿);
 # not a number of years, months or days (5年内投资180亿元).
-AMOUNT = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(?:多|余)?\s*个?(?:多|余)?([十百千万亿兆]*)(?![\d.,年月天周岁]|日(?![元圆]))")
+AMOUNT = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(?:多|余)?\s*个?(?:多|余)?([十百千万亿兆]*)"
+                    r"(?![\d.,年月天周岁]|日(?![元圆]))")
 RANGE_SIGN = re.compile(r"\s*[-—~～至到]")
 UNIT_KILO = re.compile(r"千(?=[瓦克米伏焦])")  # 千瓦, 千克 …: a unit, not a multiplier
 NO_MONEY = re.compile(r"元旦|单元|多元|元素|公元|元件|元器件|元宵|元年|元老|元首|元帅|状元|纪元|元气|亿万|"
@@ -37,8 +38,8 @@ def multiplier(chars: str) -> int:
 
 
 def read_amounts(text: str) -> list[Decimal]:
-    """The Arabic amounts in a phrase, multipliers applied; a range's bare low end takes the
-    multiplier of its high end (6-8亿元 is 6亿 to 8亿)."""
+    """The Arabic amounts in a phrase, multipliers applied. A range's bare low end takes the
+    multiplier of its high end (6-8亿元 is 6亿 to 8亿, 4000元~2.2万元 is 4000 to 22000)."""
     text = re.sub(r"(\d)\s+\.", r"\1.", UNIT_KILO.sub("", text.translate(FULL_WIDTH)))  # 1 .8亿元
     hits = list(AMOUNT.finditer(text))
     found = [(Decimal(hit.group(1).replace(",", "")), hit.group(2)) for hit in hits]
@@ -51,7 +52,7 @@ def annotated(low, high) -> list[Decimal]:
     return [Decimal(str(v)) for v in (low, high) if v is not None]
 
 
-def _differs(phrase: str, values: list[Decimal], scale: int = 1) -> bool:
+def differs(phrase: str, values: list[Decimal], scale: int = 1) -> bool:
     read = read_amounts(phrase)
     return bool(read) and [v * scale for v in values] != read
 
@@ -59,18 +60,26 @@ def _differs(phrase: str, values: list[Decimal], scale: int = 1) -> bool:
 def number_report(record: dict) -> list[str]:
     out = []
     for m in record["money"]:
-        if not m["vague"] and _differs(m["text"], annotated(m["value"], m["value_max"])):
-            out.append(f"money {m['text']!r}: annotated {m['value']}–{m['value_max']}, read {read_amounts(m['text'])}")
+        if not m["vague"] and differs(m["text"], annotated(m["value"], m["value_max"])):
+            out.append(f"money {m['text']!r}: annotated {m['value']}–{m['value_max']}, "
+                       f"read {read_amounts(m['text'])}")
     for p in record["projects"]:
-        if p["investment_text"] and _differs(p["investment_text"], annotated(p["investment_value"], p["investment_value_max"])):
+        value = annotated(p["investment_value"], p["investment_value_max"])
+        if p["investment_text"] and differs(p["investment_text"], value):
             out.append(f"project {p['name']} {p['investment_text']!r}: annotated {p['investment_value']}, "
                        f"read {read_amounts(p['investment_text'])}")
     for i in record["indicators"]:
         # The value is in the unit as written, so the multiplier of the unit is read back off.
         scale = multiplier(re.match(r"[十百千万亿兆]*", UNIT_KILO.sub("", i["unit"])).group())
-        if i["unit"] not in ("%", "个百分点") and _differs(i["value_text"], annotated(i["value"], i["value_max"]), scale):
-            out.append(f"indicator {i['metric']} {i['value_text']!r}: annotated {i['value']}–{i['value_max']} {i['unit']}")
+        percent = i["unit"] in ("%", "个百分点")
+        if not percent and differs(i["value_text"], annotated(i["value"], i["value_max"]), scale):
+            out.append(f"indicator {i['metric']} {i['value_text']!r}: "
+                       f"annotated {i['value']}–{i['value_max']} {i['unit']}")
     return out
+
+
+def near_numeral(text: str, mark: re.Match) -> bool:
+    return bool(NUMERAL.search(text[max(0, mark.start() - 4):mark.start()] + text[mark.end():mark.end() + 2]))
 
 
 def uncovered_report(record: dict) -> list[str]:
@@ -81,11 +90,10 @@ def uncovered_report(record: dict) -> list[str]:
             covered.update(range(hit.start(), hit.end()))
     for word in NO_MONEY.finditer(text):
         covered.update(range(word.start(), word.end()))
-    def near_numeral(mark) -> bool:
-        return bool(NUMERAL.search(text[max(0, mark.start() - 4):mark.start()] + text[mark.end():mark.end() + 2]))
-
+    marks = [mark for mark in CURRENCY_MARKS.finditer(text)
+             if mark.start() not in covered and near_numeral(text, mark)]
     return [f"uncovered {mark.group()!r}: …{text[max(0, mark.start() - 15):mark.end() + 8]}…".replace("\n", " ⏎ ")
-            for mark in CURRENCY_MARKS.finditer(text) if mark.start() not in covered and near_numeral(mark)]
+            for mark in marks]
 
 
 def main(path: str) -> None:
