@@ -3,6 +3,7 @@
     .venv/bin/python tests/gold/facts/sample.py list             # the sample, one id a line
     .venv/bin/python tests/gold/facts/sample.py show ID [ID …]   # title + text to annotate
     .venv/bin/python tests/gold/facts/sample.py dump FILE.jsonl  # {id, source, site, …, text}
+    .venv/bin/python tests/gold/facts/sample.py --train list     # the same for the train draw
 
 The rule (README.md next to this file): every bench page of eb.jsonl is rendered to text; the
 pages whose body is 150–3000 characters, not an ebuy_* dev page and not an exact copy of an
@@ -15,6 +16,11 @@ page or of a page already drawn is passed over. The dev corpus adds every file b
 and later members of its near-duplicate sets, and 10 of the 20 mh_* pages (the first 10 by the
 same hash). The text is the article body only (the title is kept apart): what a scorer matches
 quoted strings against.
+
+The train draw (`--train`) is the same rule, run again with TRAIN_SALT on what the first draw
+left: the other 10 mh_* pages, then 115 project and 55 other bench pages, where the project
+stratum drops the event condition (too few event pages are left for two thirds), passing over
+near copies of the first draw, of the seeds and of pages already drawn.
 """
 from __future__ import annotations
 
@@ -29,10 +35,13 @@ from pathlib import Path
 import lxml.html
 
 SALT = "newsgate-facts-gold-2024:"
+TRAIN_SALT = "newsgate-facts-gold-train-2025:"
 SHARED = Path(os.environ.get("NEWSGATE_SHARED", Path(__file__).resolve().parents[4] / "shared"))
 BENCH = SHARED / "corpus" / "bench" / "eb.jsonl"
 DEV = SHARED / "corpus" / "dev"
 N_PROJECT, N_OTHER, N_MH = 70, 15, 10
+N_TRAIN_PROJECT, N_TRAIN_OTHER = 115, 55
+SEEDS = Path(__file__).resolve().parents[3] / "seeds"
 MIN_CHARS, MAX_CHARS = 150, 3000
 # Second and later members of dev's near-duplicate sets (SOURCES.md): one copy of a story.
 DEV_DUPLICATES = {"gne_12.html", "gerapy_3.html", "sogouca_3.txt", "sinacrawl_2.txt",
@@ -89,8 +98,8 @@ def _densest_block(html: str) -> str:
     return _block_text(min(blocks, key=lambda el: len(el.text_content())))
 
 
-def _rank(record_id: str) -> str:
-    return hashlib.sha1((SALT + record_id).encode()).hexdigest()
+def _rank(record_id: str, salt: str = SALT) -> str:
+    return hashlib.sha1((salt + record_id).encode()).hexdigest()
 
 
 def _shingles(text: str) -> set[str]:
@@ -103,7 +112,7 @@ def _near_copy(a: set[str], b: set[str]) -> bool:
 
 
 def _proportional(groups: dict[str, list[str]], total: int, texts: dict[str, str],
-                  taken: list[set[str]]) -> list[str]:
+                  taken: list[set[str]], salt: str = SALT) -> list[str]:
     """Largest-remainder allocation of `total` over the groups, first ids by hash in each,
     skipping near copies (5-gram containment >= 0.5) of any text already taken."""
     size = sum(len(ids) for ids in groups.values())
@@ -114,7 +123,7 @@ def _proportional(groups: dict[str, list[str]], total: int, texts: dict[str, str
     chosen = []
     for g, ids in sorted(groups.items()):
         picked = 0
-        for rid in sorted(ids, key=_rank):
+        for rid in sorted(ids, key=lambda rid: _rank(rid, salt)):
             if picked == take[g]:
                 break
             grams = _shingles(texts[rid])
@@ -146,9 +155,11 @@ def bench_records() -> dict[str, dict]:
     return pool
 
 
-def stratum(text: str) -> str:
+def stratum(text: str, events: bool = True) -> str:
+    """`project` when the text speaks of a project's investment in yuan (and, with `events`, of
+    a project event or total), else `other`."""
     return "project" if (_PROJECT.search(text) and "投资" in text and _YUAN.search(text)
-                and _PROJECT_EVENT.search(text)) else "other"
+                and (not events or _PROJECT_EVENT.search(text))) else "other"
 
 
 def dev_record(path: Path) -> dict:
@@ -180,30 +191,60 @@ def dev_record(path: Path) -> dict:
             "section": None, "title": title, "published": published, "outlet": outlet, "text": text}
 
 
-def dev_records() -> dict[str, dict]:
+def _dev_files() -> tuple[list[Path], list[Path]]:
+    """(the first draw's dev files, the mh_* pages it left)."""
     files = sorted(p for p in DEV.iterdir() if p.is_file() and p.suffix in (".txt", ".html")
                    and p.name not in DEV_DUPLICATES)
     mh = sorted((p for p in files if p.name.startswith("mh_")), key=lambda p: _rank("dev:" + p.name))
-    chosen = [p for p in files if not p.name.startswith("mh_")] + mh[:N_MH]
-    return {r["id"]: {**r, "stratum": stratum(r["text"])} for r in map(dev_record, chosen)}
+    return [p for p in files if not p.name.startswith("mh_")] + mh[:N_MH], mh[N_MH:]
 
 
-def sample() -> dict[str, dict]:
-    records = dev_records()
-    pool = bench_records()
+def dev_records(files: list[Path], events: bool = True) -> dict[str, dict]:
+    return {r["id"]: {**r, "stratum": stratum(r["text"], events)} for r in map(dev_record, files)}
+
+
+def _draw_bench(records: dict[str, dict], pool: dict[str, dict], counts: dict[str, int],
+                taken: list[set[str]], salt: str, events: bool) -> dict[str, dict]:
+    """Add each stratum's count of pool pages to `records` (proportional over sections)."""
     texts = {rid: rec["text"] for rid, rec in pool.items()}
-    taken = [_shingles(rec["text"]) for rec in records.values()]
     strata: dict[str, dict[str, list[str]]] = {"project": defaultdict(list), "other": defaultdict(list)}
     for rid, rec in pool.items():
-        strata[stratum(rec["text"])][rec["section"]].append(rid)
-    for name, n in (("project", N_PROJECT), ("other", N_OTHER)):
-        for rid in _proportional(strata[name], n, texts, taken):
+        strata[stratum(rec["text"], events)][rec["section"]].append(rid)
+    for name, n in counts.items():
+        for rid in _proportional(strata[name], n, texts, taken, salt):
             records[rid] = {**pool[rid], "stratum": name}
     return records
 
 
+def sample(pool: dict[str, dict] | None = None) -> dict[str, dict]:
+    """The first draw (tune and test)."""
+    records = dev_records(_dev_files()[0])
+    pool = bench_records() if pool is None else pool
+    taken = [_shingles(rec["text"]) for rec in records.values()]
+    return _draw_bench(records, pool, {"project": N_PROJECT, "other": N_OTHER}, taken, SALT, True)
+
+
+def train_sample() -> dict[str, dict]:
+    """The train draw: disjoint from the first draw and the seeds, and from their near copies."""
+    pool = bench_records()
+    first = sample(pool)
+    taken = [_shingles(rec["text"]) for rec in first.values()]
+    taken += [_shingles(lines_text(p.read_text(encoding="utf-8"))) for p in sorted(SEEDS.glob("*.txt"))]
+    records = {}
+    for rid, rec in dev_records(_dev_files()[1], events=False).items():
+        grams = _shingles(rec["text"])
+        if not any(_near_copy(grams, other) for other in taken):
+            taken.append(grams)
+            records[rid] = rec
+    rest = {rid: rec for rid, rec in pool.items() if rid not in first}
+    return _draw_bench(records, rest, {"project": N_TRAIN_PROJECT, "other": N_TRAIN_OTHER},
+                       taken, TRAIN_SALT, False)
+
+
 def main(argv: list[str]) -> None:
-    records = sample()
+    train = "--train" in argv
+    argv = [arg for arg in argv if arg != "--train"]
+    records = train_sample() if train else sample()
     if argv[0] == "list":
         for rid, rec in records.items():
             print(rid, rec["stratum"], rec["site"], rec["section"], len(rec["text"]), rec["title"], sep="\t")
