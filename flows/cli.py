@@ -6,11 +6,14 @@
     newsgate export TABLE --format csv|parquet [--release R] [-o FILE]
     newsgate diff R1 R2                         rows added/removed per table
     newsgate report [RUN]                       path of a run's report (default: latest run)
+    newsgate verify [--release R]               check a release's files against its checksums
+    newsgate repair                             point a lost/damaged LATEST at the newest good release
 """
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -69,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--release", default=None)
     show.add_argument("--limit", type=int, default=20)
     show.add_argument("--out", default="data")
+    _read_flags(show)
 
     export = sub.add_parser("export", help="write a published table to csv or parquet")
     export.add_argument("table")
@@ -76,16 +80,36 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--release", default=None)
     export.add_argument("-o", "--output", default=None)
     export.add_argument("--out", default="data")
+    _read_flags(export)
 
     diff = sub.add_parser("diff", help="compare two releases table by table")
     diff.add_argument("r1")
     diff.add_argument("r2")
     diff.add_argument("--out", default="data")
+    diff.add_argument("--uncommitted", action="store_true",
+                      help="also read releases whose run never committed them")
 
     report = sub.add_parser("report", help="print the path of a run's report.html")
     report.add_argument("run", nargs="?", default=None)
     report.add_argument("--out", default="data")
+
+    verify = sub.add_parser("verify", help="check every file of a release against its checksums")
+    verify.add_argument("--release", default=None, help="release id (default: LATEST)")
+    verify.add_argument("--out", default="data")
+    verify.add_argument("--uncommitted", action="store_true",
+                        help="also verify a release whose run never committed it")
+
+    repair = sub.add_parser("repair", help="point a missing, empty or damaged LATEST at the "
+                                           "newest committed release that verifies")
+    repair.add_argument("--out", default="data")
     return p
+
+
+def _read_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--verify", action="store_true",
+                        help="check the table's files against the release's checksums first")
+    parser.add_argument("--uncommitted", action="store_true",
+                        help="read a release whose run never committed it (moved LATEST)")
 
 
 def _default_sources() -> list[str]:
@@ -111,6 +135,7 @@ def cmd_run(args) -> int:
     except PublishLocked as exc:
         print(f"newsgate: {exc}", file=sys.stderr)
         return EXIT_LOCKED
+    lake.latest_release_id()  # fail fast, too, on a lost LATEST (LakeError: see main)
     from prefect.settings import PREFECT_API_URL
 
     from newsgate.flows.runners import heartbeats_for, make_task_runner, shared_prefect_api
@@ -161,26 +186,49 @@ def cmd_releases(args) -> int:
         print(f"no releases in {args.out}")
         return 0
     for m in releases:
-        rows = ", ".join(f"{t}={e['rows']}" for t, e in m["tables"].items())
         mark = "*" if m["release_id"] == latest else " "
-        print(f"{mark} {m['release_id']}  {m['created_at']}  {rows}")
+        if "damaged" in m:
+            print(f"{mark} {m['release_id']}  DAMAGED: {printable(m['damaged'])}")
+            continue
+        rows = ", ".join(f"{t}={e.get('rows')}" for t, e in m["tables"].items())
+        print(printable(f"{mark} {m['release_id']}  {m.get('created_at')}  {rows}"))
     return 0
+
+
+# C0/C1 controls and bidi overrides: printed raw, data could move the cursor, recolour or
+# rewrite the terminal (ESC sequences) or reorder what is shown. `show` prints them escaped.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(value):
+    """`value` with control characters escaped (\\x1b, \\x00, \\n, \\u202e); lists element-wise."""
+    if isinstance(value, str):
+        return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), value)
+    if isinstance(value, (list, tuple)) or hasattr(value, "tolist"):
+        items = value.tolist() if hasattr(value, "tolist") else value
+        return [printable(v) for v in items] if isinstance(items, list) else items
+    return value
+
+
+def _read(args):
+    from newsgate.tasks.publish import Lake
+    return Lake(Path(args.out)).read_table(args.table, args.release, verify=args.verify,
+                                           uncommitted=args.uncommitted)
 
 
 def cmd_show(args) -> int:
     import pandas as pd
-    from newsgate.tasks.publish import Lake
-    df = Lake(Path(args.out)).read_table(args.table, args.release)
+    rows = _read(args)
+    shown = rows.head(args.limit).map(printable).rename(columns=printable)
     with pd.option_context("display.max_columns", 20, "display.width", 200,
                            "display.max_colwidth", 40):
-        print(df.head(args.limit).to_string())
-    print(f"({len(df)} rows)")
+        print(shown.to_string())
+    print(f"({len(rows)} rows)")
     return 0
 
 
 def cmd_export(args) -> int:
-    from newsgate.tasks.publish import Lake
-    df = Lake(Path(args.out)).read_table(args.table, args.release)
+    df = _read(args)
     target = Path(args.output or f"{args.table}.{args.format}")
     if args.format == "csv":
         df.to_csv(target, index=False)
@@ -194,8 +242,9 @@ def cmd_diff(args) -> int:
     from newsgate.tasks.publish import Lake
     from newsgate.tasks.release_diff import diff_releases
     lake = Lake(Path(args.out))
-    for table, d in diff_releases(lake, args.r1, args.r2).items():
-        print(f"{table:<14} +{d['added']:<6} -{d['removed']:<6} ~{d['changed']:<6} ={d['unchanged']}")
+    for table, d in diff_releases(lake, args.r1, args.r2, uncommitted=args.uncommitted).items():
+        print(printable(f"{table:<14} +{d['added']:<6} -{d['removed']:<6} ~{d['changed']:<6} "
+                        f"={d['unchanged']}"))
     return 0
 
 
@@ -216,15 +265,38 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_verify(args) -> int:
+    from newsgate.tasks.publish import Lake
+    found = Lake(Path(args.out)).verify(args.release, uncommitted=args.uncommitted)
+    for table in found.unverified:
+        print(f"{found.release_id}: table {table} has no recorded checksums (published before "
+              "they were recorded): not verified")
+    if found.problems:
+        for problem in found.problems:
+            print(f"{found.release_id}: {printable(problem)}", file=sys.stderr)
+        print(f"release {found.release_id} is DAMAGED ({len(found.problems)} problems)",
+              file=sys.stderr)
+        return EXIT_FAILED
+    print(f"release {found.release_id} verifies: {found.n_files} files match their checksums")
+    return 0
+
+
+def cmd_repair(args) -> int:
+    from newsgate.tasks.publish import Lake
+    print(Lake(Path(args.out)).repair())
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "releases": cmd_releases, "show": cmd_show, "export": cmd_export,
-            "diff": cmd_diff, "report": cmd_report}
+            "diff": cmd_diff, "report": cmd_report, "verify": cmd_verify, "repair": cmd_repair}
 
 
 def main(argv: list[str] | None = None) -> int:
+    from newsgate.tasks.publish import LakeError
     args = _parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (KeyError, FileNotFoundError) as exc:
+    except (KeyError, FileNotFoundError, LakeError) as exc:
         print(f"newsgate: {exc}", file=sys.stderr)
         return EXIT_FAILED
 
