@@ -360,6 +360,8 @@ class Lake:
     def repair(self) -> str:
         """Point LATEST at the newest committed release that verifies, when LATEST is missing,
         empty, not a release id or names a release that does not verify. Returns what it did."""
+        if not self.releases_dir.is_dir():
+            return f"no releases in {self.root}: nothing to repair"
         with self.lock():
             latest_path = self.releases_dir / LATEST
             try:
@@ -486,11 +488,29 @@ class Lake:
 
 
 def content_hash(table: pa.Table) -> str:
-    """SHA-256 of the table's Arrow IPC stream: same schema and values, same hash."""
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
+    """SHA-256 of the table's Arrow IPC stream: same schema and values, same hash. The stream
+    is hashed as it is written, never held (it is as large as the table)."""
+    sink = _HashingSink()
+    with pa.ipc.new_stream(pa.PythonFile(sink, mode="w"), table.schema) as writer:
         writer.write_table(table.combine_chunks())
-    return hashlib.sha256(sink.getvalue()).hexdigest()
+    return sink.sha256.hexdigest()
+
+
+class _HashingSink:
+    """A write-only file that keeps only the SHA-256 of what is written to it."""
+
+    def __init__(self):
+        self.sha256, self.closed = hashlib.sha256(), False
+
+    def write(self, data) -> int:
+        self.sha256.update(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
 
 
 def _atomic_write(path: Path, text: str) -> None:

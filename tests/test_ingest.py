@@ -451,10 +451,10 @@ def test_oversize_documents_are_quarantined_without_being_read_whole(tmp_path, s
              json.dumps({"text": small + "。"}, ensure_ascii=False)]
     (tmp_path / "c_feed.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     reads = []
-    real_readline = ingest_module.bounded_lines
+    real_lines = ingest_module.bounded_lines
 
     def watched(stream, limit):
-        for raw, n in real_readline(stream, limit):
+        for raw, n in real_lines(stream, limit):
             reads.append(0 if raw is None else len(raw))
             yield raw, n
     monkeypatch.setattr(ingest_module, "bounded_lines", watched)
