@@ -381,7 +381,7 @@ def build_data_docs(target: Path, run_id: str, gates: list[GateResult]) -> Path 
 # look-alikes, and script URL schemes lose their colon: nothing from the data can become markup.
 _DOCS_INERT = str.maketrans({"<": "＜", ">": "＞", "&": "＆", '"': "＂", "'": "＇", "\\": "＼",
                              "`": "｀"})
-_SCRIPT_SCHEME = re.compile(r"(?i)(javascript|vbscript|data)(\s*):")
+_SCRIPT_SCHEME = re.compile(r"(?i)\b(javascript|vbscript|data)(\s*):")
 
 
 def docs_safe(value, cut: int | None = None):
