@@ -8,6 +8,8 @@
                                                 to a folder (Parquet per table + manifest)
     newsgate diff R1 R2                         rows added/removed/changed per table
     newsgate report [RUN]                       path of a run's report (default: latest run)
+    newsgate verify [--release R]               check a release's files against its checksums
+    newsgate repair                             point a lost/damaged LATEST at the newest good release
 
 --out is always the output folder a run writes (the lake: lake/, releases/, runs/; default
 ./data); -o is the file or folder `export` writes. A release id may be LATEST.
@@ -86,6 +88,17 @@ def _release(parser: argparse.ArgumentParser) -> None:
                         help="a release id from `newsgate releases`, or LATEST (the default)")
 
 
+def _read_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--verify", action="store_true",
+                        help="check the table's files against the release's checksums first")
+    _uncommitted(parser)
+
+
+def _uncommitted(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--uncommitted", action="store_true",
+                        help="read a release whose run never committed it (never moved LATEST)")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="newsgate", description=__doc__.split("\n\n")[0],
                 formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -134,6 +147,7 @@ def _parser() -> argparse.ArgumentParser:
     _release(show)
     show.add_argument("--limit", type=_whole(0), default=20, metavar="N",
                       help="print the first N rows (default 20)")
+    _read_flags(show)
     _out(show)
 
     export = _command(sub, "export", "write one table to a CSV or Parquet file, or a whole "
@@ -149,12 +163,14 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", default=None, metavar="PATH",
                         help="the file (or, for a whole release, the new folder) to write "
                              "(default: TABLE.FORMAT, or the release id)")
+    _read_flags(export)
     _out(export)
 
     diff = _command(sub, "diff", "compare two releases table by table",
                     "newsgate diff rel-20260101T060000Z-1a2b3c LATEST")
     diff.add_argument("r1", metavar="R1", help="the older release (an id, or LATEST)")
     diff.add_argument("r2", metavar="R2", help="the newer release (an id, or LATEST)")
+    _uncommitted(diff)
     _out(diff)
 
     report = _command(sub, "report", "print the path of a run's report.html",
@@ -162,6 +178,17 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("run", nargs="?", default=None, metavar="RUN",
                         help="a run id, a folder under DIR/runs (default: the latest run)")
     _out(report)
+
+    verify = _command(sub, "verify", "check every file of a release against its checksums",
+                      "newsgate verify --release LATEST --out /srv/newsgate")
+    _release(verify)
+    _uncommitted(verify)
+    _out(verify)
+
+    repair = _command(sub, "repair", "point a missing, empty or damaged LATEST at the newest "
+                                     "committed release that verifies",
+                      "newsgate repair --out /srv/newsgate")
+    _out(repair)
     return p
 
 
@@ -234,12 +261,14 @@ def cmd_run(args) -> int:
     n_files, n_excluded = check_run(args)
     from newsgate.tasks.publish import Lake, PublishLocked
 
+    lake = Lake(Path(args.out))
     try:  # fail fast, before starting Prefect, when another run holds the output
-        with Lake(Path(args.out)).lock():
+        with lake.lock():
             pass
     except PublishLocked as exc:
         print(f"newsgate run: {exc}", file=sys.stderr)
         return EXIT_LOCKED
+    lake.latest_release_id()  # fail fast, too, on a lost LATEST (HistoryBroken: see _explain)
     print(f"newsgate run: {n_files} files from {', '.join(args.sources)} ({n_excluded} excluded) "
           f"into {args.out}", flush=True)
     # the run id is made inside the flow: the log starts here and moves into its run's folder
@@ -304,10 +333,15 @@ def _lake(args):
 
 
 def _open(args, release: str | None):
+    """The release `release` names; with --verify, `args.table`'s files checked first."""
     from newsgate.releases import Release, resolve_release
 
     lake = _lake(args)
-    return Release(lake, lake.manifest(resolve_release(lake, release)))
+    manifest = lake.manifest(resolve_release(lake, release),
+                             uncommitted=getattr(args, "uncommitted", False))
+    if getattr(args, "verify", False) and args.table in manifest["tables"]:
+        lake.check(manifest, [args.table])
+    return Release(lake, manifest)
 
 
 def cmd_releases(args) -> int:
@@ -317,12 +351,34 @@ def cmd_releases(args) -> int:
     if not releases:
         print(f"no releases in {args.out} yet")
         return 0
+    if "damaged" in releases[-1]:  # LATEST itself: nothing a reader asks for can be read
+        from newsgate.tasks.publish import ReleaseCorrupted
+        raise ReleaseCorrupted(f"{releases[-1]['damaged']}; newsgate repair --out {args.out} "
+                               "points LATEST at the newest release that verifies")
     for m in releases:
-        rows = ", ".join(f"{t}={e['rows']}" for t, e in m["tables"].items())
         mark = "*" if m is releases[-1] else " "
-        print(f"{mark} {m['release_id']}  {m['created_at']}  {rows}")
+        if "damaged" in m:
+            print(f"{mark} {m['release_id']}  DAMAGED: {printable(m['damaged'])}")
+            continue
+        rows = ", ".join(f"{t}={e.get('rows')}" for t, e in m["tables"].items())
+        print(printable(f"{mark} {m['release_id']}  {m.get('created_at')}  {rows}"))
     print(f"(* = {LATEST})")
     return 0
+
+
+# C0/C1 controls and bidi overrides: printed raw, data could move the cursor, recolour or
+# rewrite the terminal (ESC sequences) or reorder what is shown. `show` prints them escaped.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(value):
+    """`value` with control characters escaped (\\x1b, \\x00, \\n, \\u202e); lists element-wise."""
+    if isinstance(value, str):
+        return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), value)
+    if isinstance(value, (list, tuple)) or hasattr(value, "tolist"):
+        items = value.tolist() if hasattr(value, "tolist") else value
+        return [printable(v) for v in items] if isinstance(items, list) else items
+    return value
 
 
 def cmd_show(args) -> int:
@@ -332,7 +388,7 @@ def cmd_show(args) -> int:
     with pd.option_context("display.max_columns", 20, "display.width", 200,
                            "display.max_colwidth", 40):
         if args.limit:
-            print(df.head(args.limit).to_string())
+            print(df.head(args.limit).map(printable).rename(columns=printable).to_string())
     print(f"({len(df)} rows of {args.table} in {release.release_id})")
     return 0
 
@@ -385,7 +441,8 @@ def cmd_diff(args) -> int:
     old, new = _open(args, args.r1), _open(args, args.r2)
     print(f"rows of {new.release_id} against {old.release_id}")
     print(f"{'table':<14}" + "".join(f"{c:>11}" for c in DIFF_COLUMNS))
-    for table, d in diff_releases(old.lake, old.release_id, new.release_id).items():
+    for table, d in diff_releases(old.lake, old.release_id, new.release_id,
+                                  uncommitted=args.uncommitted).items():
         print(f"{table:<14}" + "".join(f"{d[c]:>11}" for c in DIFF_COLUMNS))
     print("changed: same key, other values (tables without a key count a changed row as one "
           "removed and one added)")
@@ -408,8 +465,30 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_verify(args) -> int:
+    lake = _lake(args)
+    release = _open(args, args.release)
+    found = lake.verify(release.release_id, uncommitted=args.uncommitted)
+    for table in found.unverified:
+        print(f"{found.release_id}: table {table} has no recorded checksums (published before "
+              "they were recorded): not verified")
+    if found.problems:
+        for problem in found.problems:
+            print(f"{found.release_id}: {printable(problem)}", file=sys.stderr)
+        print(f"release {found.release_id} is DAMAGED ({len(found.problems)} problems)",
+              file=sys.stderr)
+        return EXIT_FAILED
+    print(f"release {found.release_id} verifies: {found.n_files} files match their checksums")
+    return 0
+
+
+def cmd_repair(args) -> int:
+    print(_lake(args).repair())
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "releases": cmd_releases, "show": cmd_show, "export": cmd_export,
-            "diff": cmd_diff, "report": cmd_report}
+            "diff": cmd_diff, "report": cmd_report, "verify": cmd_verify, "repair": cmd_repair}
 
 
 # ------------------------------------------------------------------ errors

@@ -34,7 +34,7 @@ from newsgate.flows.runners import log_progress
 from newsgate.tasks import accumulate
 from newsgate.tasks.gates import QUARANTINE_COLUMNS, GateResult, build_data_docs, run_gate
 from newsgate.tasks.ingest import discover, estimate_documents, exclude_paths
-from newsgate.tasks.publish import Lake, PublishLocked
+from newsgate.tasks.publish import Lake, LakeError, PublishLocked
 from newsgate.tasks.records import to_records
 from newsgate.tasks.report import RunSummary, gate_rows, render_markdown, write_report
 from newsgate.tasks.workers import available_cpus, call, even_bounds, release_memory, worker_pool
@@ -584,11 +584,14 @@ def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: in
         log.info("%s", exc)
     except PublishLocked as exc:  # another run holds `out`: nothing was touched
         status, error = "locked", str(exc)
+    except LakeError as exc:  # a lost LATEST, a damaged release: the message names the file
+        error = str(exc)
+        log.error("run failed: %s", error)
     except Exception:  # the report must still say what happened
         error = traceback.format_exc()
         log.error("run failed: %s", error)
     final = summary(status, {"published": release_id,
-                             "unchanged": lake.latest_release_id()}.get(status))
+                             "unchanged": run.previous_manifest.get("release_id")}.get(status))
     with run.timed("report"):  # (after the report's own timings table was rendered)
         try:
             final.data_docs = (data_docs.result() if data_docs is not None

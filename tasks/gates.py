@@ -14,6 +14,7 @@ import functools
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -454,9 +455,40 @@ def build_data_docs(target: Path, run_id: str, gates: list[GateResult]) -> Path 
         key = ValidationResultIdentifier(
             expectation_suite_identifier=ExpectationSuiteIdentifier(name=f"newsgate.{gate.table}"),
             run_id=RunIdentifier(run_name=run_id), batch_identifier=gate.table)
-        context.validation_results_store.set(key, ExpectationSuiteValidationResult(**gate.gx_result))
+        context.validation_results_store.set(
+            key, ExpectationSuiteValidationResult(**docs_safe_result(gate.gx_result)))
     context.build_data_docs(site_names=["newsgate"])
     return target / "index.html"
+
+
+# GX's Data Docs render some result values without escaping them (the failing value of a regex
+# check: for an HTML document, the page's source). In what they are given, the characters that
+# could open a tag or an entity or end an attribute or a script string are full-width
+# look-alikes, and script URL schemes lose their colon: nothing from the data can become markup.
+_DOCS_INERT = str.maketrans({"<": "＜", ">": "＞", "&": "＆", '"': "＂", "'": "＇", "\\": "＼",
+                             "`": "｀"})
+_SCRIPT_SCHEME = re.compile(r"(?i)\b(javascript|vbscript|data)(\s*):")
+
+
+def docs_safe(value, cut: int | None = None):
+    """`value` (nested JSON) with every string inert for the Data Docs, and cut to `cut` chars."""
+    if isinstance(value, str):
+        value = value if cut is None or len(value) <= cut else value[:cut] + "…"
+        return _SCRIPT_SCHEME.sub(r"\1\2∶", value.translate(_DOCS_INERT))
+    if isinstance(value, dict):
+        return {k: docs_safe(v, cut) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [docs_safe(v, cut) for v in value]
+    return value
+
+
+def docs_safe_result(gx_result: dict) -> dict:
+    """A validation result as the Data Docs may show it: inert strings, data values (the
+    `result` of each expectation) cut to SAMPLE_CHARS. The report shows the samples exactly."""
+    safe = docs_safe(gx_result)
+    for result in safe.get("results", []):
+        result["result"] = docs_safe(result.get("result"), SAMPLE_CHARS)
+    return safe
 
 
 def _with_derived_columns(table: str, df: pd.DataFrame, context: dict, suite: dict):
