@@ -1,17 +1,21 @@
-"""Scoring clean output against checked gold (seeds gold, dev-page main text).
+"""Scoring clean output against checked gold (seeds gold, dev-page main text, article metadata).
 
 Used by the acceptance tests (tests/test_clean_gold.py) and by benchmarks/clean_quality.py, so
 both measure the same way. Gold tooling, not the pipeline: editing it changes no stage's code.
 """
 from __future__ import annotations
 
+import gzip
+import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
 from newsgate.tasks.clean.text import normalize_line
+from newsgate.tasks.ingest import decode_bytes
 
 META_FIELDS = ("outlet", "published_date", "dateline_place", "reporters", "photographers", "subtitle")
 _WHITESPACE = re.compile(r"\s+")
@@ -102,3 +106,99 @@ def format_tallies(tallies: dict[str, Tally]) -> str:
     lines = [f"{name:26s} {tally.ok:4d}/{tally.total:<4d} {100 * tally.rate:6.1f}%"
              for name, tally in tallies.items()]
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- article metadata (tests/gold/metadata)
+
+FULL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def gold_split(key: str) -> str:
+    """tune or test, by a hash of the page's site (tests/gold/metadata/README.md)."""
+    return "test" if int(hashlib.sha256(key.encode("utf-8")).hexdigest(), 16) % 2 else "tune"
+
+
+def gold_documents(records: list[dict], fixtures) -> list[dict]:
+    """Document rows (as ingest makes them) for metadata gold records: bench pages carry their
+    HTML inline, dev pages are gzipped copies under `fixtures` (decoded like ingest does)."""
+    rows = []
+    for r in records:
+        if "html" in r:
+            text, container = r["html"], "jsonl"
+        else:
+            raw = gzip.decompress((Path(fixtures) / r["page"]).read_bytes())
+            text, container = decode_bytes(raw, is_html=r["format"] == "html").text, None
+        rows.append({"doc_id": hashlib.sha256(r["id"].encode()).hexdigest()[:16], "source": r["source"],
+                     "format": r["format"], "container": container, "url": None, "title_hint": None,
+                     "published_hint": None, "text": text})
+    return rows
+
+
+def first_articles(records: list[dict], rows: list[dict], articles: list[dict]) -> dict[str, dict]:
+    """Gold record id -> the first article its page gave (none when the page gave none)."""
+    first: dict[str, dict] = {}
+    for article in articles:
+        first.setdefault(article["doc_id"], article)
+    return {r["id"]: first[row["doc_id"]] for r, row in zip(records, rows) if row["doc_id"] in first}
+
+
+@dataclass
+class MetadataScores:
+    """Per-field tallies over gold pages; each page is judged by its first article."""
+    tallies: dict[str, Tally] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> Tally:
+        return self.tallies.setdefault(name, Tally())
+
+
+def _names(value) -> list[str]:
+    return [] if value is None else [str(v) for v in value]
+
+
+def score_metadata(records: list[dict], first_articles: dict[str, dict],
+                   is_person) -> MetadataScores:
+    """Scores of article metadata against gold records (`first_articles`: record id -> the
+    page's first article row, missing when the page gave none; `is_person`: the recogniser the
+    outlet must not satisfy).
+
+    date: day right where the page states a full date; no_false_date: no full date where it
+    states none; time: HH:MM right where stated; date_source among the places the page states
+    the date; authors: the set right where the page names a writer, and none invented where it
+    names none; outlet: one of the accepted names where the page names one; outlet_not_person:
+    every page."""
+    s = MetadataScores()
+    for r in records:
+        art = first_articles.get(r["id"]) or {}
+        got_date = art.get("published_date")
+        label = r["id"]
+        if r["date"]:
+            s["date"].check(got_date == r["date"], f"{label}: date {got_date!r} != {r['date']!r}")
+            if got_date == r["date"]:
+                s["date_source"].check(art.get("date_source") in r["date_stated_in"],
+                                       f"{label}: date_source {art.get('date_source')!r} not in {r['date_stated_in']}")
+        else:
+            s["no_false_date"].check(not (got_date and FULL_DATE.match(got_date)),
+                                     f"{label}: invented date {got_date!r}")
+        if r["time"]:
+            got_time = art.get("published_time") or ""
+            s["time"].check(got_time[:5] == r["time"][:5], f"{label}: time {got_time!r} != {r['time']!r}")
+        if r["authors"] is not None:
+            got = sorted(set(_names(art.get("authors"))))
+            want = sorted(set(r["authors"]))
+            if want:
+                s["authors"].check(got == want, f"{label}: authors {got} != {want}")
+            else:
+                s["no_false_author"].check(not got, f"{label}: invented authors {got}")
+        for role in ("reporters", "editors", "photographers"):
+            got, want = set(_names(art.get(role))), set(r[role])
+            for name in want:
+                s[role + "_recall"].check(name in got, f"{label}: {role} missed {name}")
+            for name in got - want:
+                s[role + "_precision"].check(False, f"{label}: {role} extra {name}")
+            for name in got & want:
+                s[role + "_precision"].check(True, "")
+        outlet = art.get("outlet")
+        if r["outlet"]:
+            s["outlet"].check(outlet in r["outlet"], f"{label}: outlet {outlet!r} not in {r['outlet']}")
+        s["outlet_not_person"].check(not (outlet and is_person(outlet)), f"{label}: outlet {outlet!r} is a person")
+    return s

@@ -22,13 +22,13 @@ from pydantic import AfterValidator, Field
 from newsgate import package_dir
 from newsgate.flows.release import decide, finish, gate_run, publish
 from newsgate.flows.review import MODES
-from newsgate.flows.run import Run
+from newsgate.flows.run import FINAL_STATES, Run
 from newsgate.flows.stage_runner import apply, cache_storage, fingerprint
-from newsgate.tasks import aggregate, clean, dedup, extract, ingest
-from newsgate.tasks.gates import EXPECTATIONS_DIR, check_suites
+from newsgate.tasks import aggregate, clean, dedup, extract, ingest, stories
+from newsgate.tasks.gates import EXPECTATIONS_DIR, suites_problem
 from newsgate.tasks.workers import Workers, available_cpus
 
-PIPELINE = [ingest.STAGE, clean.STAGE, dedup.STAGE, extract.STAGE, aggregate.STAGE]
+PIPELINE = [ingest.STAGE, clean.STAGE, dedup.STAGE, stories.STAGE, extract.STAGE, aggregate.STAGE]
 IN_WORKERS = [s for s in PIPELINE if s.batches and s.batches.in_workers]
 GATED = [t for s in PIPELINE for t in s.writes] + ["accounting", "quarantine"]
 # what a worker loads before its first batch: the stages' code, their dictionaries
@@ -39,10 +39,9 @@ PARALLEL_MIN_DOCS = 100  # below this, starting worker processes costs more than
 
 def _suites(path: str | None) -> str | None:
     """A suites directory with a readable suite for every gated table (else: which file not)."""
-    if path is not None:
-        if not os.path.isdir(path):
-            raise ValueError(f"{path}: no such directory of suites")
-        check_suites(path, GATED)
+    problem = path and suites_problem(path)
+    if problem:
+        raise ValueError(problem)
     return path
 
 
@@ -59,16 +58,19 @@ SuitesDir = Annotated[str | None, AfterValidator(_suites)]
 def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: AtLeastOne = 400,
              expectations_dir: SuitesDir = None, review_mode: Literal[MODES] = "auto",
              max_warnings: int = 10, review_timeout_s: AtLeastOne = 3600,
-             cache: bool = True, workers: AtLeastOne | None = None):
+             cache: bool = True, workers: AtLeastOne | None = None,
+             exclude: list[str] | None = None):
     """Run every stage over `sources` and publish a new release into `out` if all gates pass.
 
     When the gates pass with more than `max_warnings` warnings, the review step decides
     (see flows/review.py for `review_mode`). Clean and extract batches run in `workers`
-    processes (default: the available CPUs; 1 = in the flow's own process)."""
+    processes (default: the available CPUs; 1 = in the flow's own process). Files matching
+    `exclude` (gitignore-style globs) or a source folder's `.newsgateignore` are not read, and
+    counted in the funnel."""
     run = Run.begin([str(s) for s in sources or DEFAULT_SOURCES], out, batch_size=batch_size,
                     expectations_dir=expectations_dir)
     with run.outcome(get_run_logger()), run.lake.lock():
-        with prepare(run, cache, workers):
+        with prepare(run, cache, workers, exclude or ()):
             run.read_previous_release()
             for stage in PIPELINE:
                 # the last stage on the workers lets them go before its gates run (memory)
@@ -77,17 +79,21 @@ def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: At
         decide(run, review_mode, max_warnings, review_timeout_s)
         publish(run)
     result = run.result(finish(run))
-    if run.status in ("published", "rejected", "unchanged"):
+    if run.status in ("published", "unchanged"):
         return result
-    # blocked, locked or failed: the flow run ends Failed (red in the UI), the result attached
-    return Failed(message=f"newsgate run {run.status}: {run.error}"[:2000], data=result)
+    # blocked, rejected, locked or failed: the flow run ends in a red state named for what
+    # happened (Blocked, Rejected, Failed) with the reason, the result attached
+    return Failed(name=FINAL_STATES.get(run.status, "Failed"), data=result,
+                  message=f"newsgate run {run.status}: {run.error}"[:2000])
 
 
-def prepare(run: Run, cache: bool, workers: int | None) -> Workers:
+def prepare(run: Run, cache: bool, workers: int | None, exclude) -> Workers:
     """The run's files, code fingerprints, cache and workers. A large run starts its worker
     processes at once: they import and load their dictionaries while this process reads the
     release and ingests (not under Dask, whose worker processes run the batches themselves)."""
-    run.files = [str(p) for p in ingest.discover(run.sources)]
+    kept, excluded = ingest.exclude_paths(ingest.discover(run.sources), run.sources, exclude)
+    run.files = [str(p) for p in kept]
+    run.funnel.append(("excluded files", len(excluded)))
     fingerprint(run, PIPELINE)
     run.cache_storage = cache_storage(run.lake.root) if cache else None
     large = ingest.estimate_documents(run.files, PARALLEL_MIN_DOCS) >= PARALLEL_MIN_DOCS

@@ -2,7 +2,8 @@
 
     gate_run(run)        the run's accounting and the quarantine table, gated
     decide(run, ...)     blocked (a critical check failed), or the review step's verdict
-    publish(run)         free space checked, Delta versions written, manifest + LATEST committed:
+    publish(run)         free space checked, stage states saved, Delta versions written, manifest
+                         (with the review's decision) + LATEST committed:
                          the run is published exactly when the commit returned
     finish(run)          report, GX Data Docs, Prefect artifacts: best effort, after the commit
                          a failure is a warning on the published run, never a failed one
@@ -10,7 +11,6 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,7 +21,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from newsgate.flows.review import needs_review, review
-from newsgate.flows.run import DiskFull, GateBlocked, ReviewRejected, Run
+from newsgate.flows.run import GateBlocked, ReviewRejected, Run
 from newsgate.flows.stage_runner import gated
 from newsgate.schemas.contract import QUARANTINE_COLUMNS
 from newsgate.tasks import accumulate
@@ -30,9 +30,6 @@ from newsgate.tasks.publish import Lake
 from newsgate.tasks.report import RunSummary, gate_rows, render_markdown, write_report
 
 CODE_VERSION = "0.1.0"
-# Parquet of these tables is far smaller than their frames in memory: twice that, free, is a
-# safe margin for the Delta files, the manifest and the dedup index
-SPACE_MARGIN = 2.0
 
 
 def gate_run(run: Run) -> None:
@@ -68,12 +65,11 @@ def decide(run: Run, review_mode: str, max_warnings: int, review_timeout_s: int)
     n_warnings = sum(len(g.warnings) for g in run.gates)
     if needs_review(n_warnings, max_warnings):
         pending = summary(run, "awaiting review", None)
-        verdict = review(review_mode, render_markdown(pending),
-                         str(write_report(pending, run.run_dir)), review_timeout_s)
-        get_run_logger().info("review: %s by %s %s", "approved" if verdict.approved else "rejected",
-                              verdict.by, verdict.comment)
-        if not verdict.approved:
-            raise ReviewRejected(f"{n_warnings} warnings; rejected by {verdict.by}")
+        run.verdict = review(review_mode, render_markdown(pending),
+                             str(write_report(pending, run.run_dir)), review_timeout_s)
+        get_run_logger().info("review: %s", run.verdict.describe())
+        if not run.verdict.approved:
+            raise ReviewRejected(f"{n_warnings} warnings; {run.verdict.describe()}")
 
 
 @task(name="publish", cache_policy=NO_CACHE)
@@ -85,15 +81,16 @@ def publish(run: Run) -> None:
     """Commit the release. Everything before the commit may fail and leaves LATEST as it was;
     the run is `published` from the moment the commit returns."""
     tables = dict(run.tables)  # every table a stage wrote, the quarantine
-    check_free_space(run.lake.root, tables)
+    run.lake.ensure_free_space(tables)  # before the stages' states are saved
     # every gate has run: GX renders their Data Docs (Python) while the Delta tables are
     # written (in Rust, without the GIL)
     run.background.append(_in_background(build_data_docs, run.run_dir / "data_docs", run.run_id,
                                          list(run.gates)))
     with run.timed("publish"):
-        meta = {f"{name}_index": str(state.save(run.lake.state_dir(name, run.release_id))
-                                     .relative_to(run.lake.root))
-                for name, state in run.states.items()}
+        # each stage's state (tasks/stage.py: `state_key`), checksummed with the release
+        meta = {key: str(state.save(run.lake.state_dir(name, run.release_id))
+                         .relative_to(run.lake.root))
+                for name, (key, state) in run.states.items()}
         manifest = _commit(run.lake, run.release_id, tables, {
             **meta, "run_id": run.run_id, "code_version": CODE_VERSION, "sources": run.sources,
             "code": run.code, "expectations": run.suites,
@@ -101,17 +98,9 @@ def publish(run: Run) -> None:
             "gates": {g.table: {"pass": sum(c.status == "pass" for c in g.checks),
                                 "warn": len(g.warnings), "fail": len(g.failed_errors)}
                       for g in run.gates},
-            "report": str(run.run_dir / "report.html")})
+            "report": str(run.run_dir / "report.html"),
+            **({"review": run.verdict.record()} if run.verdict else {})})
         run.manifest, run.status = manifest, "published"
-
-
-def check_free_space(root: Path, tables: dict[str, pd.DataFrame]) -> None:
-    """Stop before writing anything when the output's file system cannot hold the release."""
-    need = int(SPACE_MARGIN * sum(df.memory_usage(deep=True).sum() for df in tables.values()))
-    free = shutil.disk_usage(root).free
-    if free < need:
-        raise DiskFull(f"not enough free space under {root}: {free / 2**20:.0f} MB free, about "
-                       f"{need / 2**20:.0f} MB needed to publish; free some space or use another --out")
 
 
 def finish(run: Run) -> Path | None:

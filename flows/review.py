@@ -7,26 +7,55 @@ Modes (the flow's `review` parameter):
 - `ask`: ask on the terminal (the CLI's default when it runs in a terminal).
 - `approve`: pre-approved (`newsgate run --approve`).
 - `skip`: no review step (`newsgate run --no-review`); gates alone decide.
+
+Who decided is recorded as given. Prefect 3.8 records no user when a paused run is resumed
+(the open-source server has no accounts: `resume_flow_run` and the UI's Resume send only the
+run input), so a paused run asks the reviewer to state their name in the resume input
+(`reviewer`, required). On the terminal and with `--approve` it is the operating-system user.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import getpass
+import sys
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 
+from pydantic import Field
 from prefect.input import RunInput
 
 MODES = ("auto", "pause", "ask", "approve", "skip")
+VIA_RESUME = "resume input (Prefect UI or API; the reviewer's name as they stated it)"
 
 
 class ReviewDecision(RunInput):
-    approve: bool = False
-    comment: str = ""
+    approve: bool = Field(False, description="tick to publish this release, leave unticked to "
+                                             "reject")
+    reviewer: str = Field(..., min_length=1, pattern=r"\S",
+                          description="your name: Prefect does not record who resumes a run")
+    comment: str = Field("", description="why (shown in the run's final state and the manifest)")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 @dataclass
 class Verdict:
     approved: bool
-    by: str  # how the decision was made
+    by: str  # who decided, as given ("" when no person did)
+    via: str  # how the decision was made
     comment: str = ""
+    at: str = field(default_factory=_now)
+
+    def describe(self) -> str:
+        """One line for logs and the run's final state: 'rejected by X via Y: comment'."""
+        who = f" by {self.by}" if self.by else ""
+        why = f": {self.comment}" if self.comment else ""
+        return f"{'approved' if self.approved else 'rejected'}{who} via {self.via}{why}"
+
+    def record(self) -> dict:
+        """What the release manifest keeps of the decision."""
+        return {"decision": "approved" if self.approved else "rejected", **asdict(self)}
 
 
 def needs_review(n_warnings: int, max_warnings: int) -> bool:
@@ -35,32 +64,50 @@ def needs_review(n_warnings: int, max_warnings: int) -> bool:
 
 def resolve_mode(mode: str) -> str:
     if mode not in MODES:
-        raise ValueError(f"review must be one of {', '.join(MODES)}, not {mode!r}")
+        raise ValueError(f"review must be one of {', '.join(MODES)}, not {mode}")
     if mode != "auto":
         return mode
     from prefect.runtime import deployment
     return "pause" if deployment.id else "skip"
 
 
+def ask_terminal(question: str) -> str:
+    """The answer to `question` on the terminal the user is looking at: /dev/tty when there is
+    one (so `2>/dev/null` or `> file` never hide a waiting prompt), else stdout and stdin.
+    End of input is an empty answer."""
+    try:  # two handles: a terminal cannot seek, which a read-write text file would need
+        with open("/dev/tty", "w", encoding="utf-8") as shown, \
+                open("/dev/tty", encoding="utf-8") as typed:
+            shown.write(question)
+            shown.flush()
+            return typed.readline()
+    except OSError:  # no controlling terminal (cron, CI)
+        sys.stdout.write(question)  # not print(): the flow's log_prints would log it
+        sys.stdout.flush()
+        return sys.stdin.readline()
+
+
 def review(mode: str, summary_markdown: str, report_path: str, timeout_s: int = 3600,
-           ask=input) -> Verdict:
+           ask=ask_terminal) -> Verdict:
     mode = resolve_mode(mode)
     if mode == "approve":
-        return Verdict(True, "pre-approved (--approve)")
+        return Verdict(True, getpass.getuser(), "--approve")
     if mode == "skip":
-        return Verdict(True, "review skipped")
+        return Verdict(True, "", "no review (skipped)")
     if mode == "ask":
-        answer = ask(f"\n{summary_markdown}\nReport: {report_path}\n"
-                     "Warnings exceed the review threshold. Publish this release? [y/N] ")
-        return Verdict(answer.strip().lower() in ("y", "yes"), "terminal")
+        answer = ask(f"\nMore gate warnings than --max-warnings; the report lists them:\n"
+                     f"  {report_path}\nPublish this release? [y/N] ")
+        return Verdict(answer.strip().lower() in ("y", "yes"), getpass.getuser(), "terminal")
     from prefect.flow_runs import pause_flow_run
 
     description = (f"{summary_markdown}\n\nReport: `{report_path}`\n\n"
-                   "Set **approve** to publish this release, leave it unset to reject.")
+                   "Tick **approve** to publish this release, leave it unticked to reject. "
+                   "**reviewer**: your name (Prefect does not record who resumes a run).")
     try:
         decision = pause_flow_run(
             wait_for_input=ReviewDecision.with_initial_data(description=description, approve=False),
             timeout=timeout_s, poll_interval=2)  # a resumed run continues within seconds
     except Exception as exc:  # timed out or aborted: nothing is published
-        return Verdict(False, f"no decision ({type(exc).__name__})")
-    return Verdict(bool(decision.approve), "Prefect UI", decision.comment)
+        return Verdict(False, "", f"no decision ({type(exc).__name__})")
+    return Verdict(bool(decision.approve), decision.reviewer.strip(), VIA_RESUME,
+                   decision.comment.strip())

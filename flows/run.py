@@ -19,8 +19,12 @@ from typing import Any
 import pandas as pd
 
 from newsgate.tasks.gates import GateResult
-from newsgate.tasks.publish import Lake, PublishLocked
+from newsgate.flows.runners import log_progress
+from newsgate.tasks.publish import Lake, LakeError, PublishLocked
 from newsgate.tasks.workers import Workers, release_memory
+
+# the name of the flow run's final (red) state when nothing was published
+FINAL_STATES = {"blocked": "Blocked", "rejected": "Rejected"}
 
 
 class GateBlocked(RuntimeError):
@@ -33,10 +37,6 @@ class ReviewRejected(RuntimeError):
 
 class NothingNew(Exception):
     """Every input is already in the latest release, made by the same code and gates."""
-
-
-class DiskFull(OSError):
-    """Not enough free space under the output directory to publish."""
 
 
 @dataclass
@@ -68,7 +68,8 @@ class Run:
     suites: str = ""
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # the release being built
     outputs: dict[str, StageOutput] = field(default_factory=dict)  # by stage name
-    states: dict[str, Any] = field(default_factory=dict)  # saved with the release, by stage name
+    # saved with the release, by stage name: (its manifest key, the state)
+    states: dict[str, tuple[str, Any]] = field(default_factory=dict)
     replaced: set[str] = field(default_factory=set)  # doc ids of this run's documents
     gates: list[GateResult] = field(default_factory=list)
     quarantine: list[pd.DataFrame] = field(default_factory=list)  # in the order it was found
@@ -77,6 +78,7 @@ class Run:
     status: str = "failed"
     error: str | None = None
     blocked_by: list[str] = field(default_factory=list)
+    verdict: Any = None  # the review step's Verdict, when it ran (recorded in the manifest)
     manifest: dict | None = None
     warnings: list[str] = field(default_factory=list)  # what went wrong after the commit
     background: list = field(default_factory=list)  # futures of work finished by `finish`
@@ -107,19 +109,23 @@ class Run:
 
     @contextlib.contextmanager
     def timed(self, stage: str):
-        t0 = time.perf_counter()
+        """Time a stage; when it is done, one progress line with what it counted."""
+        t0, counted = time.perf_counter(), len(self.funnel)
         try:
             yield
         finally:
             release_memory()  # what the stage freed goes back to the OS, not on to the next stage
-            self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - t0
+            seconds = time.perf_counter() - t0
+            self.timings[stage] = self.timings.get(stage, 0.0) + seconds
+        log_progress(stage, seconds, self.funnel[counted:])
 
     def read_previous_release(self) -> None:
         """What this run builds on: the latest release, if any."""
         with self.timed("read release"):
             if self.lake.latest_release_id():
                 self.previous_manifest = self.lake.manifest()
-                self.previous = self.lake.read_release(self.previous_manifest["release_id"])
+                self.previous = self.lake.read_release(self.previous_manifest["release_id"],
+                                                       verify=True)
 
     def built_like_previous(self, *names: str, suites: bool = False) -> bool:
         """Was the previous release made by this run's code for `names` (stages, "gates"), and,
@@ -148,8 +154,8 @@ class Run:
             log.info("%s", exc)
         except PublishLocked as exc:  # another run holds `out`: nothing was touched
             self.status, self.error = "locked", str(exc)
-        except DiskFull as exc:  # said in one line: nothing was written
-            self.status, self.error = "failed", str(exc)
+        except LakeError as exc:  # a full disk, a lost LATEST, a damaged release: one line
+            self.status, self.error = "failed", str(exc)  # that names the file
             log.error("run failed: %s", exc)
         except Exception:  # the report must still say what happened
             self.status, self.error = "failed", traceback.format_exc()

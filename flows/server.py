@@ -4,13 +4,15 @@
 server. The guard starts the same server Prefect's own temporary one is (uvicorn serving
 `prefect.server.api.server:create_app` in ephemeral mode), so its few seconds of start-up
 overlap the run's own imports. It holds the read end of a pipe from the run: when the run
-ends, or dies in any way (SIGKILL included), the pipe closes and the guard stops the server.
-No server outlives its run.
+ends, or dies in any way (SIGKILL included), the pipe closes and the guard stops the server;
+the server dies with its guard (PR_SET_PDEATHSIG). No server outlives its run. When the guard
+cannot start it, the run falls back to Prefect's own temporary server (flows/runners.py).
 
 Neither this module nor the guard imports Prefect (seconds, and ~160 MB): only the server does.
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import signal
@@ -20,6 +22,8 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from newsgate.tasks.workers import die_with_parent
 
 START_TIMEOUT_S = 120
 
@@ -81,7 +85,8 @@ def _start() -> tuple[subprocess.Popen, str]:
     while True:
         port = _free_port()
         command, env = server_command(port)
-        server = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL)
+        server = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL,
+                                  preexec_fn=functools.partial(die_with_parent, os.getpid()))
         url = f"http://127.0.0.1:{port}/api"
         while server.poll() is None and time.monotonic() < deadline:
             try:

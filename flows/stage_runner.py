@@ -173,7 +173,7 @@ def _whole(run: Run, stage: Stage) -> tuple[dict, bool]:
     prior = _saved_state(run, stage) if stage.state else None
     made, state = run_whole.with_options(name=stage.name)(stage, dict(run.tables), prior)
     if stage.state:
-        run.states[stage.name] = state
+        run.states[stage.name] = (stage.state_key, state)
     made.setdefault("quarantine", pd.DataFrame(columns=QUARANTINE_COLUMNS))
     return made, prior is not None
 
@@ -195,7 +195,7 @@ def _release_rows(run: Run, stage: Stage, table: str, this_run: pd.DataFrame, ca
 def _saved_state(run: Run, stage: Stage):
     if not run.built_like_previous(stage.name):
         return None  # other code made it: start over
-    path = run.previous_manifest.get(f"{stage.name}_index")
+    path = run.previous_manifest.get(stage.state_key)
     if not path or not (run.lake.root / path).exists():
         return None
     try:

@@ -3,6 +3,9 @@
 The code lives in the repository's top-level folders (flows/, tasks/, schemas/) and installs
 under this one distinctive name (`newsgate.flows`, `newsgate.tasks`, …; see pyproject.toml).
 The suites (expectations/) and the seed documents (seeds/) ship as package data.
+
+Reading a release from other tools: `newsgate.open_release(out, release=None)` (see
+newsgate/releases.py), imported on first use so that `import newsgate` stays light.
 """
 from __future__ import annotations
 
@@ -35,3 +38,13 @@ def package_dir(name: str) -> Path:
     if beside.is_dir():
         return beside
     raise ModuleNotFoundError(f"newsgate.{name}: package data not found")
+
+
+__all__ = ["open_release", "Release", "module_files", "package_dir"]
+
+
+def __getattr__(name: str):
+    if name in ("open_release", "Release"):  # pandas, deltalake: loaded only when asked for
+        from newsgate import releases
+        return getattr(releases, name)
+    raise AttributeError(f"module newsgate has no attribute {name}")

@@ -12,10 +12,14 @@ PROJECT_STATUSES = ["planned", "new_start", "under_construction", "completed", "
                     "trial_production", "unknown"]
 MENTION_KINDS = ["place", "person", "org", "money", "date", "percent", "count", "area"]
 CLUSTER_KINDS = ["unique", "exact", "near"]
+# unique = the story's representative (as clusters.kind); the others say how an article joined
+STORY_RELATIONS = ["unique", "copy", "condensed", "rewrite", "same"]
+DATE_SOURCES = ("byline", "stamp", "meta", "url", "body")  # articles.date_source, most trusted first
 REGION_LEVELS = ["country", "province", "city", "county", "other"]
 
 MAX_INVESTMENT_YUAN = 1e13  # no single Chinese project comes near 10^13 yuan (10万亿)
 ISO_PARTIAL_DATE = r"^\d{4}(-\d{2}(-\d{2})?)?$"  # YYYY, YYYY-MM or YYYY-MM-DD
+ISO_TIME = r"^\d{2}:\d{2}(:\d{2})?$"  # HH:MM or HH:MM:SS
 
 # every stage's rejected input and every gate's failing row lands in one table of this shape
 QUARANTINE_COLUMNS = ["stage", "source", "doc_id", "reason", "detail"]

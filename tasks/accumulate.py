@@ -28,7 +28,13 @@ def combine(previous: pd.DataFrame | None, current: pd.DataFrame) -> pd.DataFram
         return current.reset_index(drop=True)
     if current.empty:
         return previous.reset_index(drop=True)
-    return pd.concat([previous, current], ignore_index=True)
+    merged = pd.concat([previous, current], ignore_index=True)
+    for column in current.columns.difference(previous.columns):
+        # a column added since the previous release: its list columns are empty lists, not NaN
+        if current[column].map(lambda v: isinstance(v, list)).any():
+            old = merged.index[:len(previous)]
+            merged.loc[old, column] = pd.Series([[] for _ in old], index=old, dtype=object)
+    return merged
 
 
 def merge_table(previous: pd.DataFrame | None, current: pd.DataFrame,

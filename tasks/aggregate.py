@@ -1,12 +1,16 @@
 """Aggregates over canonical articles: region statistics, keyword trends, visits timeline.
 
-    region_stats(articles, clusters, mentions, projects) -> DataFrame
+    region_stats(articles, clusters, mentions, projects, stories=None) -> DataFrame
     reconcile(region_stats, projects) -> list[str]            (for the gate: totals == detail sums)
-    keyword_trends(keywords, articles, clusters=None, period="year") -> DataFrame
+    keyword_trends(keywords, articles, clusters=None, period="year", stories=None) -> DataFrame
     visits_timeline(visits, articles=None) -> DataFrame
 
-Decisions (see docs/EXTRACTION.md):
-- Only canonical articles count (clusters.is_canonical); with no clusters every article counts.
+Decisions (see docs/EXTRACTION.md and README "Which level each aggregate counts"):
+- Facts exist for canonical articles only (clusters.is_canonical; with no clusters every
+  article counts). Article counts (n_articles) count **stories**: the canonical articles of one
+  story (a rewrite, a condensed version, another report of the same event) count once, in the
+  year of the story's representative (its earliest report). Without a stories table each copy
+  cluster is its own story.
 - year = the first four characters of published_date; articles without one get year null
   ("unknown"), kept as their own group rather than dropped, so totals still reconcile.
 - A region counts an article once if the article mentions it or any place inside it
@@ -43,6 +47,23 @@ def canonical_ids(articles: pd.DataFrame, clusters: pd.DataFrame | None) -> set[
     canonical = set(clusters.loc[clusters["is_canonical"].astype(bool), "article_id"])
     clustered = set(clusters["article_id"])
     return {a for a in ids if a in canonical or a not in clustered}
+
+
+def counting_units(articles: pd.DataFrame, clusters: pd.DataFrame | None,
+                   stories: pd.DataFrame | None = None, width: int = 4) -> dict[str, tuple[str, str | None]]:
+    """Canonical article -> (the story it counts for, that story's period): the story id and the
+    first `width` characters of its representative's published_date; without `stories` (or for
+    an article it lacks) the article is its own story, in its own period."""
+    period_of = {a: (p[:width] if isinstance(p, str) and len(p) >= width else None)
+                 for a, p in zip(articles["article_id"], articles["published_date"])}
+    units = {a: (a, period_of[a]) for a in canonical_ids(articles, clusters)}
+    if stories is None or stories.empty:
+        return units
+    reps = stories[stories["is_representative"].astype(bool)]
+    story_period = {s: period_of.get(a) for s, a in zip(reps["story_id"], reps["article_id"])}
+    story_of = dict(zip(stories["article_id"], stories["story_id"]))
+    return {a: (story_of[a], story_period.get(story_of[a])) if a in story_of else unit
+            for a, unit in units.items()}
 
 
 def _ancestors(full: str | None) -> list[Region]:
@@ -93,17 +114,22 @@ def _project_totals(projects: pd.DataFrame) -> dict[tuple[str, str | None], list
 
 
 def region_stats(articles: pd.DataFrame, clusters: pd.DataFrame | None, mentions: pd.DataFrame,
-                 projects: pd.DataFrame) -> pd.DataFrame:
-    keep = canonical_ids(articles, clusters)
+                 projects: pd.DataFrame, stories: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per region and year: stories mentioning it (n_articles: each story once), projects and
+    their investment (each project once). `stories` as tasks/stories.py builds it; without it
+    every copy cluster is one story."""
+    units = counting_units(articles, clusters, stories)
+    keep = set(units)
     year_of = {a: _year(p) for a, p in zip(articles["article_id"], articles["published_date"])}
     counts: dict[tuple[str, str | None], set] = {}
     regions: dict[str, Region] = {}
     places = mentions[(mentions["kind"] == "place") & mentions["article_id"].isin(keep)] \
         if not mentions.empty else mentions
     for aid, full in set(zip(places.get("article_id", []), places.get("normalized", []))):
+        story, year = units[aid]
         for region in _ancestors(full):
             regions[region.full] = region
-            counts.setdefault((region.full, year_of.get(aid)), set()).add(aid)
+            counts.setdefault((region.full, year), set()).add(story)
     proj = projects[projects["article_id"].isin(keep)].copy() if not projects.empty else projects.copy()
     if not proj.empty:  # the article's year as of now; the extracted `year` only if it is not in the batch
         own = proj["year"] if "year" in proj else pd.Series(None, index=proj.index, dtype=object)
@@ -165,19 +191,19 @@ def reconcile(region_stats: pd.DataFrame, projects: pd.DataFrame) -> list[str]:
 
 
 def keyword_trends(keywords: pd.DataFrame, articles: pd.DataFrame,
-                   clusters: pd.DataFrame | None = None, period: str = "year") -> pd.DataFrame:
-    """Per period (year or month of published_date; null = unknown): keyword, articles using it, weight."""
+                   clusters: pd.DataFrame | None = None, period: str = "year",
+                   stories: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per period (year or month of published_date; null = unknown): keyword, stories using it
+    (n_articles: each story once), weight."""
     cols = ["period", "keyword", "n_articles", "weight_sum", "rank"]
-    keep = canonical_ids(articles, clusters)
-    width = 7 if period == "month" else 4
-    period_of = {a: (p[:width] if isinstance(p, str) and len(p) >= width else None)
-                 for a, p in zip(articles["article_id"], articles["published_date"])}
-    kw = keywords[keywords["article_id"].isin(keep)].copy()
+    units = counting_units(articles, clusters, stories, width=7 if period == "month" else 4)
+    kw = keywords[keywords["article_id"].isin(units.keys())].copy()
     if kw.empty:
         return pd.DataFrame(columns=cols)
-    kw["period"] = kw["article_id"].map(period_of)
+    kw["story"] = kw["article_id"].map(lambda a: units[a][0])
+    kw["period"] = kw["article_id"].map(lambda a: units[a][1])
     out = kw.groupby(["period", "keyword"], dropna=False, as_index=False).agg(
-        n_articles=("article_id", "nunique"), weight_sum=("weight", "sum"))
+        n_articles=("story", "nunique"), weight_sum=("weight", "sum"))
     out = out.sort_values(["period", "n_articles", "weight_sum", "keyword"],
                           ascending=[True, False, False, True], na_position="last")
     out["rank"] = out.groupby("period", dropna=False).cumcount() + 1
@@ -193,14 +219,16 @@ def visits_timeline(visits: pd.DataFrame, articles: pd.DataFrame | None = None) 
 
 
 def aggregate_stage(tables: dict[str, pd.DataFrame], prior=None):
-    """The stage's function: the release's region statistics."""
-    stats = region_stats(tables["articles"], tables["clusters"], tables["mentions"], tables["projects"])
+    """The stage's function: the release's region statistics (articles counted per story)."""
+    stats = region_stats(tables["articles"], tables["clusters"], tables["mentions"], tables["projects"],
+                         stories=tables["stories"])
     return {"region_stats": stats}, None
 
 
 STAGE = Stage(
     name="aggregate", function=aggregate_stage, key="region_full",
     reads={"articles": ("article_id", "published_date"), "clusters": ("article_id", "is_canonical"),
+           "stories": ("article_id", "story_id", "is_representative"),
            "mentions": ("article_id", "kind", "normalized"),
            "projects": ("article_id", "name", "place_full", "investment_yuan", "year")},
     writes={"region_stats": REGION_COLUMNS},

@@ -20,6 +20,7 @@ import functools
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -35,9 +36,11 @@ from newsgate.schemas.tables import SCHEMAS
 EXPECTATIONS_DIR = package_dir("expectations")
 # what the checks depend on besides the suites: this module, the pandera models, and what the
 # derived checks compute with: the boilerplate catalogue (tasks/clean/rules.json), the dedup
-# threshold, the region roll-up (tasks/aggregate.py, with extract's gazetteer)
+# threshold, the stories' link threshold, the region roll-up (tasks/aggregate.py, with
+# extract's gazetteer) and extract's sense checks
 GATES_CODE = ("newsgate.tasks.gates", "newsgate.schemas", "newsgate.tasks.clean",
-              "newsgate.tasks.dedup", "newsgate.tasks.aggregate", "newsgate.tasks.extract")
+              "newsgate.tasks.dedup", "newsgate.tasks.stories", "newsgate.tasks.aggregate",
+              "newsgate.tasks.extract")
 SEVERITIES = ("critical", "warning")
 CHECK_PREFIX = "_check_"
 SAMPLE_ROWS = 5
@@ -140,10 +143,16 @@ def _bodies(ctx: GateContext) -> pd.Series:
     return articles.set_index("article_id")["body"]
 
 
+def full_date_share(dates: pd.Series) -> float:
+    """Share of articles whose published_date is a full day (YYYY-MM-DD)."""
+    return float(dates.astype("string").str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False).mean()) if len(dates) else 0.0
+
+
 def _derive_articles(df: pd.DataFrame, ctx: GateContext) -> dict:
     """Boilerplate left in a body. A body a release published under the same rules (so with no
     hit) is not scanned again; the others are scanned on the run's workers (pure-Python
-    regexes: ~0.9 s for the bench corpus)."""
+    regexes: ~0.9 s for the bench corpus). The change of the full-date share against the
+    previous release's articles (0 without one) is the same value on every row."""
     from newsgate.tasks.clean.rules import count_boilerplate
     before = ctx.previous.get("articles") if ctx.same_gates else None
     verified = {} if before is None else dict(zip(before["article_id"], before["body"]))
@@ -151,7 +160,13 @@ def _derive_articles(df: pd.DataFrame, ctx: GateContext) -> dict:
     todo = [i for i, (a, b) in enumerate(zip(df["article_id"], bodies)) if verified.get(a) != b]
     hits = np.zeros(len(df), dtype=int)
     hits[todo] = ctx.map_chunks(count_boilerplate, [bodies[i] for i in todo])
-    return {"boilerplate_hits": pd.Series(hits, index=df.index, dtype=int)}
+    previous = ctx.previous.get("articles")
+    share = full_date_share(df["published_date"]) if "published_date" in df else 0.0
+    before = share
+    if previous is not None and len(previous) and "published_date" in previous:
+        before = full_date_share(previous["published_date"])
+    return {"boilerplate_hits": pd.Series(hits, index=df.index, dtype=int),
+            "full_date_share_change": pd.Series(share - before, index=df.index, dtype=float)}
 
 
 def _derive_clusters(df: pd.DataFrame, ctx: GateContext) -> dict:
@@ -165,16 +180,56 @@ def _derive_clusters(df: pd.DataFrame, ctx: GateContext) -> dict:
     }
 
 
+def _drift(df: pd.DataFrame, before: pd.DataFrame | None, share_of: str | None) -> dict:
+    """Drift against the previous release (`before`: the same table as published):
+    `share_drift` names, on its rows, a value of `share_of` whose share of the rows left the band;
+    `per_article_drift` is set on every row when facts per article left it ('' = within)."""
+    from newsgate.tasks.extract import sense
+    if before is None or before.empty:
+        return {"share_drift": pd.Series("", index=df.index), "per_article_drift": pd.Series("", index=df.index)}
+    share = pd.Series("", index=df.index)
+    if share_of is not None and share_of in before:
+        offenders = sense.share_drift(df[share_of].fillna("").tolist(), before[share_of].fillna("").tolist())
+        # every row of an offending value carries the whole finding, top offenders first
+        share = df[share_of].fillna("").isin(list(offenders)).map({True: "; ".join(offenders.values()), False: ""})
+    per_article = sense.per_article_drift(df["article_id"].tolist(), before["article_id"].tolist())
+    return {"share_drift": share, "per_article_drift": pd.Series(per_article, index=df.index)}
+
+
+def _derive_stories(df: pd.DataFrame, ctx: GateContext) -> dict:
+    """Story consistency: one representative per story, matches inside the story, sizes, and
+    links across copy clusters at or above the stories' link threshold."""
+    from newsgate.tasks.stories import LINK_THRESHOLD
+    story_of = dict(zip(df["article_id"], df["story_id"]))
+    cluster_of = dict(zip(df["article_id"], df["cluster_id"]))
+    by_story = df.groupby("story_id")
+    matched_story, matched_cluster = df["matched_id"].map(story_of), df["matched_id"].map(cluster_of)
+    across = df["matched_id"].notna() & (matched_cluster != df["cluster_id"])
+    within = df["matched_id"].notna() & (matched_cluster == df["cluster_id"])
+    return {
+        "representatives_in_story": by_story["is_representative"].transform("sum").astype(int),
+        "match_in_story": df["matched_id"].isna() | (matched_story == df["story_id"]),
+        "size_matches": by_story["article_id"].transform("size") == df["story_size"],
+        "link_meets_threshold": ~across | (df["score"] >= LINK_THRESHOLD),
+        "within_cluster_is_copy": ~within | (df["relation"] == "copy"),
+    }
+
+
 def _derive_mentions(df: pd.DataFrame, ctx: GateContext) -> dict:
     is_place = df["kind"] == "place"
     return {
         "span_matches": _span_matches(df, _bodies(ctx), "text", ctx.verified_articles()),
         "place_resolved": ~is_place | df["normalized"].notna(),
+        **_drift(df, ctx.previous.get("mentions"), "kind"),
     }
 
 
-def _derive_evidence(df: pd.DataFrame, ctx: GateContext) -> dict:
-    return {"span_matches": _span_matches(df, _bodies(ctx), "evidence", ctx.verified_articles())}
+def _derive_facts(table: str, share_of: str | None):
+    """Derived columns of a fact table that quotes its evidence: span check and drift."""
+    def derive(df: pd.DataFrame, ctx: GateContext) -> dict:
+        return {"span_matches": _span_matches(df, _bodies(ctx), "evidence", ctx.verified_articles()),
+                **_drift(df, ctx.previous.get(table), share_of)}
+    return derive
 
 
 def _derive_region_stats(df: pd.DataFrame, ctx: GateContext) -> dict:
@@ -186,9 +241,11 @@ def _derive_region_stats(df: pd.DataFrame, ctx: GateContext) -> dict:
 DERIVED: dict[str, Callable[[pd.DataFrame, GateContext], dict]] = {
     "articles": _derive_articles,
     "clusters": _derive_clusters,
+    "stories": _derive_stories,
     "mentions": _derive_mentions,
-    "projects": _derive_evidence,
-    "indicators": _derive_evidence,
+    "projects": _derive_facts("projects", "pattern"),
+    "indicators": _derive_facts("indicators", "measure"),
+    "visits": _derive_facts("visits", None),
     "region_stats": _derive_region_stats,
 }
 
@@ -309,25 +366,37 @@ def load_suite_json(table: str, suites_dir: Path = EXPECTATIONS_DIR) -> dict:
     return json.loads((Path(suites_dir) / f"{table}.json").read_text(encoding="utf-8"))
 
 
-def check_suites(suites_dir: Path | str, tables: list[str]) -> None:
-    """Raise ValueError naming the file unless `suites_dir` holds a readable suite for every
-    table: GX suite JSON whose expectations each have a type and a known severity."""
-    for table in tables:
-        path = Path(suites_dir) / f"{table}.json"
+def suites_problem(suites_dir: Path | str) -> str | None:
+    """Why `suites_dir` cannot stand in for expectations/, or None: it must hold a suite for
+    every table the run gates (the files of expectations/), each JSON with an `expectations`
+    list. Checked before a run starts, so a bad suite stops it at once, named."""
+    suites_dir = Path(suites_dir)
+    if not suites_dir.is_dir():
+        return f"{suites_dir} is not a folder"
+    needed = sorted(p.name for p in EXPECTATIONS_DIR.glob("*.json"))
+    missing = [name for name in needed if not (suites_dir / name).is_file()]
+    if len(missing) == len(needed):
+        return f"{suites_dir} holds no suites; it needs one per table: {', '.join(needed)}"
+    if missing:
+        return f"{suites_dir} lacks {', '.join(missing)} (copy from {EXPECTATIONS_DIR})"
+    for name in needed:
+        path = suites_dir / name
         try:
             suite = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ValueError(f"{path}: no suite for the {table} table") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValueError(f"{path}: not a readable JSON suite ({exc})") from None
-        expectations = suite.get("expectations") if isinstance(suite, dict) else None
-        if not isinstance(expectations, list):
-            raise ValueError(f"{path}: a suite needs an \"expectations\" list")
-        for i, e in enumerate(expectations):
+        except OSError as exc:
+            return f"{path} cannot be read: {exc.strerror or exc}"
+        except UnicodeDecodeError as exc:
+            return f"{path} is not UTF-8 text (at byte {exc.start})"
+        except json.JSONDecodeError as exc:
+            return f"{path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        if not (isinstance(suite, dict) and isinstance(suite.get("expectations"), list)):
+            return f"{path} is not a GX suite: it has no expectations list"
+        for i, e in enumerate(suite["expectations"]):
             if not (isinstance(e, dict) and isinstance(e.get("type"), str)
                     and e.get("severity") in SEVERITIES):
-                raise ValueError(f"{path}: expectation {i} needs a \"type\" and a \"severity\" "
-                                 f"({' or '.join(SEVERITIES)})")
+                return (f"{path}: expectation {i} needs a \"type\" and a \"severity\" "
+                        f"({' or '.join(SEVERITIES)})")
+    return None
 
 
 def _suite_columns(suite: dict) -> set[str]:
@@ -374,7 +443,10 @@ def _observed(res: dict) -> str:
         return str(res["observed_value"])
     if "unexpected_count" in res:
         total = res.get("element_count")
-        return f"{res['unexpected_count']} of {total} unexpected"
+        # values that explain themselves (a drift message) are named, the top ones first
+        named = [str(c["value"]) for c in res.get("partial_unexpected_counts") or []
+                 if isinstance(c.get("value"), str) and c["value"]][:3]
+        return f"{res['unexpected_count']} of {total} unexpected" + (f": {'; '.join(named)}" if named else "")
     return ""
 
 
@@ -425,9 +497,40 @@ def build_data_docs(target: Path, run_id: str, gates: list[GateResult]) -> Path 
         key = ValidationResultIdentifier(
             expectation_suite_identifier=ExpectationSuiteIdentifier(name=f"newsgate.{gate.table}"),
             run_id=RunIdentifier(run_name=run_id), batch_identifier=gate.table)
-        context.validation_results_store.set(key, ExpectationSuiteValidationResult(**gate.gx_result))
+        context.validation_results_store.set(
+            key, ExpectationSuiteValidationResult(**docs_safe_result(gate.gx_result)))
     context.build_data_docs(site_names=["newsgate"])
     return target / "index.html"
+
+
+# GX's Data Docs render some result values without escaping them (the failing value of a regex
+# check: for an HTML document, the page's source). In what they are given, the characters that
+# could open a tag or an entity or end an attribute or a script string are full-width
+# look-alikes, and script URL schemes lose their colon: nothing from the data can become markup.
+_DOCS_INERT = str.maketrans({"<": "＜", ">": "＞", "&": "＆", '"': "＂", "'": "＇", "\\": "＼",
+                             "`": "｀"})
+_SCRIPT_SCHEME = re.compile(r"(?i)\b(javascript|vbscript|data)(\s*):")
+
+
+def docs_safe(value, cut: int | None = None):
+    """`value` (nested JSON) with every string inert for the Data Docs, and cut to `cut` chars."""
+    if isinstance(value, str):
+        value = value if cut is None or len(value) <= cut else value[:cut] + "…"
+        return _SCRIPT_SCHEME.sub(r"\1\2∶", value.translate(_DOCS_INERT))
+    if isinstance(value, dict):
+        return {k: docs_safe(v, cut) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [docs_safe(v, cut) for v in value]
+    return value
+
+
+def docs_safe_result(gx_result: dict) -> dict:
+    """A validation result as the Data Docs may show it: inert strings, data values (the
+    `result` of each expectation) cut to SAMPLE_CHARS. The report shows the samples exactly."""
+    safe = docs_safe(gx_result)
+    for result in safe.get("results", []):
+        result["result"] = docs_safe(result.get("result"), SAMPLE_CHARS)
+    return safe
 
 
 def _with_derived_columns(table: str, df: pd.DataFrame, context: GateContext, suite: dict):

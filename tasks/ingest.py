@@ -11,6 +11,14 @@ strict, if the result looks like Chinese rather than Big5/Shift-JIS mojibake ->
 charset-normalizer with a confidence check. Binary content (magic numbers, many control bytes,
 nothing decodes) is rejected as ``not text``; bytes are never decoded with ``errors="replace"``.
 
+Inputs that could hang or exhaust the run never get that far: only regular files are opened
+(a FIFO, device or socket is quarantined as ``not a regular file`` without being opened), a
+document over ``MAX_DOCUMENT_BYTES`` or ``MAX_DOCUMENT_CHARS`` is quarantined as ``too large``
+(a JSONL line is read at most that far), UTF-8 with a few bad byte sequences is quarantined as
+``invalid utf-8`` rather than guessed at (any other codec turns the whole text into mojibake),
+and no encoding is guessed from fewer than ``MIN_GUESS_BYTES``. A batch slower than
+``BATCH_TIME_BUDGET_S`` is logged with its slowest input.
+
 Entry points: ``discover`` -> ``ingest_records`` (the stage's function over a batch of files,
 declared to the flow by ``STAGE``) or ``ingest_files`` (the same as frames). The contract is
 docs/INTERFACES.md; this module has no Prefect imports (the flow runs it).
@@ -20,8 +28,11 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
+import logging
 import os
 import re
+import stat
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,7 +97,20 @@ _BINARY_CONTROL_BYTES = bytes(set(range(0x20)) - {0x09, 0x0A, 0x0C, 0x0D})
 MAX_CONTROL_BYTE_RATIO = 0.05      # control_chars.txt has 0.2 %, random bytes ~11 %
 CONTROL_SNIFF_BYTES = 64 * 1024    # sample enough to decide, cheaply, on huge files
 MAX_GUESS_CHAOS = 0.2              # charset-normalizer "mess" above this = unreliable guess
+MIN_GUESS_BYTES = 100              # fewer bytes are too little evidence to guess an encoding from
+# UTF-8 with at least this many valid multi-byte characters per bad sequence is damaged UTF-8
+# (a flipped or cut byte), not another encoding: GBK, Big5 or cp1251 text decoded as UTF-8
+# gives far fewer valid characters than bad sequences.
+DAMAGED_UTF8_RATIO = 3
 META_SNIFF_BYTES = 8 * 1024
+
+# Per-document limits. The largest real page of the dev corpus is 0.9 MB; cleaning takes about
+# 3.5 s per MB of HTML, so the limits bound one document to about half a minute, and memory.
+MAX_DOCUMENT_BYTES = 8 << 20
+MAX_DOCUMENT_CHARS = 4_000_000
+BATCH_TIME_BUDGET_S = 60.0         # a slower ingest batch is logged, with its slowest input
+
+log = logging.getLogger(__name__)
 
 _META_CHARSET = re.compile(
     rb"""<meta[^>]{0,300}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE
@@ -188,6 +212,40 @@ def discover(sources: Iterable[str | Path]) -> list[Path]:
     return list(ordered)
 
 
+IGNORE_FILE = ".newsgateignore"  # in a source folder: gitignore-style patterns, one a line
+
+
+def exclude_paths(paths: Iterable[Path], sources: Iterable[str | Path],
+                  exclude: Iterable[str] = ()) -> tuple[list[Path], list[Path]]:
+    """`paths` (from `discover`) split into (kept, excluded), the order kept.
+
+    A file under a source folder is excluded when its path relative to that folder matches a
+    pattern of `exclude` (`--exclude`) or of the folder's own `.newsgateignore`, with
+    gitignore's rules (pathspec): `_gold/*` is the folder's top `_gold/`, `*.md` any `.md`.
+    The ignore files themselves are excluded too. A file named as a source is always kept."""
+    import pathspec
+
+    sources = [Path(s) for s in sources]
+    folders = [s for s in sources if s.is_dir()]
+    named = set(sources) - set(folders)
+    specs = {}
+    for folder in folders:
+        lines = list(exclude)
+        ignore = folder / IGNORE_FILE
+        if ignore.is_file():
+            lines += ignore.read_text(encoding="utf-8", errors="replace").splitlines()
+        specs[folder] = pathspec.GitIgnoreSpec.from_lines([*lines, f"/{IGNORE_FILE}"])
+    kept, excluded = [], []
+    for path in paths:
+        folder = next((f for f in folders if path.is_relative_to(f)), None)
+        if (path not in named and folder is not None
+                and specs[folder].match_file(path.relative_to(folder).as_posix())):
+            excluded.append(path)
+        else:
+            kept.append(path)
+    return kept, excluded
+
+
 def estimate_documents(paths: Iterable[str | Path], enough: int) -> int:
     """How many documents `paths` hold, counted up to `enough`: a .jsonl line is one, any other
     file one. Cheap (newlines, no parsing), so a run knows before ingest whether it is large
@@ -200,12 +258,12 @@ def estimate_documents(paths: Iterable[str | Path], enough: int) -> int:
             n += 1
             continue
         try:
-            with open(path, "rb") as fh:
+            with open_regular(Path(path))[0] as fh:
                 for chunk in iter(lambda: fh.read(1 << 20), b""):
                     n += chunk.count(b"\n")
                     if n >= enough:
                         break
-        except OSError:
+        except (OSError, Rejected):
             n += 1
     return n
 
@@ -222,6 +280,66 @@ def _files_under(root: Path) -> set[Path]:
         dirnames[:] = [d for d in dirnames if os.path.realpath(os.path.join(dirpath, d)) not in visited]
         found.update(Path(dirpath) / name for name in filenames)
     return found
+
+
+# ---------------------------------------------------------------------------------------------
+# opening: regular files only, never more than a document's worth
+
+_SPECIAL_FILES = ((stat.S_ISFIFO, "named pipe (FIFO)"), (stat.S_ISCHR, "character device"),
+                  (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket"),
+                  (stat.S_ISDIR, "directory"))
+
+
+def special_file_kind(mode: int) -> str | None:
+    """What a file that is not a regular file is (None for a regular file)."""
+    if stat.S_ISREG(mode):
+        return None
+    return next((kind for is_kind, kind in _SPECIAL_FILES if is_kind(mode)), "special file")
+
+
+def open_regular(path: Path):
+    """(binary stream, size) of a regular file; anything else is ``Rejected`` unopened: reading
+    a FIFO waits for a writer forever, a device never ends. O_NONBLOCK keeps a FIFO swapped in
+    between the check and the open from blocking; the open file is checked again."""
+    kind = special_file_kind(os.stat(path).st_mode)
+    if kind is None:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        info = os.fstat(fd)
+        kind = special_file_kind(info.st_mode)
+        if kind is None:
+            return os.fdopen(fd, "rb"), info.st_size
+        os.close(fd)
+    raise Rejected("not a regular file", kind)
+
+
+def too_large(amount: int, unit: str, limit: int) -> Rejected:
+    return Rejected("too large", f"{amount} {unit}, over the limit of {limit} per document")
+
+
+def read_document(path: Path) -> bytes:
+    """A regular file's bytes; ``Rejected`` as too large beyond MAX_DOCUMENT_BYTES (never read
+    whole: at most one byte more than the limit, should the file grow while it is read)."""
+    stream, size = open_regular(path)
+    with stream:
+        if size > MAX_DOCUMENT_BYTES:
+            raise too_large(size, "bytes", MAX_DOCUMENT_BYTES)
+        data = stream.read(MAX_DOCUMENT_BYTES + 1)
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise too_large(len(data), "bytes or more", MAX_DOCUMENT_BYTES)
+    return data
+
+
+def bounded_lines(stream, limit: int) -> Iterator[tuple[bytes | None, int]]:
+    """(line, its length in bytes) per line; a line longer than ``limit`` comes as (None,
+    length) and is skipped in chunks, never held whole."""
+    while raw := stream.readline(limit + 1):
+        if len(raw) <= limit or raw.endswith(b"\n"):
+            yield raw, len(raw)
+            continue
+        n = len(raw)
+        while not raw.endswith(b"\n") and (raw := stream.readline(1 << 20)):
+            n += len(raw)
+        yield None, n
 
 
 # ---------------------------------------------------------------------------------------------
@@ -293,7 +411,11 @@ def decode_strict(data: bytes, codec: str) -> str | None:
 
 
 def guess_with_charset_normalizer(data: bytes) -> Decoded:
-    """Last resort; refuses guesses the library itself finds messy."""
+    """Last resort; refuses to guess from fewer than MIN_GUESS_BYTES, and guesses the library
+    itself finds messy."""
+    if len(data) < MIN_GUESS_BYTES:
+        raise Rejected("not text", f"undecodable bytes: {len(data)} bytes are too few to guess "
+                                   "an encoding from")
     from charset_normalizer import from_bytes  # imported lazily: rarely needed
 
     best = from_bytes(data).best()
@@ -318,13 +440,38 @@ def looks_chinese(text: str) -> bool:
     return len(_UNLIKELY_IN_CHINESE.findall(text)) <= MAX_UNLIKELY_SHARE * n_non_ascii
 
 
+def damaged_utf8(data: bytes) -> str | None:
+    """Why ``data`` is UTF-8 with a few bad byte sequences (a flipped or cut byte), or None when
+    it is not UTF-8 at all. Only called on bytes strict UTF-8 refused."""
+    try:
+        data.decode("utf-8")
+        return None
+    except UnicodeDecodeError as error:
+        first = error.start
+    text = data.decode("utf-8", errors="replace")
+    replaced = text.count("\ufffd")
+    bad = replaced - data.count("\ufffd".encode())
+    valid = len(text) - len(text.encode("ascii", "ignore")) - replaced  # multi-byte characters
+    if bad and valid >= DAMAGED_UTF8_RATIO * bad:
+        return f"{bad} bad byte sequence(s) among {valid} valid characters, the first at byte {first}"
+    return None
+
+
 def decode_without_bom(data: bytes, declared: str | None) -> Decoded:
     """Strict UTF-8 first (valid UTF-8 is almost never anything else), then the declared
-    charset, then GBK / GB18030 if the result looks Chinese, then a guess."""
+    charset; UTF-8 with a few bad bytes is rejected (not guessed at); then GBK / GB18030 if the
+    result looks Chinese, then a guess."""
     trusted = ["utf-8", *filter(None, [declared_decoder(declared)])]
-    for codec in dict.fromkeys([*trusted, *GB_DECODERS]):
+    for codec in trusted:
         text = decode_strict(data, codec)
-        if text is not None and (codec in trusted or looks_chinese(text)):
+        if text is not None:
+            return Decoded(text, codec)
+    damage = damaged_utf8(data)
+    if damage:
+        raise Rejected("invalid utf-8", damage)
+    for codec in GB_DECODERS:
+        text = decode_strict(data, codec)
+        if text is not None and looks_chinese(text):
             return Decoded(text, codec)
     return guess_with_charset_normalizer(data)
 
@@ -394,6 +541,8 @@ def make_document(text: str, *, source: str, fmt: str, container: str, encoding:
     text, normalise_warnings = normalise_text(text)
     if not text.strip():  # str.strip() treats U+3000 and NBSP as whitespace
         raise Rejected("blank", f"only whitespace ({n_bytes} bytes)")
+    if len(text) > MAX_DOCUMENT_CHARS:
+        raise too_large(len(text), "characters", MAX_DOCUMENT_CHARS)
     warnings = warnings + normalise_warnings
     if fmt == "html" and looks_truncated_html(text):
         warnings.append("truncated html")
@@ -412,9 +561,11 @@ def file_outcome(path: Path, fmt: str) -> Outcome:
     """One plain-text or HTML file -> a document or a rejection."""
     source = str(path)
     try:
-        data = path.read_bytes()
+        data = read_document(path)
     except OSError as error:
         return Rejection(source, "unreadable", read_error_detail(error))
+    except Rejected as rejected:
+        return Rejection(source, rejected.reason, rejected.detail)
     try:
         decoded = decode_bytes(data, is_html=fmt == "html")
         return make_document(decoded.text, source=source, fmt=fmt, container="file",
@@ -473,7 +624,8 @@ def iter_jsonl_outcomes(path: Path) -> Iterator[Outcome]:
     source = str(path)
     n_units = 0
     try:
-        with path.open("rb") as stream:
+        stream, _ = open_regular(path)
+        with stream:
             head = stream.read(16)
             if not head:
                 yield Rejection(source, "empty", "0 bytes")
@@ -485,12 +637,20 @@ def iter_jsonl_outcomes(path: Path) -> Iterator[Outcome]:
                 yield Rejection(source, "not text", mime or f"jsonl must be UTF-8, found a {bom[0]} BOM")
                 return
             stream.seek(0)
-            for line_no, raw in enumerate(stream, start=1):
-                if raw.strip():
+            for line_no, (raw, n_bytes) in enumerate(bounded_lines(stream, MAX_DOCUMENT_BYTES), 1):
+                if raw is None:
+                    n_units += 1
+                    rejected = too_large(n_bytes, "bytes", MAX_DOCUMENT_BYTES)
+                    yield Rejection(f"{source}#L{line_no}", rejected.reason,
+                                    f"line {line_no}: {rejected.detail}")
+                elif raw.strip():
                     n_units += 1
                     yield guarded(jsonl_line_outcome, raw, path, line_no)
     except OSError as error:
         yield Rejection(source, "unreadable", read_error_detail(error))
+        return
+    except Rejected as rejected:
+        yield Rejection(source, rejected.reason, rejected.detail)
         return
     if n_units == 0:
         yield Rejection(source, "blank", "no non-blank line")
@@ -500,10 +660,13 @@ def unsupported_outcome(path: Path) -> Rejection:
     """A file we do not ingest; binary content is still called ``not text`` (by content)."""
     source = str(path)
     try:
-        with path.open("rb") as stream:
+        stream, _ = open_regular(path)
+        with stream:
             head = stream.read(CONTROL_SNIFF_BYTES)
     except OSError as error:
         return Rejection(source, "unreadable", read_error_detail(error))
+    except Rejected as rejected:
+        return Rejection(source, rejected.reason, rejected.detail)
     binary = binary_detail(head) if head else None
     if binary:
         return Rejection(source, "not text", binary)
@@ -593,13 +756,46 @@ def ingest_files(paths: Iterable[str | Path], taken_ids: set[str] | None = None)
     """Ingest a batch of file paths (as returned by ``discover``).
 
     Pass the same ``taken_ids`` set to successive calls to keep doc_ids unique across batches.
+    A batch slower than BATCH_TIME_BUDGET_S is logged with its slowest input.
     """
-    return build_batch(iter_outcomes(Path(p) for p in paths), set() if taken_ids is None else taken_ids)
+    clock = _Clock()
+    batch = build_batch(clock.timed(iter_outcomes(Path(p) for p in paths)),
+                        set() if taken_ids is None else taken_ids)
+    clock.report(batch.n_inputs)
+    return batch
+
+
+@dataclass
+class _Clock:
+    """Time of a stream of outcomes, and its slowest input."""
+    total: float = 0.0
+    slowest: str = ""
+    slowest_s: float = 0.0
+
+    def timed(self, outcomes: Iterable[Outcome]) -> Iterator[Outcome]:
+        start = time.perf_counter()
+        for outcome in outcomes:
+            took = time.perf_counter() - start
+            self.total += took
+            if took > self.slowest_s:
+                self.slowest, self.slowest_s = outcome.source, took
+            yield outcome
+            start = time.perf_counter()
+
+    def report(self, n_inputs: int) -> None:
+        if self.total > BATCH_TIME_BUDGET_S:
+            log.warning("ingest: a batch of %d inputs took %.0f s, over its budget of %.0f s; the "
+                        "slowest was %s (%.1f s)", n_inputs, self.total, BATCH_TIME_BUDGET_S,
+                        self.slowest, self.slowest_s)
 
 
 def ingest_records(files: list[Mapping]) -> dict[str, list[dict]]:
-    """The stage's function: documents and quarantine rows of a batch of files ({"path", ...})."""
-    return outcome_rows(iter_outcomes(Path(f["path"]) for f in files), set())
+    """The stage's function: documents and quarantine rows of a batch of files ({"path", ...}).
+    A batch slower than BATCH_TIME_BUDGET_S is logged with its slowest input."""
+    clock = _Clock()
+    rows = outcome_rows(clock.timed(iter_outcomes(Path(f["path"]) for f in files)), set())
+    clock.report(len(rows["documents"]) + len(rows["quarantine"]))
+    return rows
 
 
 def _join_batches(rows: dict[str, list[dict]]) -> dict[str, list[dict]]:

@@ -34,12 +34,14 @@ def diff_tables(old: pd.DataFrame, new: pd.DataFrame, key: str | None) -> dict[s
             "changed": changed, "unchanged": len(common) - changed}
 
 
-def diff_releases(lake: Lake, r1: str, r2: str) -> dict[str, dict[str, int]]:
-    m1, m2 = lake.manifest(r1), lake.manifest(r2)
+def diff_releases(lake: Lake, r1: str, r2: str, *, uncommitted: bool = False
+                  ) -> dict[str, dict[str, int]]:
+    read = {"uncommitted": uncommitted}
+    m1, m2 = lake.manifest(r1, **read), lake.manifest(r2, **read)
     out = {}
     for table in sorted(set(m1["tables"]) | set(m2["tables"])):
-        old = lake.read_table(table, r1) if table in m1["tables"] else pd.DataFrame()
-        new = lake.read_table(table, r2) if table in m2["tables"] else pd.DataFrame()
+        old = lake.read_table(table, r1, **read) if table in m1["tables"] else pd.DataFrame()
+        new = lake.read_table(table, r2, **read) if table in m2["tables"] else pd.DataFrame()
         if old.empty or new.empty:
             out[table] = {"added": len(new), "removed": len(old), "changed": 0, "unchanged": 0}
         else:

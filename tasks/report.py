@@ -6,6 +6,7 @@ Everything that comes from the data is passed through `html.escape`: article tex
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +15,9 @@ import pandas as pd
 from newsgate.tasks.gates import GateResult
 
 SAMPLES_PER_RULE = 3
+STORIES_SHOWN = 30        # largest story clusters shown side by side
+MEMBERS_SHOWN = 4         # articles of one story shown side by side
+EXCERPT_CHARS = 300
 
 
 @dataclass
@@ -94,6 +98,56 @@ def _clusters_section(clusters: pd.DataFrame | None, articles: pd.DataFrame | No
     return _table(["canonical", "canonical title", "duplicate", "duplicate title", "kind", "similarity"], rows)
 
 
+def _marked(text: str, figures: list[str]) -> str:
+    """`text` escaped, with every shared figure wrapped in <mark> (escaped piece by piece)."""
+    if not figures:
+        return _e(text)
+    pattern = re.compile("|".join(re.escape(f) for f in sorted(set(figures), key=len, reverse=True)))
+    out, pos = [], 0
+    for m in pattern.finditer(text):
+        out += [_e(text[pos:m.start()]), f"<mark>{_e(m.group(0))}</mark>"]
+        pos = m.end()
+    return "".join(out) + _e(text[pos:])
+
+
+def _stories_section(stories: pd.DataFrame | None, articles: pd.DataFrame | None) -> str:
+    """Stories that join more than one copy cluster, largest first: one article of each cluster
+    side by side (title, date, how it joined and why, the start of its text), shared figures
+    marked. Copies inside a cluster are in the duplicate clusters above."""
+    if stories is None or stories.empty:
+        return "<p>No stories.</p>"
+    cluster_of = dict(zip(stories["article_id"], stories["cluster_id"]))
+    in_cluster_copy = stories["matched_id"].map(cluster_of) == stories["cluster_id"]
+    members = stories[~in_cluster_copy]
+    counts = members.groupby("story_id").size()
+    shown = counts[counts > 1].sort_values(ascending=False)
+    if shown.empty:
+        return f"<p>{stories['story_id'].nunique()} stories; none joins two copy clusters.</p>"
+    by_id = articles.set_index("article_id") if articles is not None and not articles.empty else None
+    parts = [f"<p>{len(shown)} of {stories['story_id'].nunique()} stories join more than one copy "
+             f"cluster; the {min(len(shown), STORIES_SHOWN)} largest, shared figures "
+             f"<mark>marked</mark>:</p>"]
+    for story_id in shown.index[:STORIES_SHOWN]:
+        rows = members[members["story_id"] == story_id].sort_values(
+            ["is_representative", "score"], ascending=False).head(MEMBERS_SHOWN)
+        figures = [f for fs in rows["shared_figures"] for f in (list(fs) if fs is not None else [])]
+        cells = []
+        for r in rows.itertuples():
+            title = body = date = ""
+            if by_id is not None and r.article_id in by_id.index:
+                title, date = by_id.at[r.article_id, "title"], by_id.at[r.article_id, "published_date"]
+                body = str(by_id.at[r.article_id, "body"] or "")[:EXCERPT_CHARS]
+            cells.append(
+                f"<td><b>{_e(title)}</b><br><small>{_e(r.article_id)} · {_e(date)} · "
+                f"{_e(r.relation)} {float(r.score):.2f}</small><br><small>{_e(r.evidence)}</small>"
+                f"<p>{_marked(body, figures)}…</p></td>")
+        size = int(stories["story_id"].eq(story_id).sum())
+        parts.append(f"<details><summary>{_e(story_id)}: {size} articles, {int(shown[story_id])} "
+                     f"copy clusters</summary><table class=\"story\"><tr>{''.join(cells)}</tr>"
+                     f"</table></details>")
+    return "".join(parts)
+
+
 def _quarantine_section(quarantine: pd.DataFrame | None) -> str:
     if quarantine is None or quarantine.empty:
         return "<p>Nothing quarantined.</p>"
@@ -170,7 +224,8 @@ def _trends_section(tables: dict[str, pd.DataFrame], per_period: int = 8) -> str
     parts = []
     keywords, articles = tables.get("keywords"), tables.get("articles")
     if keywords is not None and len(keywords) and articles is not None:
-        trends = keyword_trends(keywords, articles, tables.get("clusters"))
+        trends = keyword_trends(keywords, articles, tables.get("clusters"),
+                                stories=tables.get("stories"))
         top = trends[trends["rank"] <= per_period]
         rows = [[period if isinstance(period, str) else "date unknown",
                  "、".join(f"{k} ({n})" for k, n in zip(g["keyword"], g["n_articles"]))]
@@ -195,6 +250,7 @@ h3.fail{color:#b00020} h3.warn{color:#8a6d00} h3.pass{color:#1b7f3b}
 .published,.unchanged{background:#1b7f3b}.blocked,.failed{background:#b00020}
 code{font-size:.85em} small{color:#666;font-weight:normal}
 figure{margin:1rem 0} figcaption{font-weight:600;margin-bottom:.3rem}
+table.story td{width:25%} mark{background:#ffe58a}
 """
 
 
@@ -224,6 +280,7 @@ finished {_e(summary.finished_at)} · sources: {_e(", ".join(summary.sources))}<
 <h2>Gates</h2>{docs}{_gate_section(summary.gates)}
 <h2>Cleaning: removed by rule</h2>{_removals_section(tables.get("removals"))}
 <h2>Duplicate clusters</h2>{_clusters_section(tables.get("clusters"), tables.get("articles"))}
+<h2>Story clusters</h2>{_stories_section(tables.get("stories"), tables.get("articles"))}
 <h2>Extraction coverage</h2>{_coverage_section(tables)}
 <h2>Charts</h2>{_charts_section(tables)}{_trends_section(tables)}
 <h2>Quarantine</h2>{_quarantine_section(tables.get("quarantine"))}

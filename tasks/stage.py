@@ -73,6 +73,13 @@ class Stage:
         return next(iter(self.reads))
 
     @property
+    def state_key(self) -> str:
+        """The manifest entry naming where the state is saved: its class's name in snake case
+        (DedupIndex: dedup_index)."""
+        name = self.state.__name__
+        return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(name))
+
+    @property
     def columns(self) -> list[str]:
         """The input columns the function reads: its cache key and its carry-over key."""
         return list(self.reads[self.input])

@@ -141,11 +141,16 @@ class Workers:
 def _start_worker(parent: int, warm: tuple[str, ...]) -> None:
     """A pool process's start: die with the process that spawned it, then import each "module"
     (or import it and call "module:function")."""
+    die_with_parent(parent)
+    warm_up(warm)
+
+
+def die_with_parent(parent: int) -> None:
+    """This process is killed when `parent` ends, however it ends (Linux: PR_SET_PDEATHSIG)."""
     if _libc is not None and hasattr(_libc, "prctl"):
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         if os.getppid() != parent:  # it died before prctl: nobody is left to work for
             os._exit(1)
-    warm_up(warm)
 
 
 def warm_up(names: tuple[str, ...]) -> None:

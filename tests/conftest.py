@@ -51,3 +51,15 @@ def shared_dir() -> Path:
     if not HAS_SHARED:
         pytest.skip("../shared is absent")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def seed_releases(harness, tmp_path_factory) -> Path:
+    """An output folder with two releases the flow made: seed 004, then seed 001 added.
+    Read-only: a test that damages it works on a copy."""
+    from newsgate.flows.pipeline import newsgate
+    out = tmp_path_factory.mktemp("seed-releases")
+    for seed in ("004_565aa33160096c90.txt", "001_129ccc3f4079c8cb.txt"):
+        result = newsgate(sources=[str(SEEDS / seed)], out=str(out), review_mode="skip")
+        assert result["status"] == "published", result["error"]
+    return out

@@ -84,3 +84,27 @@ def test_keyword_trends_and_visits_timeline():
     visits = pd.DataFrame([{"article_id": "b", "person": "江泽林", "date": None},
                            {"article_id": "a", "person": "巴音朝鲁", "date": "2018-08-03"}])
     assert visits_timeline(visits, ARTICLES)["person"].tolist() == ["巴音朝鲁", "江泽林"]
+
+
+def test_a_story_counts_once_in_the_year_of_its_earliest_report():
+    """Two canonical articles that are one story (a rewrite published a year later) mention
+    the same city: one story, counted in the representative's year; without the stories table
+    each copy cluster counts."""
+    articles = pd.DataFrame([{"article_id": "a", "published_date": "2018-12-30", "body": ""},
+                             {"article_id": "r", "published_date": "2019-01-02", "body": ""}])
+    clusters = pd.DataFrame([
+        {"article_id": a, "cluster_id": f"c-{a}", "canonical_id": a, "is_canonical": True,
+         "kind": "unique", "similarity": 1.0} for a in ("a", "r")])
+    mentions = pd.DataFrame([{"article_id": a, "kind": "place", "normalized": "吉林省辽源市"} for a in ("a", "r")])
+    stories = pd.DataFrame([
+        {"story_id": "s-a", "article_id": "a", "is_representative": True},
+        {"story_id": "s-a", "article_id": "r", "is_representative": False}])
+    by_story = region_stats(articles, clusters, mentions, PROJECTS.iloc[0:0], stories)
+    city = by_story[by_story["region_full"] == "吉林省辽源市"]
+    assert city[["year", "n_articles"]].values.tolist() == [["2018", 1]]
+    by_cluster = region_stats(articles, clusters, mentions, PROJECTS.iloc[0:0])
+    city = by_cluster[by_cluster["region_full"] == "吉林省辽源市"]
+    assert sorted(city[["year", "n_articles"]].values.tolist()) == [["2018", 1], ["2019", 1]]
+    kw = pd.DataFrame([{"article_id": a, "keyword": "三早", "weight": 0.5} for a in ("a", "r")])
+    assert keyword_trends(kw, articles, clusters, stories=stories)["n_articles"].tolist() == [1]
+    assert keyword_trends(kw, articles, clusters)["n_articles"].tolist() == [1, 1]

@@ -6,8 +6,6 @@ from stages import clean_documents
 from test_clean_documents import document_row
 
 from newsgate.tasks.clean.html import choose_title, clean_title
-from newsgate.tasks.clean.metadata import named_outlet, page_author_names
-from newsgate.tasks.clean.rules import surname_class
 
 SEED4 = "004_565aa33160096c90.txt"
 
@@ -44,14 +42,6 @@ def test_site_suffixes_are_trimmed_from_titles():
     assert clean_title("法国全国大罢工再次严重影响交通-新华网") == "法国全国大罢工再次严重影响交通"
     assert clean_title("我国首届养老专业本科生迎来毕业季_新闻频道_中国青年网") == "我国首届养老专业本科生迎来毕业季"
     assert clean_title("发改、商务和统计部门形成“签约-落地-入统”闭环") == "发改、商务和统计部门形成“签约-落地-入统”闭环"
-
-
-def test_page_metadata_is_vetted():
-    surnames = surname_class()
-    assert page_author_names("作者：陈海峰", surnames) == ["陈海峰"]
-    assert page_author_names("字号", surnames) == []
-    assert page_author_names("版权声明 来源：当代商报 时间：; 当代商报 复制链接", surnames) == []
-    assert named_outlet("网易版权所有") is None and named_outlet("综合抖音黑板报、南方都市报") == "抖音黑板报"
 
 
 def test_an_article_lost_to_pruning_is_rescued_by_the_unpruned_attempt(seed_texts):

@@ -381,3 +381,54 @@ def test_badinputs_cluster_with_their_seeds(shared_dir, seed_paths):
         assert rows[name]["kind"] == "exact" and rows[name]["cluster_id"] == rows["004"]["cluster_id"]
         assert rows[name]["canonical_id"] == "004"
     assert len({rows[s]["cluster_id"] for s in ("000", "001", "002", "003", "004")}) == 5
+
+
+# ---- linear work on template-heavy and very short texts (issue 13) --------------------------------
+def test_candidates_are_bounded_per_row_in_huge_buckets():
+    """2,000 copies of one sentence, each with another last character, share one bucket per
+    band: pairing every row of a bucket with every other gave ~2 million candidates; capped,
+    each row is paired with the bucket's first rows only, so candidates grow linearly."""
+    sentence = ("本报讯 8月3日，河北省邢台市举行重点项目集中开工活动，共有38个项目开工，总投资216亿元。"
+                "项目涵盖装备制造、新能源、现代物流等领域。")
+    n = 2000
+    keys = dedup.band_keys(dedup.signatures([sentence + chr(0x4E00 + i) for i in range(n)]))
+    assert dedup.oversized_buckets(keys)[1] > n  # the case under test: buckets of ~n rows
+    pairs = dedup.candidate_pairs(keys, np.ones(n, dtype=bool))
+    assert 0 < len(pairs) <= dedup.BANDS * dedup.BUCKET_LEADERS * n
+    assert (pairs[:, 0] < pairs[:, 1]).all() and len(np.unique(pairs, axis=0)) == len(pairs)
+    # every row meets one of the first rows (a bucket's leaders): copies still find each other
+    assert set(pairs[pairs[:, 0] < dedup.BUCKET_LEADERS, 1].tolist()) >= set(range(dedup.BUCKET_LEADERS, n))
+
+
+def test_template_texts_are_counted_not_compared_all_to_all():
+    texts = {f"t{i}": f"河北省邢台市重点项目第{i}号开工建设" for i in range(3000)}
+    texts["copy"] = texts["t7"]
+    result = dedup_articles(frame(texts))
+    stats = result.stats
+    assert stats["oversized_buckets"] > 0 and stats["rows_in_oversized_buckets"] > dedup.MAX_BUCKET
+    assert stats["skipped_by_estimate"] > 0 and stats["verified_pairs"] < 20 * len(texts)
+    rows = by_id(result.clusters)
+    assert rows["copy"]["kind"] == "exact" and rows["copy"]["canonical_id"] == "t7"
+    assert_near_members_close(result.clusters, texts)
+
+
+def test_a_story_copied_more_often_than_a_bucket_holds_stays_one_cluster(seeds):
+    """Copies of one story fill oversized buckets: each still meets the first copies (the
+    bucket's leaders), so all of them end in one cluster under the original."""
+    copies = {f"c{i:03d}": seeds["s3"].replace("。", f"（{i}）。", 1)
+              for i in range(3 * dedup.MAX_BUCKET)}
+    result = dedup_articles(frame({"original": seeds["s3"], **copies}))
+    assert result.stats["oversized_buckets"] > 0
+    assert result.clusters["canonical_id"].unique().tolist() == ["original"]
+    assert_near_members_close(result.clusters, {"original": seeds["s3"], **copies})
+
+
+def test_a_long_chain_of_overlapping_texts_splits_into_close_clusters(seeds,
+                                                                      every_pair_is_a_candidate):
+    """Each text overlaps only its neighbours: one component that splits again and again (in
+    a loop now: recursion, once per split, would stop at Python's recursion limit)."""
+    words = paragraphs(seeds["s3"])[0] * 3
+    chain = {f"k{i:04d}": words[i:i + 200] for i in range(0, 1300, 20)}
+    clusters = dedup_articles(frame(chain)).clusters
+    assert_near_members_close(clusters, chain)
+    assert clusters["cluster_id"].nunique() > 10

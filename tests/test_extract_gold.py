@@ -2,18 +2,24 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from conftest import SEEDS, needs_shared
+from conftest import ROOT, SEEDS, needs_shared
 from stages import clean_documents, extract_articles
-from newsgate.tasks.extract.scoring import score
+
+sys.path.insert(0, str(ROOT / "benchmarks"))  # the scorer is benchmark tooling, not pipeline code
+from scoring import score  # noqa: E402
 
 ARTICLES = Path(__file__).parent / "fixtures" / "extract" / "articles.json"
+# indicators: the seeds gold also counts attendance and durations (调研组数, 抽调人员数, 连续五年 …),
+# which the facts definition (docs/ANNOTATION.md §2, issue 12) excludes; its core items must hold
 TARGETS = {"money_cases": 1.0, "projects_recall": 0.95, "projects_precision": 0.90,
-           "indicators_recall": 0.90, "visits_recall": 1.0, "places_recall": 0.90}
+           "indicators_recall": 0.85, "indicators_recall_core": 0.95, "visits_recall": 1.0,
+           "places_recall": 0.90}
 
 
 def check(summary: dict) -> None:

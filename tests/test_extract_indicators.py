@@ -1,6 +1,8 @@
 """Indicators on seed sentences: which numbers are statistics, their metric, period and region."""
 from __future__ import annotations
 
+import pytest
+
 from newsgate.tasks.extract.context import RegionLocator
 from newsgate.tasks.extract.indicators import PERIOD, find_indicators
 from newsgate.tasks.extract.numbers import find_quantities
@@ -40,3 +42,36 @@ def test_period_expressions():
     text = "截至今年3月底累计完成投资92.36亿元;截至2月28日;1-6月份;2014—2018年;近五年来;今年"
     assert [m.group(0) for m in PERIOD.finditer(text)] == [
         "截至今年3月底", "截至2月28日", "1-6月份", "2014—2018年", "近五年来", "今年"]
+
+
+def article_indicators(text: str, title: str | None = None):
+    """(metric, value, unit) of the indicators the whole extractor keeps (projects claim theirs)."""
+    import pandas as pd
+    from stages import extract_articles
+    rows = extract_articles(pd.DataFrame([{"article_id": "x", "body": text, "title": title,
+                                           "published_date": None}]))["indicators"]
+    return [(r.metric, r.value, r.unit) for r in rows.itertuples()]
+
+
+# Real sentences of the tuning part of the facts gold: what is not a statistic of a region
+# (docs/ANNOTATION.md §2), and measures the text implies.
+
+@pytest.mark.parametrize("text", [
+    "截至2018年底，同盾科技累计客户数量为2421家，完成了对互金行业90%以上的覆盖。",      # a company's figure (gne_10)
+    "5月9日，学校举办了就业双选会，35家企业参与招聘。",                                # attendance (mh_12)
+    "蒙西LED光电产业集群区位于杭锦旗锡尼镇，项目占地2500亩，计划投资275亿元。",        # a project's own figures
+    "目前大同地区５０００大卡动力煤坑口价格是６５０元／吨。",                             # a price (sogouca_6)
+    "经过近20年的开发建设，未来十年还将投入更多。",                                      # durations
+])
+def test_not_statistics(text):
+    assert article_indicators(text) == []
+
+
+def test_counts_of_works_and_shares_imply_their_measure():
+    # dev:ebuy_6 — the number of each kind of facility a city built
+    got = article_indicators("目前，全市农村建垃圾焚烧炉81个，垃圾填埋场52个，垃圾中转站109座。", title="黄山市推进生态建设")
+    assert [(m, v) for m, v, *_ in got] == [("全市农村建垃圾焚烧炉数", 81), ("垃圾填埋场数", 52), ("垃圾中转站数", 109)]
+    # eb:…dc85a16e0d92 — a part of a whole is a share of it
+    got = indicators("1至3月份，全省工业累计完成技改投资1063.1亿元，同比增长8.9%，占全省工业固定资产投资的66%。")
+    assert [(m, v, u) for m, v, u, *_ in got] == [
+        ("全省工业累计完成技改投资", 1063.1, "亿元"), ("同比增长", 8.9, "%"), ("全省工业固定资产投资比重", 66, "%")]

@@ -74,7 +74,7 @@ def test_qualifier_before_the_number_and_ranges():
     q = one("总投资逾10亿元", "10亿元")
     assert (q.qualifier, q.value_yuan) == ("逾", 1_000_000_000)
     r = one("投资3-5亿元", "3-5亿元")
-    assert (r.value, r.value_max, r.qualifier) == (3, 5, "range")
+    assert (r.value, r.value_max, r.qualifier, r.value_yuan) == (3, 5, None, 300_000_000)
 
 
 def test_money_in_yuan_is_exact():
@@ -103,3 +103,103 @@ def test_n_da_counts_take_the_nouns_measure_word():
 def test_numerals_inside_quoted_slogans_are_not_quantities():
     text = "围绕“十四五”规划编制,苏州高新区“三年跨越计划”刚刚开局,连续五年开展“三早”行动"
     assert [q.text for q in find_quantities(text)] == ["五年"]
+
+
+def read(text: str):
+    """The quantities of a real sentence, vetted by its tokens as in the extractor."""
+    from newsgate.tasks.extract.tokenize import tokenize
+    return [(q.text, q.value, q.value_max, q.unit, q.qualifier, q.value_yuan, q.measure)
+            for q in find_quantities(text, set(tokenize(text).starts))]
+
+
+# real sentences of the tuning part of the facts gold (article in the comment), values read by hand
+DEV_SENTENCES = [
+    # eb:…361e04 (a bench page): 成 is tenths, with a qualifier before it
+    ("其中3000吨靠进口。“其中逾五成进口来自日本。”", [("3000吨", 3000, None, "吨", None, None, "weight"),
+                                              ("逾五成", 50, None, "%", "逾", None, "percent")]),
+    # eb:…2811a9 (a bench page)
+    ("北京的预订率已经达到了八成", [("八成", 80, None, "%", None, None, "percent")]),
+    # mh_16: doubled digits are a range; 十几 is eleven to nineteen
+    ("一票货甚至能装满四五十个集装箱", [("四五十个", 40, 50, "个", None, None, "count")]),
+    ("成功送走的集装箱数量，锐减到十几个", [("十几个", 11, 19, "个", None, None, "count")]),
+    # mh_12: a qualifier before 成
+    ("其余约九成同学有望留在养老行业", [("约九成", 90, None, "%", "约", None, "percent")]),
+    # gne_8: euros are foreign money
+    ("每月购买约300亿欧元资产", [("300亿欧元", 300, None, "亿欧元", "约", None, "foreign_money")]),
+    # mh_7 (a Hong Kong page): traditional numerals, one of two currencies is yuan
+    ("兩地票房已分別突破7000萬港元和5億元人民幣。", [
+        ("7000萬港元", 7000, None, "万港元", "超", None, "foreign_money"),
+        ("5億元人民幣", 5, None, "亿元", None, 500_000_000, "money")]),
+    # sogouca_6: a foreign price per tonne, full-width digits and slash
+    ("到岸价为１０５美元／吨", [("１０５美元／吨", 105, None, "美元/吨", None, None, "foreign_money")]),
+    # eb:…05301c (a bench page): a space between the number and its unit
+    ("今年新疆已完成保障性住房投资31.15 亿元", [("31.15 亿元", 31.15, None, "亿元", None, 3_115_000_000, "money")]),
+]
+
+
+@pytest.mark.parametrize("text,expected", DEV_SENTENCES)
+def test_dev_corpus_sentences(text, expected):
+    assert read(text) == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    # the issue's slips: 万/亿 on two ends, a mixed numeral, doubled digits, a written-out percent
+    ("投资3000万至5000万元", ("3000万至5000万元", 3000, 5000, "万元", None, 30_000_000, "money")),
+    ("投资3000万元至1亿元", ("3000万元至1亿元", 3000, 10000, "万元", None, 30_000_000, "money")),
+    ("总投资6-8亿元", ("6-8亿元", 6, 8, "亿元", None, 600_000_000, "money")),
+    ("总投资三亿二千万元", ("三亿二千万元", 32000, None, "万元", None, 320_000_000, "money")),
+    ("总投资3亿5000万元", ("3亿5000万元", 35000, None, "万元", None, 350_000_000, "money")),
+    ("引进二三十个项目", ("二三十个", 20, 30, "个", None, None, "count")),
+    ("用三五年时间", ("三五年", 3, 5, "年", None, None, "duration")),
+    ("同比增长百分之十二", ("百分之十二", 12, None, "%", None, None, "percent")),
+    ("占全市的四成", ("四成", 40, None, "%", None, None, "percent")),
+    ("投资数十亿元", ("数十亿元", 20, 90, "亿元", None, 2_000_000_000, "money")),
+    ("上百亿投资", ("上百亿", 100, None, "亿元", "约", 10_000_000_000, "money")),
+    ("投资120亿建设", ("120亿", 120, None, "亿元", None, 12_000_000_000, "money")),
+    ("总投资超过100亿元", ("100亿元", 100, None, "亿元", "超", 10_000_000_000, "money")),
+])
+def test_chinese_readings(text, expected):
+    assert read(text) == [expected]
+
+
+def test_not_numbers_or_not_money():
+    assert read("始终一成不变") == [] and read("三五成群") == []
+    assert read("二〇一九年") == []
+    assert read("融资300万股") == []          # shares are not money
+    assert read("几个项目") == []              # no number at all
+
+
+def test_read_amount_reads_a_quoted_amount_alone():
+    from newsgate.tasks.extract.numbers import read_amount
+    assert read_amount("3000万至5000万元").value_yuan == 30_000_000
+    assert read_amount("3000万至5000万元").value_max == 5000
+    assert read_amount("总投资3亿元") is None      # not an amount alone
+
+
+def _phrase_table():
+    import csv
+    from pathlib import Path
+    table = Path(__file__).parent / "gold" / "number_phrases.tsv"
+    return list(csv.DictReader(table.open(encoding="utf-8"), delimiter="\t"))
+
+
+def _number(cell: str):
+    return float(cell) if cell else None
+
+
+@pytest.mark.parametrize("row", _phrase_table(), ids=lambda r: r["phrase"])
+def test_number_phrase_table(row):
+    """tests/gold/number_phrases.tsv (written by reading, not from this code): every phrase is
+    one quantity read whole, with the table's kind, value(s) with the multiplier applied, unit
+    as written and qualifier."""
+    from newsgate.tasks.extract.numbers import read_amount
+    q = read_amount(row["phrase"])
+    assert q is not None, [x.text for x in find_quantities(row["phrase"])]
+    kind = "duration" if q.measure == "duration" else q.kind
+    low, high, unit = q.reading
+    assert (kind, low, high, unit, q.qualifier or "") == (
+        row["kind"], _number(row["value"]), _number(row["value_max"]), row["unit"], row["qualifier"])
+    if q.measure == "money":   # yuan, exactly; a foreign amount never is
+        assert (q.value_yuan, q.value_yuan_max) == (low, high)
+    else:
+        assert q.value_yuan is None

@@ -34,12 +34,15 @@ def test_lists_split_on_dun_and_on_he_before_a_proper_name_only():
         ("苏科精细化学品及染料中间体", "new_start"), ("绍兴鼎大染料和医药中间体", "new_start")]
 
 
-def test_lists_and_names_only_in_project_reports():
-    # fewer than three 项目/工程: 项目 may mean an item or event here, so no list/named reading
+def test_kinds_are_no_list_and_lists_need_no_project_report():
+    # a list of kinds of rides (等多个游乐项目) is no list of projects
     text = "包含冰车、雪地摩托车、雪上冲浪、高山雪圈、冰陀螺、雪地保龄等多个游乐项目。"
     assert projects(text) == []
+    # named items are projects even when the article is not a project report (the old 3×项目 gate)
     text = "浙江精功拉挤型材、维尔特隧道装备刀具和乐斯绿色农用药等项目均采用先进生产工艺"
-    assert projects(text) == []
+    assert [n for n, *_ in projects(text)] == ["浙江精功拉挤型材", "维尔特隧道装备刀具", "乐斯绿色农用药"]
+    # one word + 项目 before a status word is a phrase, not a name
+    assert projects("充分利用项目开工建设的好时节,迅速掀起项目建设高潮") == []
 
 
 def test_list_after_a_lead_verb_with_status():
@@ -88,3 +91,52 @@ def test_industry_and_stable_ids():
     assert classify_industry("东丰县三产融合发展示范区项目", "") == "agriculture_food"
     assert classify_industry("某某项目", "") is None
     assert project_id("a-0", "X项目", 3) == project_id("a-0", "X项目", 3) != project_id("a-0", "X项目", 4)
+
+
+# Real sentences of the tuning part of the facts gold (tests/gold/facts/tune.jsonl), by article.
+# Projects are named in many ways besides 总投资X的Y项目 (issue 12).
+
+def test_a_ceremony_names_its_project():
+    # dev:ebuy_14 — a signing ceremony; 意向协议 is not part of the name
+    got = projects("3月22日下午，双方举行了中联重科华东基地意向协议签约仪式。")
+    assert [(n, s) for n, _, s, _ in got] == [("中联重科华东基地", "planned")]
+
+
+def test_invest_x_to_build_y():
+    # eb:…7511630d7e — 投资X建设的Y
+    got = projects("由中国铁路物资总公司在佛山投资6.8亿元建设的广东钢材交易中心项目于今天在南海九江正式开业。")
+    assert [(n, y) for n, y, *_ in got] == [("广东钢材交易中心项目", 680_000_000)]
+
+
+def test_the_topic_of_a_clause_takes_its_investment():
+    # dev:ebuy_11 — the project opens the clause, its amount comes later in it, or in a later
+    # sentence of the same paragraph (工程概算总投资 refers back)
+    assert [(n, y) for n, y, *_ in projects("四湖流域综合治理工程，目前已编制可研报告，概算总投资35.07亿元。")] == [
+        ("四湖流域综合治理工程", 3_507_000_000)]
+    text = ("荆江大堤综合整治工程，堤防全长182.35公里，为国家一级堤防。目前，《荆江大堤综合整治工程可行性研究报告》"
+            "由省水利水电勘测设计院完成，工程概算总投资15.6亿元，目前正待水利部审批。")
+    assert [(n, y) for n, y, *_ in projects(text)][0] == ("荆江大堤综合整治工程", 1_560_000_000)
+
+
+def test_routes_and_works_enumerated_after_a_build_verb():
+    # dev:ebuy_3 — road sections (…段) are projects on a route; 国省干线公路 is a kind of road
+    text = ("今年西藏将完成公路建设投资85亿元，加快推进国省干线公路和农村公路建设；不仅将开工建设国道318线通麦至105道班段、"
+            "102滑坡群整治工程、国道219线区界至日土段、省道301线供加至班戈段，还将开工建设革吉、洛扎、嘉黎等一大批重点公路建设项目。")
+    assert [n for n, *_ in projects(text)] == ["国道318线通麦至105道班段", "102滑坡群整治工程", "国道219线区界至日土段",
+                                               "省道301线供加至班戈段"]
+
+
+def test_a_list_closed_by_a_count_of_roads():
+    # dev:ebuy_9 — 6条高速公路建设: the items are the roads, named by their ends
+    text = "2008年以来，岳阳先后启动随岳、岳常、岳长、通平、石华、临岳6条高速公路建设，境内总里程348公里、总投资312亿元。"
+    assert [n for n, *_ in projects(text)] == ["随岳", "岳常", "岳长", "通平", "石华", "临岳"]
+
+
+def test_venues_categories_and_stations_are_not_projects():
+    # eb:…05301c97e0648 — the park is where 15 projects start, not a project
+    assert projects("5月23日新疆霍城县2011年总投资20亿15个重大产业项目昨天在霍城江苏工业园集中开工建设;") == []
+    # dev:ebuy_6 — kinds of works a programme is divided into
+    assert projects("这34个生态环境保护工程重点项目，分为黄山风景区生态环境保护建设工程、生态林业建设和湿地公园保护工程、"
+                    "水利基础设施建设工程、污水集中处理工程。") == []
+    # dev:gne_16 — toll stations in a traffic notice: nothing is built
+    assert projects("璜塘、江阴南、江阴、江阴北4个收费站，江阴大桥东匝道桥及靖江互通通往京沪高速") == []

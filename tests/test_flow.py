@@ -144,7 +144,7 @@ def test_cli_run_prints_release_and_report_and_exits_zero(harness, tmp_path, cap
     assert main(["releases", "--out", str(tmp_path)]) == 0
     assert release in capsys.readouterr().out
     assert main(["show", "articles", "--out", str(tmp_path), "--limit", "1"]) == 0
-    assert "(1 rows)" in capsys.readouterr().out
+    assert f"(1 rows of articles in {release})" in capsys.readouterr().out
     target = tmp_path / "projects.csv"
     assert main(["export", "articles", "--format", "csv", "--out", str(tmp_path), "-o", str(target)]) == 0
     assert target.read_text(encoding="utf-8").startswith("article_id") or "article_id" in target.read_text(encoding="utf-8").splitlines()[0]
@@ -167,8 +167,8 @@ def test_cli_names_the_failed_gate_and_exits_nonzero(harness, tmp_path, capsys):
 
 
 def test_cli_rejects_a_missing_source(tmp_path, capsys):
-    from newsgate.flows.cli import main
-    assert main(["run", str(tmp_path / "nope"), "--out", str(tmp_path)]) == 1
+    from newsgate.flows.cli import EXIT_USAGE, main
+    assert main(["run", str(tmp_path / "nope"), "--out", str(tmp_path)]) == EXIT_USAGE
     assert "no such file" in capsys.readouterr().err
 
 
@@ -242,7 +242,7 @@ def test_cli_reads_releases_back(harness, tmp_path, capsys):
     capsys.readouterr()
     assert main(["diff", r1, r2, "--out", out]) == 0
     diff = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines()}
-    assert diff["documents"][0] == "+1" and diff["documents"][1] == "-0"
+    assert diff["table"][:2] == ["added", "removed"] and diff["documents"][:2] == ["1", "0"]
     target = tmp_path / "articles.parquet"
     assert main(["export", "articles", "--format", "parquet", "--release", r1, "--out", out,
                  "-o", str(target)]) == 0

@@ -23,7 +23,9 @@ def _project(body: str, quote: str, **over) -> dict:
     row = {"project_id": "p1", "article_id": "d003-0", "name": "中共辽源市纪委廉政建设基础设施项目",
            "investment_yuan": 55_000_000.0, "investment_text": "0.55亿元", "status": "in_operation",
            "status_text": "已投入使用", "place": "辽源市", "admin_code": "220400",
-           "industry": "public_service", "evidence": quote, "start": start, "end": start + len(quote)}
+           "industry": "public_service", "evidence": quote, "start": start, "end": start + len(quote),
+           "pattern": "projects.money_led", "confidence": 0.9, "needs_review": False,
+           "investment_yuan_max": None}
     row.update(over)
     return row
 
@@ -133,3 +135,40 @@ def test_row_checks_skip_only_rows_a_release_verified_unchanged(article, seed_te
     assert hits["boilerplate_hits"].tolist() == [0, 1]
     other_gates = GateContext(previous={"articles": before}, same_gates=False)
     assert _derive_articles(rows, other_gates)["boilerplate_hits"].tolist() == [1, 1]
+
+
+@pytest.fixture(scope="module")
+def seed_articles(seed_paths):
+    from test_clean_documents import document_row
+
+    from stages import clean_documents
+    rows = [document_row(p.read_text(encoding="utf-8"), str(p)) for p in seed_paths]
+    return clean_documents(pd.DataFrame(rows)).articles
+
+
+def test_articles_gate_quarantines_a_person_outlet_and_an_implausible_date(seed_articles):
+    articles = seed_articles.copy()
+    assert run_gate("articles", articles, stage="clean")[1].quarantine.empty
+    reporter = articles.loc[0, "reporters"][0]  # a byline name of seed 000
+    articles.loc[0, "outlet"] = reporter
+    articles.loc[1, "published_date"] = "2091-05-01"
+    articles.loc[2, "published_date"] = "1985"
+    kept, result = run_gate("articles", articles, stage="clean")
+    assert result.passed  # row rules quarantine, they do not block
+    reasons = dict(zip(result.quarantine["detail"].str.extract(r"article_id=(\S+)")[0], result.quarantine["reason"]))
+    person, implausible = ("articles: the outlet is a person's name, not an organisation",
+                           "articles: published_date is in the future or before 1990")
+    assert reasons == {articles.loc[0, "article_id"]: person, articles.loc[1, "article_id"]: implausible,
+                       articles.loc[2, "article_id"]: implausible}
+    assert len(kept) == len(articles) - 3
+
+
+def test_a_drop_in_full_dates_against_the_previous_release_warns(seed_articles):
+    previous = seed_articles.assign(published_date="2020-01-02")
+    same = run_gate("articles", previous, stage="clean", context=GateContext(previous={"articles": previous}))[1]
+    assert not same.warnings
+    years_only = seed_articles.assign(published_date="2020")
+    result = run_gate("articles", years_only, stage="clean", context=GateContext(previous={"articles": previous}))[1]
+    assert result.passed
+    (warning,) = [c for c in result.warnings if "full_date_share" in c.check]
+    assert float(warning.observed) == -1.0

@@ -404,3 +404,115 @@ def test_documents_are_estimated_from_newlines_before_ingest(tmp_path):
     assert estimate_documents([*pages, tmp_path / "missing.jsonl"], enough=1000) == 4
     assert 100 <= estimate_documents([feed, *pages], enough=100) < 153
     assert estimate_documents([], enough=100) == 0
+
+
+# --- inputs that cannot hang or explode (issue 13) -------------------------------------------
+
+def _within(seconds: float, fn, *args):
+    """fn(*args), or a test failure (not a hung suite) when it takes longer than `seconds`."""
+    import threading
+    box: dict = {}
+    worker = threading.Thread(target=lambda: box.setdefault("value", fn(*args)), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"{getattr(fn, '__name__', fn)} still running after {seconds} s"
+    return box["value"]
+
+
+def test_special_files_are_quarantined_unopened(tmp_path, seed):
+    import os
+    import socket
+    (tmp_path / "a_good.txt").write_text(seed, encoding="utf-8")
+    os.mkfifo(tmp_path / "fifo.txt")
+    os.mkfifo(tmp_path / "fifo.jsonl")
+    os.mkfifo(tmp_path / "fifo.md")
+    (tmp_path / "zero.txt").symlink_to("/dev/zero")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(tmp_path / "sock.html"))
+    try:
+        paths = discover([tmp_path])
+        assert _within(10, estimate_documents, paths, 1000) == 6
+        batch = _within(10, ingest_files, paths)
+    finally:
+        server.close()
+    assert batch.n_inputs == 6 and len(batch.documents) == 1
+    got = {row.source.rsplit("/", 1)[1]: (row.reason, row.detail) for row in batch.quarantine.itertuples()}
+    assert got == {"fifo.txt": ("not a regular file", "named pipe (FIFO)"),
+                   "fifo.jsonl": ("not a regular file", "named pipe (FIFO)"),
+                   "fifo.md": ("not a regular file", "named pipe (FIFO)"),
+                   "zero.txt": ("not a regular file", "character device"),
+                   "sock.html": ("not a regular file", "socket")}
+
+
+def test_oversize_documents_are_quarantined_without_being_read_whole(tmp_path, seed, monkeypatch):
+    import newsgate.tasks.ingest as ingest_module
+    monkeypatch.setattr(ingest_module, "MAX_DOCUMENT_BYTES", 4096)
+    small = seed[:300]
+    (tmp_path / "a_small.txt").write_text(small, encoding="utf-8")
+    (tmp_path / "b_big.txt").write_text(seed, encoding="utf-8")  # 6 KB
+    lines = [json.dumps({"text": small}, ensure_ascii=False), json.dumps({"text": seed * 40}, ensure_ascii=False),
+             json.dumps({"text": small + "。"}, ensure_ascii=False)]
+    (tmp_path / "c_feed.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    reads = []
+    real_lines = ingest_module.bounded_lines
+
+    def watched(stream, limit):
+        for raw, n in real_lines(stream, limit):
+            reads.append(0 if raw is None else len(raw))
+            yield raw, n
+    monkeypatch.setattr(ingest_module, "bounded_lines", watched)
+    batch = ingest_files(discover([tmp_path]))
+    assert batch.n_inputs == 5 and len(batch.documents) == 3
+    assert list(batch.documents.text) == [small, small, small + "。"]
+    assert list(batch.documents.line_no.dropna()) == [1, 3]  # the line after the long one
+    big = {row.source.rsplit("/", 1)[1]: (row.reason, row.detail) for row in batch.quarantine.itertuples()}
+    size = len(seed.encode("utf-8"))
+    assert big["b_big.txt"] == ("too large", f"{size} bytes, over the limit of 4096 per document")
+    assert big["c_feed.jsonl#L2"] == (
+        "too large", f"line 2: {len(lines[1].encode()) + 1} bytes, over the limit of 4096 per document")
+    assert max(reads) <= 4097
+
+
+def test_oversize_text_in_characters_is_quarantined(ingest_one, monkeypatch, seed):
+    import newsgate.tasks.ingest as ingest_module
+    monkeypatch.setattr(ingest_module, "MAX_DOCUMENT_CHARS", 1000)
+    doc, bad = ingest_one("long.txt", seed.encode("utf-16"))
+    assert doc is None and (bad.reason, bad.detail) == (
+        "too large", f"{len(seed)} characters, over the limit of 1000 per document")
+
+
+def test_damaged_utf8_in_a_short_jsonl_text_is_quarantined_not_guessed(tmp_path, seed):
+    sentence = seed.splitlines()[0][:40]
+    good = json.dumps({"id": "ok", "text": sentence}, ensure_ascii=False).encode("utf-8")
+    raw = bytearray(good)
+    at = raw.index(sentence[5].encode("utf-8"))
+    raw[at + 1] = 0x38  # one flipped bit in the second byte of a character: '8'
+    cut = good[:good.index(sentence[9].encode()) + 2] + good[good.index(sentence[10].encode()):]
+    path = tmp_path / "feed.jsonl"
+    path.write_bytes(b"\n".join([good, bytes(raw), cut]) + b"\n")
+    batch = ingest_files([path])
+    assert list(batch.documents.text) == [sentence]
+    rows = batch.quarantine.set_index("source")
+    assert rows.loc[f"{path}#L2", "reason"] == "invalid utf-8"
+    assert rows.loc[f"{path}#L2", "detail"].startswith(f"line 2: 2 bad byte sequence(s) among")
+    assert rows.loc[f"{path}#L2", "detail"].endswith(f"the first at byte {at}")
+    assert rows.loc[f"{path}#L3", "reason"] == "invalid utf-8"
+
+
+def test_no_encoding_is_guessed_from_a_few_bytes(ingest_one):
+    doc, bad = ingest_one("short.txt", "Проект начат".encode("cp1251"))
+    assert doc is None and bad.reason == "not text"
+    assert bad.detail == "undecodable bytes: 12 bytes are too few to guess an encoding from"
+
+
+def test_a_slow_batch_is_logged_with_its_slowest_input(tmp_path, seed, monkeypatch, caplog):
+    import newsgate.tasks.ingest as ingest_module
+    monkeypatch.setattr(ingest_module, "BATCH_TIME_BUDGET_S", 0.0)
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text(seed, encoding="utf-8")
+    with caplog.at_level("WARNING", logger="newsgate.tasks.ingest"):
+        ingest_records([{"path": str(p)} for p in discover([tmp_path])])
+    assert len(caplog.records) == 1
+    message = caplog.records[0].getMessage()
+    assert message.startswith("ingest: a batch of 2 inputs took") and "over its budget of 0 s" in message
+    assert str(tmp_path) in message

@@ -51,13 +51,13 @@ class Runs:
         self.logs: dict[int, tuple[Path, Path]] = {}
         self.n = 0
 
-    def start(self, *sources: Path, out: Path) -> subprocess.Popen:
+    def start(self, *sources: Path, out: Path, verbose: bool = False) -> subprocess.Popen:
         self.n += 1
         stdout, stderr = self.tmp / f"run{self.n}.out", self.tmp / f"run{self.n}.err"
         with open(stdout, "w") as so, open(stderr, "w") as se:
             proc = subprocess.Popen(
                 [*_newsgate_command(), "run", *map(str, sources), "--out", str(out),
-                 "--no-review"], cwd=ROOT, env=self.env, stdout=so, stderr=se,
+                 "--no-review", *(["-v"] if verbose else [])], cwd=ROOT, env=self.env, stdout=so, stderr=se,
                 stdin=subprocess.DEVNULL, start_new_session=True)
         self.procs.append(proc)
         self.logs[proc.pid] = (stdout, stderr)
@@ -204,8 +204,10 @@ def test_a_run_started_while_another_holds_the_output_exits_3_naming_the_holder(
     out = tmp_path / "out"
     lock_file = out / ".publish.lock"
     holder = runs.start(SEEDS, out=out)
-    # the holder's flow has created runs/<run_id>/ and holds the publish lock ...
-    _wait_for(lambda: any((out / "runs").glob("run-*")) and holder.pid in _lock_holders(lock_file),
+    # the holder's flow has created runs/<run_id>/, holds the publish lock and has written its
+    # name into it (a SIGSTOP between the flock and that write left the file empty) ...
+    _wait_for(lambda: any((out / "runs").glob("run-*")) and holder.pid in _lock_holders(lock_file)
+              and f"pid {holder.pid}" in lock_file.read_text(),
               "first run holding the lock", RUN_TIMEOUT_S, interval_s=0.02, procs=[holder])
     # ... and is frozen there (SIGSTOP keeps the lock held) so the overlap cannot depend on timing
     os.killpg(holder.pid, signal.SIGSTOP)

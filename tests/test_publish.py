@@ -103,3 +103,138 @@ def test_manifest_is_written_atomically(tmp_path):
     lake.publish("rel-1", {"articles": _articles(["推进项目建设"])}, {})
     leftovers = [p.name for p in (tmp_path / "releases").iterdir() if ".tmp" in p.name]
     assert leftovers == []
+
+
+# ------------------------------------------------------------------ faults (issue 13)
+from newsgate.tasks import publish as publish_module  # noqa: E402
+from newsgate.tasks.publish import (  # noqa: E402
+    DiskFull, HistoryBroken, InvalidReleaseId, ReleaseCorrupted, ReleaseNotCommitted)
+
+
+@pytest.fixture
+def two_releases(tmp_path) -> Lake:
+    lake = Lake(tmp_path)
+    lake.publish("rel-1", {"articles": _articles(["河北省邢台市项目开工"]), "removals": _removals(1)}, {})
+    lake.publish("rel-2", {"articles": _articles(["河北省邢台市项目开工", "疫情防控见实效"]),
+                           "removals": _removals(2)}, {})
+    return lake
+
+
+def _flip_one_byte(path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def test_every_file_of_a_release_is_checksummed_and_verifies(two_releases):
+    manifest = two_releases.manifest()
+    files = manifest["tables"]["articles"]["files"]
+    assert files and all(p.startswith("lake/articles/") and p.endswith(".parquet") for p in files)
+    found = two_releases.verify()
+    assert found.ok and found.n_files >= 2 and not found.unverified
+
+
+def test_a_flipped_byte_is_found_and_named_and_never_read_silently(two_releases):
+    path = next(iter(two_releases.manifest()["tables"]["articles"]["files"]))
+    _flip_one_byte(two_releases.root / path)
+    found = two_releases.verify()
+    assert len(found.problems) == 1
+    assert "table articles" in found.problems[0] and path in found.problems[0]
+    with pytest.raises(ReleaseCorrupted, match=f"table articles: file {path}"):
+        two_releases.read_table("articles", verify=True)
+    with pytest.raises(ReleaseCorrupted, match="articles"):
+        two_releases.read_release()  # what a run builds on
+    assert two_releases.verify("rel-1").ok  # the older version's files are untouched
+
+
+def test_a_missing_data_file_is_named(two_releases):
+    path = next(iter(two_releases.manifest()["tables"]["removals"]["files"]))
+    (two_releases.root / path).unlink()
+    assert two_releases.verify().problems == [f"table removals: file {path} is missing"]
+
+
+@pytest.mark.parametrize("content", ["", "\n", None])
+def test_a_lost_latest_is_an_error_naming_the_newest_release_and_repair_restores_it(
+        two_releases, content):
+    latest = two_releases.releases_dir / "LATEST"
+    latest.unlink() if content is None else latest.write_text(content)
+    with pytest.raises(HistoryBroken, match="newest: rel-2.*newsgate repair"):
+        two_releases.latest_release_id()
+    with pytest.raises(HistoryBroken):  # a run would build on it: it must not start over
+        two_releases.publish("rel-3", {"articles": _articles(["新"])}, {})
+    message = two_releases.repair()
+    assert "rel-2" in message and two_releases.latest_release_id() == "rel-2"
+    assert [m["release_id"] for m in two_releases.releases()] == ["rel-1", "rel-2"]
+    assert "nothing to repair" in two_releases.repair()
+
+
+@pytest.mark.parametrize("text", ["../../etc/passwd", "rel-1/../../x", "rel-\x1b[31m", "/abs"])
+def test_release_ids_read_from_files_are_validated_before_use(two_releases, text):
+    (two_releases.releases_dir / "LATEST").write_text(text)
+    with pytest.raises(InvalidReleaseId, match="LATEST.*not a release id"):
+        two_releases.manifest()
+    with pytest.raises(InvalidReleaseId):
+        two_releases.read_table("articles", text)
+    assert "\x1b" not in str(pytest.raises(InvalidReleaseId, two_releases.latest_release_id).value)
+    assert two_releases.repair().startswith("LATEST now names rel-2")
+
+
+def test_repair_skips_a_damaged_newest_release(two_releases):
+    path = next(iter(two_releases.manifest()["tables"]["articles"]["files"]))
+    _flip_one_byte(two_releases.root / path)
+    message = two_releases.repair()
+    assert two_releases.latest_release_id() == "rel-1"
+    assert "rel-2 does not verify" in message and f"skipped rel-2: table articles: file {path}" in message
+
+
+def test_a_manifest_never_committed_is_read_only_when_asked(two_releases, monkeypatch):
+    real = publish_module._atomic_write
+
+    def full_disk_at_latest(path, text):
+        if path.name == "LATEST":
+            raise OSError(28, "No space left on device")
+        real(path, text)
+
+    monkeypatch.setattr(publish_module, "_atomic_write", full_disk_at_latest)
+    with pytest.raises(OSError, match="No space"):
+        two_releases.publish("rel-3", {"articles": _articles(["新项目"])}, {})
+    monkeypatch.undo()
+    assert two_releases.latest_release_id() == "rel-2"  # the commit did not happen
+    assert (two_releases.releases_dir / "rel-3.json").exists()
+    assert not list(two_releases.releases_dir.glob(".*tmp*"))
+    with pytest.raises(ReleaseNotCommitted, match="rel-3 was never committed.*--uncommitted"):
+        two_releases.read_table("articles", "rel-3")
+    assert two_releases.read_table("articles", "rel-3", uncommitted=True)["title"].tolist() == ["新项目"]
+    assert len(two_releases.read_table("articles", "rel-1")) == 1  # committed: readable
+    assert [m["release_id"] for m in two_releases.releases()] == ["rel-1", "rel-2"]
+    # LATEST lost now: repair restores the committed rel-2, not the newer uncommitted rel-3
+    (two_releases.releases_dir / "LATEST").unlink()
+    two_releases.repair()
+    assert two_releases.latest_release_id() == "rel-2"
+
+
+def test_a_truncated_manifest_is_named_and_older_damage_does_not_hide_the_list(two_releases):
+    two_releases.publish("rel-3", {"articles": _articles(["新项目"])}, {})
+    path = two_releases.releases_dir / "rel-2.json"
+    path.write_text(path.read_text()[:150])
+    with pytest.raises(ReleaseCorrupted, match=r"manifest .*rel-2\.json is damaged \(truncated\?\)"):
+        two_releases.manifest("rel-2")
+    listed = two_releases.releases()
+    assert [m["release_id"] for m in listed] == ["rel-1", "rel-2", "rel-3"]
+    assert "rel-2.json is damaged" in listed[1]["damaged"] and "tables" in listed[0]
+    latest = two_releases.releases_dir / "rel-3.json"
+    latest.write_text(latest.read_text()[:-40])
+    with pytest.raises(ReleaseCorrupted, match="rel-3.json"):
+        two_releases.read_table("articles")
+
+
+def test_publishing_refuses_before_writing_when_the_disk_is_too_full(two_releases, monkeypatch):
+    versions = {t: e["version"] for t, e in two_releases.manifest()["tables"].items()}
+    monkeypatch.setattr(publish_module.shutil, "disk_usage",
+                        lambda path: type("usage", (), {"free": 10 << 20})())
+    with pytest.raises(DiskFull, match="not enough free space.*MB needed, 10 MB free"):
+        two_releases.publish("rel-3", {"articles": _articles(["新项目"])}, {})
+    monkeypatch.undo()
+    assert two_releases.latest_release_id() == "rel-2"
+    assert {t: e["version"] for t, e in two_releases.manifest()["tables"].items()} == versions
+    assert not (two_releases.releases_dir / "rel-3.json").exists()

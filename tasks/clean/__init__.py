@@ -18,8 +18,8 @@ from .document import SourceDoc, clean_document, prepare
 from .repeated import repeated_lines, site_group
 
 ARTICLE_COLUMNS = ["article_id", "doc_id", "seq", "title", "subtitle", "outlet", "published_date",
-                   "dateline_place", "reporters", "photographers", "body", "n_chars", "captions",
-                   "source", "warnings"]
+                   "published_time", "date_source", "dateline_place", "authors", "reporters", "editors",
+                   "photographers", "body", "n_chars", "captions", "source", "warnings"]
 REMOVAL_COLUMNS = ["doc_id", "rule", "text", "line_no"]
 # the document columns cleaning reads
 INPUT_COLUMNS = ["doc_id", "source", "format", "container", "url", "title_hint", "published_hint",
@@ -84,7 +84,8 @@ def _this_run(output, tables) -> list[tuple[str, int]]:
 STAGE = Stage(
     name="clean", function=clean_records, reads={"documents": INPUT_COLUMNS}, key="doc_id",
     writes={"articles": ARTICLE_COLUMNS, "removals": REMOVAL_COLUMNS},
-    code=("newsgate.tasks.clean",), carry="replace",
+    # bylines and dates are read with extract's people, places and dates (tasks/clean/metadata.py)
+    code=("newsgate.tasks.clean", "newsgate.tasks.extract"), carry="replace",
     # a site's repeated template lines are found within a batch, so the split must not depend on
     # the number of workers (or the tables would): an even number of batches suits two workers
     batches=Batches(multiple=2, longest_first="text"),

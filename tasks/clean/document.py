@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 
 from . import metadata as md
 from .captions import caption_indexes, page_has_photos
-from .html import HtmlMain, extract_main, prose
+from .html import HtmlMain, extract_main, footer_lines, prose
 from .layout import Paragraph, looks_like_heading, repair_joins
-from .rules import match_rule, surname_class
+from .rules import match_rule
 from .segment import ArticleDraft, Byline, Jump, split_page
 from .text import normalize_line
 
@@ -34,6 +35,7 @@ class SourceDoc:
     published_hint: str | None = None
     html: HtmlMain | None = None
     group: str = ""
+    url: str | None = None
 
 
 @dataclass
@@ -48,9 +50,10 @@ def prepare(doc_id: str, source: str, fmt: str, text: str, title_hint=None, publ
     if fmt == "html":
         main = extract_main(text, url)
         lines = list(enumerate(main.lines, start=1))
-        return SourceDoc(doc_id, source, fmt, lines, title_hint or main.title, published_hint, main)
+        return SourceDoc(doc_id, source, fmt, lines, title_hint or main.title, published_hint, main,
+                         url=main.url)
     return SourceDoc(doc_id, source, fmt, list(enumerate(text.split("\n"), start=1)),
-                     title_hint, published_hint)
+                     title_hint, published_hint, url=url)
 
 
 class _Removals:
@@ -96,12 +99,28 @@ def clean_document(doc: SourceDoc, template_lines: frozenset[str] = frozenset())
             continue
         entries.append((line_no, line))
 
+    entries = _lone_byline(entries, removed)
     if doc.fmt == "html":
         entries = _cut_trailer(entries, trailers, removed)
     entries = _take_captions(entries, credit_lines, captions, removed)
     items = _paragraph_items(entries)
     drafts = split_page(items)
     return DocResult(_articles(doc, drafts, page, captions, removed), removed.rows)
+
+
+LONE_BYLINE_WITHIN = 2  # a writer's name alone on a line, among the first content lines
+
+
+def _lone_byline(entries, removed):
+    """A line holding only a person's name near the top is the writer's byline ('刘霞' under
+    the headline of a reprinted story): it becomes an author, not a paragraph."""
+    content = [i for i, e in enumerate(entries) if isinstance(e, tuple)][:LONE_BYLINE_WITHIN]
+    for i in content:
+        line_no, text = entries[i]
+        if md.looks_like_person(text):
+            removed.add("byline_name", text, line_no)
+            entries[i] = Byline(md.Credits(authors=[text]), line_no)
+    return entries
 
 
 def _cut_trailer(entries, trailers, removed):
@@ -156,7 +175,7 @@ def _articles(doc: SourceDoc, drafts: list[ArticleDraft], page: md.Credits,
               captions: list[tuple[int, str]], removed: _Removals) -> list[dict]:
     drafts = [d for d in drafts if d.headings or d.reading_order()]
     starts = [_first_line(d) for d in drafts]
-    rows = []
+    parts = []
     for k, draft in enumerate(drafts):
         if not any(not p.heading for p in draft.reading_order()):
             for heading in draft.headings + draft.reading_order():  # a headline with no article
@@ -169,7 +188,18 @@ def _articles(doc: SourceDoc, drafts: list[ArticleDraft], page: md.Credits,
             continue
         own = [text for line_no, text in sorted(captions)
                if k == max((i for i, s in enumerate(starts) if s <= line_no), default=0)]
-        rows.append(_row(doc, draft, page, title, subtitle, body, own))
+        parts.append((draft, title, subtitle, body, own))
+    # A web page's header (stamp, source, byline under the headline) dates and sources all its
+    # articles, its names belong to the first; its closing credits belong to the last.
+    main = doc.html
+    header = md.parse_header(main.header) if main else md.Credits()
+    page_header = md.Credits(outlet=header.outlet, source=header.source, date=header.date)
+    rows = []
+    for k, (draft, title, subtitle, body, own) in enumerate(parts):
+        footer = (md.parse_footer(footer_lines(main.page_lines, body.split("\n")))
+                  if main and k == len(parts) - 1 else md.Credits())
+        rows.append(_row(doc, draft, page, title, subtitle, body, own,
+                         header if k == 0 else page_header, footer))
     if len(rows) > 1:  # a page's articles share its outlet when one of them lacks a byline
         outlet = md.most_common([r["outlet"] for r in rows])
         for r in rows:
@@ -222,25 +252,35 @@ def _same_title(line: str, hint: str, exact_only: bool = False) -> bool:
     return a in b or (b in a and len(a) <= len(b) + 12)
 
 
-def _row(doc, draft, page, title, subtitle, body, captions) -> dict:
+def _row(doc, draft, page, title, subtitle, body, captions, header: md.Credits, footer: md.Credits) -> dict:
     credits = md.Credits()
     credits.merge(draft.credits)
     dateline = md.parse_dateline(body)
     if dateline:
-        credits.merge(md.Credits(outlet=dateline.outlet, reporters=dateline.reporters))
+        credits.merge(md.Credits(reporters=dateline.reporters))
+    credits.merge(md.closing_credits(body))
     credits.fill_from(page)
+    stamp = credits.date  # a stamp or byline line of the text itself
     main = doc.html
-    outlet = (dateline.outlet if dateline and dateline.outlet else None) or credits.outlet
-    reporters = credits.reporters or (md.page_author_names(main.author, surname_class()) if main else [])
-    stated = credits.date or (main.date if main else None) or md.iso_date(doc.published_hint)
-    sitename = md.named_outlet(main.sitename) if main and main.sitename else None
+    credits.merge(header)  # a web page's own byline and closing credits add to the text's
+    credits.merge(footer)
+    outlets = [header.source, credits.source, dateline.outlet if dateline else None, md.bracket_outlet(body),
+               credits.outlet,
+               md.named_outlet(main.sitename) if main and main.sitename else None]
+    published = md.choose_published([
+        header.date, *(md.meta_dates(main.meta) if main else []), stamp, footer.date,
+        md.htmldate_stated(main.date) if main else None, md.stated(doc.published_hint, "meta"),
+        md.url_date(doc.url)], latest=date.today(), fallback=lambda: md.body_dates(dateline, body))
     return {
         "article_id": None, "doc_id": doc.doc_id, "seq": None,
         "title": title, "subtitle": subtitle,
-        "outlet": outlet or sitename,
-        "published_date": md.published_date(stated, dateline, body),
+        "outlet": next((o for o in outlets if o and not md.looks_like_person(o)), None),
+        "published_date": published.date if published else None,
+        "published_time": published.time if published else None,
+        "date_source": published.source if published else None,
         "dateline_place": dateline.place if dateline else None,
-        "reporters": reporters, "photographers": credits.photographers,
+        "authors": credits.writers(), "reporters": credits.reporters, "editors": credits.editors,
+        "photographers": credits.photographers,
         "body": body, "n_chars": len(body), "captions": captions, "source": doc.source,
         "warnings": list(main.warnings) if main else [],
     }

@@ -5,17 +5,25 @@ so the extracted element tree is rendered here with one line per block element. 
 in attempts, cheapest first, until one yields enough prose (see ENOUGH_PROSE); a last fallback
 keeps the <p>/<h*> texts of the page so malformed or truncated HTML still yields text. The title
 is chosen among trafilatura's, the <h1>s and <title> by how much the article's opening uses it.
+
+For the metadata the page is also read as a whole (`read_page`): its meta tags (and JSON-LD
+datePublished), its URL (given, else canonical / og:url) and the visible lines under the
+headline (`header_lines`), where pages print their stamp and byline ('2019-09-26 12:11来源：
+证券时报网作者：李在山'), which trafilatura leaves out of the main text. metadata.py reads them.
 """
 from __future__ import annotations
 
 import html as html_lib
+import json
 import re
 from dataclasses import dataclass, field
 
 import trafilatura
+from lxml import etree
 from lxml import html as lxml_html
+from trafilatura.utils import load_html
 
-from .metadata import iso_date
+from .metadata import parse_datetime
 
 BLOCK_TAGS = {"p", "head", "item", "cell", "row", "quote", "list", "table", "code", "div",
               "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "tr", "br", "blockquote"}
@@ -29,8 +37,8 @@ _TAG = re.compile(r"<[^>]+>")
 _BIGRAM = re.compile(r"(?=(\w\w))")
 BREAK = "\x00"
 # Only dates the page states in its markup/metadata: the extensive search guesses from any
-# number in the text (a '2024年' in the body became 2024-01-01).
-DATE_PARAMS = {"extensive_search": False, "original_date": True}
+# number in the text (a '2024年' in the body became 2024-01-01). With the time, where stated.
+DATE_PARAMS = {"extensive_search": False, "original_date": True, "outputformat": "%Y-%m-%d %H:%M:%S"}
 # Settings measured on the dev pages with human gold (benchmarks/clean_quality.py, docs/CLEANING.md).
 # Containers that hold other articles, comments or page furniture (readability's "unlikely
 # candidates", plus the pinyin names Chinese CMSs use) are pruned before extraction.
@@ -48,16 +56,36 @@ PROSE_LINE_MIN = 20
 _PROSE_STOP = re.compile(r"。")  # headlines end with ！？ too, prose has full stops
 EXTRACT_OPTIONS = {"include_comments": False, "include_tables": True, "favor_precision": False,
                    "prune_xpath": PRUNE_XPATH}
+# Never rendered: code, and markup hidden from readers (e.g. a display:none block for search
+# spiders whose '作者：' names the editor).
+SKIPPED_TAGS = {"script", "style", "noscript", "template", "select", "option", "title"}
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+# A page's stamp and byline sit within this many lines under its headline, before the text;
+# its closing credits ('责任编辑：…', '[作者: … ]') within this many after the text (share
+# buttons, counters and 'like' widgets come between).
+HEADER_LINES = 10
+FOOTER_LINES = 12
 
 
 @dataclass
 class HtmlMain:
     lines: list[str]
     title: str | None = None
-    date: str | None = None
-    author: str | None = None
+    date: str | None = None          # htmldate's find: 'YYYY-MM-DD HH:MM:SS'
     sitename: str | None = None
     warnings: list[str] = field(default_factory=list)
+    header: list[str] = field(default_factory=list)      # visible lines under the headline
+    page_lines: list[str] = field(default_factory=list)  # every visible line (footer_lines reads them)
+    meta: dict[str, str] = field(default_factory=dict)   # meta tag name -> content (lower-cased, no spaces)
+    url: str | None = None
+
+
+@dataclass
+class PageView:
+    """What the whole page says besides its main text."""
+    lines: list[str] = field(default_factory=list)  # visible text lines of <body>
+    meta: dict[str, str] = field(default_factory=dict)
+    url: str | None = None
 
 
 def _attempts() -> list[dict]:
@@ -70,15 +98,25 @@ def prose(lines: list[str]) -> int:
     return sum(len(line) for line in lines if len(line) >= PROSE_LINE_MIN and _PROSE_STOP.search(line))
 
 
+def _hidden(el) -> bool:
+    return not isinstance(el.tag, str) or el.tag in SKIPPED_TAGS or "hidden" in el.attrib \
+        or bool(_HIDDEN_STYLE.search(el.get("style", "")))
+
+
 def render_lines(root) -> list[str]:
-    """One line per block element of an extracted tree; whitespace inside a block collapsed."""
+    """One line per block element of a tree (an extracted one, or a page's <body>); whitespace
+    inside a block collapsed; comments, code and hidden elements left out."""
     parts: list[str] = []
 
     def walk(el) -> None:
-        tag = el.tag if isinstance(el.tag, str) else ""
+        if _hidden(el):
+            if el.tail:
+                parts.append(el.tail)
+            return
+        tag = el.tag
         if tag in BLOCK_TAGS or tag == "lb":
             parts.append(BREAK)
-        if el.text and tag not in ("script", "style"):
+        if el.text:
             parts.append(el.text)
         for child in el:
             walk(child)
@@ -137,6 +175,88 @@ def choose_title(page: str, extracted: str | None, lines: list[str]) -> str | No
     return max(candidates, key=support)
 
 
+def _json_ld_published(root) -> str | None:
+    """datePublished of the page's JSON-LD, wherever it is nested."""
+    def find(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("datePublished"), str):
+                return node["datePublished"]
+            node = list(node.values())
+        if isinstance(node, list):
+            return next((found for found in map(find, node) if found), None)
+        return None
+
+    for script in root.iter("script"):
+        if (script.get("type") or "").lower() == "application/ld+json" and script.text:
+            try:
+                found = find(json.loads(script.text))
+            except ValueError:
+                continue
+            if found:
+                return found
+    return None
+
+
+def read_page(page: str, url: str | None = None) -> PageView:
+    """The page's visible body lines, meta tags and URL; an empty view when lxml cannot parse it."""
+    try:
+        root = load_html(page)
+    except Exception:  # lxml refuses some inputs; the main-text path reports those
+        root = None
+    if root is None:
+        return PageView(url=url)
+    meta: dict[str, str] = {}
+    for tag in root.iter("meta"):
+        key = tag.get("name") or tag.get("property") or tag.get("itemprop") or tag.get("http-equiv")
+        if key and tag.get("content"):
+            meta.setdefault(re.sub(r"\s+", "", key).lower(), tag.get("content").strip())
+    published = _json_ld_published(root)
+    if published:
+        meta.setdefault("datepublished", published)
+    canonical = next((link.get("href") for link in root.iter("link")
+                      if (link.get("rel") or "").lower() == "canonical" and link.get("href")), None)
+    body = next(root.iter("body"), root)  # a page fragment (a JSP template) has no <body>
+    return PageView(render_lines(body), meta, url or canonical or meta.get("og:url"))
+
+
+def header_lines(lines: list[str], titles: list[str], text_lines: list[str] = ()) -> list[str]:
+    """The lines under the page's headline, up to its first prose line: the first occurrence
+    of a title (or <h1>) followed by a date, else the first occurrence; on a page whose title
+    is nowhere in its text, the lines right above the article's first prose line."""
+    keys = [re.sub(r"\s+|(?:\.\.\.|…)+$", "", t) for t in titles if t]
+    keys = [k for k in keys if len(k) >= 4]
+    windows = []
+    for i, line in enumerate(lines):
+        flat = re.sub(r"\s+", "", line)
+        if not any(k == flat or (k in flat and len(flat) <= len(k) + 12)
+                   or (flat in k and len(flat) >= max(8, 0.6 * len(k))) for k in keys):
+            continue
+        window = []
+        for nxt in lines[i + 1: i + 1 + HEADER_LINES]:
+            if prose([nxt]):
+                break
+            window.append(nxt)
+        if any(parse_datetime(w) for w in window):
+            return window
+        windows.append(window)
+    if windows:
+        return windows[0]
+    first = next((line for line in text_lines if prose([line])), None)
+    key = re.sub(r"\s+", "", first)[:20] if first else None
+    at = next((i for i, line in enumerate(lines) if key and key in re.sub(r"\s+", "", line)), None)
+    return lines[max(0, at - HEADER_LINES // 2): at] if at else []
+
+
+def footer_lines(lines: list[str], text_lines: list[str]) -> list[str]:
+    """The page lines after the article's last prose line (where the page has it)."""
+    last = next((line for line in reversed(text_lines) if prose([line])), None)
+    if last is None:
+        return []
+    key = re.sub(r"\s+", "", last)[:20]
+    at = next((i for i in range(len(lines) - 1, -1, -1) if key in re.sub(r"\s+", "", lines[i])), None)
+    return [] if at is None else lines[at + 1: at + 1 + FOOTER_LINES]
+
+
 def extract_main(page: str, url: str | None = None) -> HtmlMain:
     warnings = []
     if "</html" not in page[-2000:].lower():
@@ -159,7 +279,10 @@ def extract_main(page: str, url: str | None = None) -> HtmlMain:
         lines = _fallback_lines(page)
         if lines:
             warnings.append("fallback extractor")
+    view = read_page(page, url)
     if doc is None:
-        return HtmlMain(lines, warnings=warnings)
-    return HtmlMain(lines, choose_title(page, doc.title, lines), iso_date(doc.date), doc.author,
-                    doc.sitename, warnings)
+        return HtmlMain(lines, warnings=warnings, meta=view.meta, url=view.url, page_lines=view.lines,
+                        header=header_lines(view.lines, _title_candidates(page, None), lines))
+    title = choose_title(page, doc.title, lines)
+    header = header_lines(view.lines, [title] + _title_candidates(page, doc.title), lines)
+    return HtmlMain(lines, title, doc.date, doc.sitename, warnings, header, view.lines, view.meta, view.url)

@@ -22,9 +22,14 @@ class Rule:
 
 
 def _expand(pattern: str, macros: dict[str, str]) -> str:
-    for name, value in macros.items():
-        pattern = pattern.replace("{" + name + "}", value)
-    return pattern
+    """Macros may use other macros (NAME uses SURNAME): expand until nothing changes."""
+    while True:
+        expanded = pattern
+        for name, value in macros.items():
+            expanded = expanded.replace("{" + name + "}", value)
+        if expanded == pattern:
+            return pattern
+        pattern = expanded
 
 
 @lru_cache(maxsize=1)

@@ -52,5 +52,9 @@ def han_count(text: str) -> int:
 _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 
 
+_HAS_FULLWIDTH_DIGIT = re.compile("[０-９]")
+
+
 def ascii_digits(text: str) -> str:
-    return text.translate(_FULLWIDTH_DIGITS)
+    # translate() looks every character up: skip it for the common text without full-width digits
+    return text.translate(_FULLWIDTH_DIGITS) if _HAS_FULLWIDTH_DIGIT.search(text) else text

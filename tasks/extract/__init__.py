@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Mapping
 from newsgate.schemas.contract import PROJECT_STATUSES, valid_investment
 from newsgate.tasks.stage import Batches, Stage
 
+from .confidence import scored
 from .context import RegionLocator
 from .indicators import find_indicators
 from .keywords import top_keywords
@@ -38,17 +39,21 @@ __all__ = ["EXTRACT_INPUTS", "STAGE", "TABLE_COLUMNS", "extract_article", "extra
 # the article columns the facts depend on: same values (and same code) -> same facts
 EXTRACT_INPUTS = ["article_id", "title", "body", "published_date", "dateline_place"]
 
+# every fact row says which rule produced it and how sure it is (confidence.py)
+SCORE_COLUMNS = ["pattern", "confidence", "needs_review"]
 TABLE_COLUMNS = {
     "mentions": ["article_id", "kind", "text", "start", "end", "value", "unit", "normalized",
-                 "qualifier", "value_yuan", "value_max", "measure", "admin_code", "level"],
-    "projects": ["project_id", "article_id", "name", "investment_yuan", "investment_text", "status",
-                 "status_text", "place", "place_full", "admin_code", "industry", "evidence", "start",
-                 "end", "name_start", "name_end", "pattern", "year"],
+                 "qualifier", "value_yuan", "value_max", "measure", *SCORE_COLUMNS, "admin_code",
+                 "level"],
+    "projects": ["project_id", "article_id", "name", "investment_yuan", "investment_yuan_max",
+                 "investment_text", "status", "status_text", "place", "place_full", "admin_code",
+                 "industry", "evidence", "start", "end", "name_start", "name_end", *SCORE_COLUMNS,
+                 "year"],
     "indicators": ["article_id", "region", "region_full", "admin_code", "period", "metric", "value",
-                   "unit", "value_yuan", "qualifier", "value_text", "measure", "evidence", "start",
-                   "end"],
+                   "value_max", "unit", "value_yuan", "qualifier", "value_text", "measure",
+                   *SCORE_COLUMNS, "evidence", "start", "end"],
     "visits": ["article_id", "person", "title", "place", "place_full", "admin_code", "date",
-               "date_text", "sites", "evidence", "start", "end"],
+               "date_text", "sites", *SCORE_COLUMNS, "evidence", "start", "end"],
     "keywords": ["article_id", "keyword", "weight", "rank"],
 }
 
@@ -80,24 +85,26 @@ def extract_article(article: dict) -> dict[str, list[dict]]:
                             local_home=title_place(title, title_tokens, home))
     rows: dict[str, list[dict]] = {k: [] for k in TABLE_COLUMNS}
 
+    mentions = rows["mentions"]
     for p in places:
-        rows["mentions"].append(dict(article_id=aid, kind="place", text=p.text, start=p.start, end=p.end,
-                                     normalized=p.region.full, admin_code=p.region.code,
-                                     level=p.region.level))
+        mentions.append(scored(dict(article_id=aid, kind="place", text=p.text, start=p.start, end=p.end,
+                                    normalized=p.region.full, admin_code=p.region.code,
+                                    level=p.region.level), f"places.{p.how}"))
     for person in people:
-        rows["mentions"].append(dict(article_id=aid, kind="person", text=person.name, start=person.start,
-                                     end=person.end, normalized=person.title))
+        mentions.append(scored(dict(article_id=aid, kind="person", text=person.name, start=person.start,
+                                    end=person.end, normalized=person.title), f"people.{person.how}"))
     for org in orgs:
-        rows["mentions"].append(dict(article_id=aid, kind="org", text=org.name, start=org.start,
-                                     end=org.end, normalized=org.name))
+        mentions.append(scored(dict(article_id=aid, kind="org", text=org.name, start=org.start,
+                                    end=org.end, normalized=org.name), "orgs.suffix"))
     for d in find_dates(body, published):
-        rows["mentions"].append(dict(article_id=aid, kind="date", text=d.text, start=d.start, end=d.end,
-                                     normalized=d.iso))
+        mentions.append(scored(dict(article_id=aid, kind="date", text=d.text, start=d.start, end=d.end,
+                                    normalized=d.iso), "dates.calendar"))
     for q in quantities:
-        rows["mentions"].append(dict(article_id=aid, kind=q.kind, text=q.text, start=q.start, end=q.end,
-                                     value=q.value, unit=q.unit, normalized=q.normalized,
-                                     qualifier=q.qualifier, value_yuan=q.value_yuan,
-                                     value_max=q.value_max, measure=q.measure))
+        mentions.append(scored(dict(article_id=aid, kind=q.kind, text=q.text, start=q.start, end=q.end,
+                                    value=q.value, unit=q.unit, normalized=q.normalized,
+                                    qualifier=q.qualifier, value_yuan=q.value_yuan,
+                                    value_max=q.value_max, measure=q.measure),
+                               q.pattern, ["vague"] if q.vague else ()))
 
     for p in projects:
         evidence = body[p.clause.start:p.clause.end]
@@ -105,38 +112,50 @@ def extract_article(article: dict) -> dict[str, list[dict]]:
         inv = p.investment
         yuan = inv.value_yuan if inv is not None else None
         yuan = yuan if valid_investment(yuan) else None
-        rows["projects"].append(dict(
+        yuan_max = inv.value_yuan_max if yuan is not None else None
+        doubts = [d for d, missing in (("no_investment", inv is None), ("no_status", p.status == "unknown"))
+                  if missing]
+        rows["projects"].append(scored(dict(
             project_id=project_id(aid, p.name, p.clause.start), article_id=aid, name=p.name,
-            investment_yuan=yuan, investment_text=inv.text if inv is not None else None,
+            investment_yuan=yuan, investment_yuan_max=yuan_max,
+            investment_text=inv.text if inv is not None else None,
             status=p.status if p.status in PROJECT_STATUSES else "unknown", status_text=p.status_text,
             place=surface or (region.name if region else None),
             place_full=region.full if region else None, admin_code=region.code if region else None,
             industry=classify_industry(p.name, evidence), evidence=evidence, start=p.clause.start,
-            end=p.clause.end, name_start=p.name_start, name_end=p.name_end, pattern=p.pattern,
-            year=published[:4] if published and published[:4].isdigit() else None))
+            end=p.clause.end, name_start=p.name_start, name_end=p.name_end,
+            year=published[:4] if published and published[:4].isdigit() else None),
+            f"projects.{p.pattern}", doubts))
 
     # numbers in a project's own report clause or inside any name are not statistics
-    claimed = [(p.clause.start, p.clause.end) for p in projects if p.pattern != "named"] + name_spans
-    for ind in find_indicators(body, quantities, clause_spans, sentence_spans, claimed, locator):
+    claimed = [(p.clause.start, p.clause.end) for p in projects if p.claims_clause] + name_spans \
+        + [(p.investment.start, p.investment.end) for p in projects if p.investment is not None]
+    for ind in find_indicators(body, quantities, clause_spans, sentence_spans, claimed, locator,
+                               [p.name_start for p in projects]):
         q = ind.quantity
-        rows["indicators"].append(dict(
+        doubts = [d for d, yes in (("no_period", ind.period is None), ("no_region", ind.region is None),
+                                   ("vague", q.vague)) if yes]
+        rows["indicators"].append(scored(dict(
             article_id=aid, region=ind.region or (ind.region_full.name if ind.region_full else None),
             region_full=ind.region_full.full if ind.region_full else None,
             admin_code=ind.region_full.code if ind.region_full else None, period=ind.period,
-            metric=ind.metric, value=q.value, unit=q.unit, value_yuan=q.value_yuan,
-            qualifier=q.qualifier, value_text=q.value_text, measure=q.measure,
-            evidence=body[ind.clause.start:ind.clause.end], start=ind.clause.start, end=ind.clause.end))
+            metric=ind.metric, value=q.value, value_max=q.value_max, unit=q.unit,
+            value_yuan=q.value_yuan, qualifier=q.qualifier, value_text=q.value_text,
+            measure=q.measure, evidence=body[ind.clause.start:ind.clause.end],
+            start=ind.clause.start, end=ind.clause.end), ind.pattern, doubts))
 
     visits = find_visits(body, sentence_spans, people, places)
     for k, v in enumerate(visits):
         # sites: projects named after the visit sentence, up to the next visit ("、"-joined)
         until = visits[k + 1].sentence.start if k + 1 < len(visits) else len(body)
         sites = "、".join(p.name for p in projects if v.sentence.start <= p.name_start < until) or None
-        rows["visits"].append(dict(
+        date = resolve_date(v.date_text, published)
+        rows["visits"].append(scored(dict(
             article_id=aid, person=v.person, title=v.title, place=v.place.text,
             place_full=v.place.region.full, admin_code=v.place.region.code,
-            date=resolve_date(v.date_text, published), date_text=v.date_text, sites=sites,
-            evidence=body[v.sentence.start:v.sentence.end], start=v.sentence.start, end=v.sentence.end))
+            date=date, date_text=v.date_text, sites=sites,
+            evidence=body[v.sentence.start:v.sentence.end], start=v.sentence.start,
+            end=v.sentence.end), "visits.inspection", ["no_date"] if date is None else ()))
 
     for rank, (word, weight) in enumerate(top_keywords(tokens), start=1):
         rows["keywords"].append(dict(article_id=aid, keyword=word, weight=weight, rank=rank))
@@ -178,5 +197,6 @@ STAGE = Stage(
     carry="unchanged", warm=("newsgate.tasks.extract.tokenize:lexicon",),
     batches=Batches(longest_first="body"),  # articles are independent: batches follow the workers
     dtypes={**dict.fromkeys(("start", "end", "name_start", "name_end", "rank"), "int64"),
-            **dict.fromkeys(("value", "value_yuan", "value_max", "investment_yuan", "weight"),
-                            "float64")})
+            **dict.fromkeys(("value", "value_yuan", "value_max", "investment_yuan",
+                             "investment_yuan_max", "weight", "confidence"), "float64"),
+            "needs_review": "bool"})

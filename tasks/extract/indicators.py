@@ -1,25 +1,34 @@
-"""Indicators: statistics stated with a number (counts, totals, growth rates, targets, areas).
+"""Indicators: statistics of a region over a period with a named measure (docs/ANNOTATION.md §2).
 
-Every quantity that is not a project's own figure becomes an indicator, except
-- thresholds that describe a class of projects (5000万元以上项目 — they go into the metric text),
-- quantities inside a project's evidence (a project's investment, 已完成工程量的85%, 年产100万套),
-- measures that are part of names (capacity, weight, length, volume).
+A quantity is an indicator when
+- its metric names a measure: a noun phrase whose head is in the measure vocabulary
+  (measures.json, sense.py) and takes the quantity's measure (a percent is not money);
+- it is not a project's own figure (inside a project's name or its report clause, or its
+  investment), not a threshold naming a class of projects (5000万元以上项目), not a duration;
+- no rule of `not_statistics` (measures.json) says otherwise: a figure of one project referred
+  back to (项目占地2500亩), money a project is built with (投资6000万元实施…), a price, a
+  company's figure, attendance (35家企业参与招聘), an opinion, page furniture.
 The metric is the phrase that names the number: the words right before it in its clause back to
-the previous comma or number (实施5000万元以上项目 1677个), or, when the count precedes its noun
-(127个5000万元以上重点项目), the noun phrase after it. Region: the nearest place before it (see
-context.py); period: the first time expression in the sentence before the number.
+the previous comma or number (实施5000万元以上项目 1677个), else the noun phrase after it
+(127个 + 5000万元以上重点项目), else the sentence's previous metric joined with a short comparison
+(同比增长7.8%,高于全国 10.9个百分点). Region: the nearest place before it (see context.py);
+period: the first time expression in the sentence before the number.
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .context import RegionLocator
 from .numbers import Quantity
 from .places import Region
+from .sense import MEASURES_FILE, head_span, names_a_measure, unit_fits
 from .sentences import Span, SpanIndex
 
-SKIP_MEASURES = {"capacity", "weight", "length", "volume", "power", "foreign_money"}
+SKIP_MEASURES = {"duration"}
+SKIP_PATTERNS = {"numbers.implied_counter"}   # 6大工程, 四大传统产业: a programme's shape, not a statistic
 PERIOD = re.compile(
     r"\d{4}\s*[—\-–~至到]\s*\d{4}年|\d{4}年(?:上半年|下半年|[一二三四]季度|\d{1,2}[-—~至]\d{1,2}月份?|\d{1,2}月份?)?"
     r"|\d{1,2}\s*[-—~至]\s*\d{1,2}月份?"
@@ -28,7 +37,75 @@ PERIOD = re.compile(
 METRIC_STOP = re.compile(r"[,，、:：;；。“”()（）]")
 LEADING_FILLER = re.compile(r"^(?:其中|共|共有|已|已经|又|累计|合计|实现|达到|达|为|是|有|占|了|的|\s)+")
 TRAILING_FILLER = re.compile(r"(?:达到|达|为|是|共|共有|有|占|了|约|近|超|超过|逾|实现|完成)+$")
+PERSON_NOUNS = {"人", "人员", "代表", "同学", "学生", "嘉宾", "干部", "领导", "专家", "游客", "观众", "市民", "群众",
+                "记者", "员工", "职工", "企业家", "客商", "来宾", "选手", "队员", "志愿者"}
 NOUN_AFTER = re.compile(r"^[\u4e00-\u9fffA-Za-z“”\d万亿元以上]+")
+
+
+@lru_cache(maxsize=1)
+def _not_statistics() -> dict[str, re.Pattern]:
+    data = json.loads(MEASURES_FILE.read_text(encoding="utf-8"))
+    rules = {rule: re.compile(pattern) for rule, pattern in data["not_statistics"].items()}
+    rules["rate_statistics"] = re.compile(data["rate_statistics"])
+    return rules
+
+
+def not_a_statistic(text: str, q: Quantity, metric: str, clause: Span, paragraph_start: int,
+                    project_in_paragraph: bool) -> str | None:
+    """The `not_statistics` rule that rejects this quantity, or None. `project_in_paragraph`: a
+    project is named earlier in the paragraph (so 项目总投资 refers back to it, not to a set)."""
+    rules = _not_statistics()
+    before = text[clause.start:q.start]
+    checks = {
+        # 项目占地2500亩 / 工程总里程8公里; a count of projects (86个项目中心) is a statistic
+        "project_figure": lambda: q.measure != "count" and rules["project_figure"].search(metric)
+        and (q.kind != "money" or project_in_paragraph),
+        "project_money": lambda: q.kind == "money" and rules["project_money"].search(text[q.end:q.end + 8]),
+        "price": lambda: (q.measure == "money_rate" and not rules["rate_statistics"].search(metric))
+        or rules["price"].search(metric),
+        "company": lambda: rules["company"].search(before),
+        "attendance": lambda: q.measure == "count" and rules["attendance"].search(text[q.end:q.end + 12]),
+        "opinion": lambda: rules["opinion"].search(text, clause.start, clause.end),
+        "furniture": lambda: rules["furniture"].search(text[paragraph_start:paragraph_start + 1]),
+        "company_name": lambda: _named_subject(metric),   # last: it segments the metric
+    }
+    return next((rule for rule, hit in checks.items() if hit()), None)
+
+
+COMPANY_NOUNS = {"科技", "集团", "公司", "品牌", "股份", "国际", "控股", "电子", "实业", "矿业", "租车", "的"}
+
+
+@lru_cache(maxsize=65536)
+def _words_of(phrase: str) -> tuple[str, ...]:
+    """jieba's words of a short phrase (a metric, a noun phrase), cached: phrases recur."""
+    from .tokenize import tokenize
+    return tuple(tokenize(phrase).words)
+
+
+def _first_word(phrase: str) -> str:
+    """The longest dictionary word that opens `phrase` (two characters when none does: an
+    unknown name). A dictionary lookup, not a segmentation: this runs on every kept row."""
+    from .tokenize import word_frequency
+    for n in range(min(6, len(phrase)), 1, -1):
+        if word_frequency(phrase[:n]) > 0:
+            return phrase[:n]
+    return phrase[:2]
+
+
+def _named_subject(metric: str) -> bool:
+    """The metric opens with the name of a company or brand (华电国际当年…, 同盾科技累计客户数量,
+    西门子品牌的…): a person's or organisation's name by the dictionary, or an unknown word
+    followed by a company noun. A place opening the metric is a region."""
+    from .projects import _words
+    from .tokenize import word_frequency, word_tag
+    first = _first_word(metric)
+    rest = metric[len(first):]
+    if not rest or first in _words()["generic_words"]:
+        return False  # 续建 is tagged as a name in jieba's dictionary: domain words are not names
+    tag = word_tag(first) or ""
+    unknown = not tag and word_frequency(first) == 0
+    second = _first_word(rest)
+    return tag.startswith(("nr", "nt")) or ((unknown or tag == "nz") and second in COMPANY_NOUNS)
 
 
 @dataclass
@@ -39,29 +116,109 @@ class Indicator:
     region_full: Region | None
     period: str | None
     clause: Span
+    pattern: str = "indicators.before"   # where the metric came from (see _metric)
 
 
-def _metric(text: str, q: Quantity, clause: Span, previous_end: int) -> str:
+def _metric(text: str, q: Quantity, clause: Span, previous_end: int,
+            carried: str | None, topic: str | None = None) -> tuple[str | None, str | None]:
+    """(metric, where it came from) for `q`, or (None, None): the words before it in its clause
+    (back to the previous comma or number: "before"), else the noun phrase right after it (127个 +
+    重点项目: "after") cut at its measure head, else the sentence's previous metric joined with a
+    short comparison ("carried": 同比增长7.8%,高于全国 10.9个百分点), else a measure the text
+    implies ("derived": see _derived_metric)."""
     left = max(clause.start, previous_end)
-    before = text[left:q.start]
+    before = re.sub(r"[(（][^()（）\d]{1,10}[)）]", "", text[left:q.start])  # 采购经理指数(PMI)
     cut = 0
     for m in METRIC_STOP.finditer(before):
         cut = m.end()
     before = TRAILING_FILLER.sub("", LEADING_FILLER.sub("", before[cut:])).strip()
-    if q.kind == "count" and q.measure == "count":
-        after = NOUN_AFTER.match(text[q.end:clause.end])
-        if after and (not before or len(before) < 2):
-            return after.group(0)[:20]
-    return before or text[q.start:q.end]
+    if _fits(before, q):
+        return before, "before"
+    after = NOUN_AFTER.match(text[q.end:clause.end])
+    if after:  # the shortest noun phrase after the number that names its measure, whole head
+        phrase = after.group(0).lstrip("的")
+        for end in range(2, len(phrase) + 1):
+            if _fits(phrase[:end], q):
+                while end < len(phrase) and (span := head_span(phrase[:end + 1])) and span[1] == end + 1 \
+                        and span[0] < end:
+                    end += 1  # 增 -> 增长 -> 增长率
+                return phrase[:end], "after"
+    if carried and len(before) <= 4 and _fits(carried + before, q):
+        return carried + before, "carried"  # 高于全国: the sentence's measure, compared
+    if topic and q.measure == "count" and _fits(topic + before, q):
+        return topic + before, "carried"   # 今年新开工的工业项目,计划年内投产14项: the sentence's topic
+    derived = _derived_metric(before, after.group(0) if after else "", q)
+    return (derived, "derived") if derived else (None, None)
+
+
+def _derived_metric(before: str, after: str, q: Quantity) -> str | None:
+    """A measure the text implies: the number of what is counted (建垃圾焚烧炉81个 -> 垃圾焚烧炉数,
+    9个通航机场 -> 通航机场数), or the share of what a percent is a part of (占全省工业固定资产投资的
+    66% -> …比重, 计划项目的80% -> 计划项目的比重)."""
+    if q.measure == "count":
+        for phrase in (before, _works_prefix(after.lstrip("的"))):
+            noun = _counted_noun(phrase) if phrase.endswith(_works()) else None
+            if noun:
+                return noun + "数"
+    if q.kind == "percent" and before and ("占" in before or before.endswith("的")):
+        return before.rstrip("的") + "比重"
+    return None
+
+
+@lru_cache(maxsize=1)
+def _works() -> tuple[str, ...]:
+    return tuple(json.loads(MEASURES_FILE.read_text(encoding="utf-8"))["countable_works"])
+
+
+def _countable_works(noun: str) -> bool:
+    """What a region counts as a statistic (measures.json `countable_works`): 垃圾填埋场, 通航机场."""
+    return noun.endswith(_works())
+
+
+def _works_prefix(phrase: str) -> str:
+    """The shortest start of `phrase` (up to 12 characters) that names countable works
+    (9个通航机场建设 -> 通航机场), or ''."""
+    works = _works()
+    return next((phrase[:n] for n in range(1, min(12, len(phrase)) + 1) if phrase[:n].endswith(works)), "")
+
+
+def _counted_noun(phrase: str) -> str | None:
+    """`phrase` when it ends in a common noun that is not a person (人员, 代表, 同学: attendance)."""
+    from .tokenize import word_tag
+    words = _words_of(phrase) if phrase else ()
+    if not words:
+        return None
+    tag = word_tag(words[-1]) or ""
+    person_or_place = tag.startswith(("nr", "ns")) and len(words[-1]) < 4   # 垃圾焚烧炉 is tagged nr
+    if not tag.startswith("n") or person_or_place or words[-1] in PERSON_NOUNS or len(phrase) < 2:
+        return None
+    return phrase
+
+
+def _topic(text: str, sentence: Span) -> str | None:
+    """The noun phrase that opens a sentence before its first comma, when it holds no number
+    (今年新开工的工业项目,计划年内投产14项,明年投产42项)."""
+    head = re.split(r"[,，:：]", text[sentence.start:sentence.end], maxsplit=1)
+    if len(head) < 2 or re.search(r"\d|[一二三四五六七八九十]+[个项家]", head[0]) or len(head[0]) > 20:
+        return None
+    return head[0]
+
+
+def _fits(metric: str, q: Quantity) -> bool:
+    return names_a_measure(metric) and unit_fits(metric, q.measure)
 
 
 def find_indicators(text: str, quantities: list[Quantity], clauses: list[Span], sentences: list[Span],
-                    claimed: list[tuple[int, int]], locator: RegionLocator) -> list[Indicator]:
+                    claimed: list[tuple[int, int]], locator: RegionLocator,
+                    project_starts: list[int] = ()) -> list[Indicator]:
+    """Indicators of one article; `claimed` spans hold projects' own figures, `project_starts`
+    where projects are named."""
     clause_at, sentence_at = SpanIndex(clauses), SpanIndex(sentences)
     out: list[Indicator] = []
     previous_end, previous_clause = 0, None
+    carried, carried_sentence = None, None   # the sentence's last metric (joined to a bare comparison)
     for q in quantities:
-        if q.threshold or q.measure in SKIP_MEASURES:
+        if q.threshold or q.measure in SKIP_MEASURES or q.pattern in SKIP_PATTERNS:
             continue
         if any(a <= q.start < b for a, b in claimed):
             continue
@@ -70,13 +227,24 @@ def find_indicators(text: str, quantities: list[Quantity], clauses: list[Span], 
             continue
         if clause is not previous_clause:
             previous_end, previous_clause = clause.start, clause
-        metric = _metric(text, q, clause, previous_end)
-        previous_end = q.end
-        surface, region = locator.locate(q.start, q.start)
         sentence = sentence_at.at(q.start) or clause
+        if sentence is not carried_sentence:
+            carried, carried_sentence = None, sentence
+        metric, source = _metric(text, q, clause, previous_end, carried, _topic(text, sentence))
+        previous_end = q.end
+        if metric is None:
+            continue
+        carried = metric
+        paragraph = text.rfind("\n", 0, q.start) + 1
+        if not_a_statistic(text, q, metric, clause, paragraph,
+                           any(paragraph <= a < q.start for a in project_starts)):
+            continue
+        surface, region = locator.locate(q.start, q.start)
         period = None
         for m in PERIOD.finditer(text, sentence.start, q.start):
             period = m.group(0)
             break
-        out.append(Indicator(q, metric, surface, region, period, clause))
+        if source == "derived" and surface is None and period is None:
+            continue  # an implied measure of no said region or period: too weak to be a statistic
+        out.append(Indicator(q, metric, surface, region, period, clause, f"indicators.{source}"))
     return out

@@ -45,6 +45,7 @@ class Person:
     kind: str     # official | corporate
     start: int
     end: int
+    how: str = "title"   # title: right after its title | repeat: a later bare occurrence
 
 
 @lru_cache(maxsize=1)
@@ -120,7 +121,7 @@ def find_people(text: str, tokens: Tokens | None = None) -> list[Person]:
     for name, (title, kind) in known.items():
         for m in re.finditer(re.escape(name), text):
             if (m.start(), m.end()) not in seen:
-                found.append(Person(name, title, kind, m.start(), m.end()))
+                found.append(Person(name, title, kind, m.start(), m.end(), "repeat"))
     found.sort(key=lambda p: p.start)
     return found
 

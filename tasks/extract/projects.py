@@ -1,19 +1,22 @@
-"""Named projects with investment, status, place and industry.
+"""Named projects with investment, status, place and industry, wherever a story names them.
 
-Four patterns, tried in this order on each clause (a span that an earlier pattern claimed is not
-read again):
-1. money-led   总投资2.3亿元的 <name>项目 <status>            (the commonest in progress reports)
-2. status-led  4月份新开工建设的 <name>产业园 …
-3. list        A、B和C等(一批/重点/续建)项目 <status>         (names need no 项目 suffix here)
-4. named       推动 <name>项目, / 在<name>项目现场 / <name>项目已投产
-Lists and named projects are only read in project reports (项目/工程 said at least 3 times);
-elsewhere 项目 often means an item or an event. A name ends at the first stand-alone 项目/工程
-token (so 安沃基因工程生物医药项目 is not cut at 基因工程) and starts after a lead word,
-punctuation, a counter or a determiner, minus leading verbs/particles by dictionary tag (see
-project_words.json). Candidates made only of generic words (重点项目, 产业升级), or holding a count
-or an amount (5000万元以上项目), are classes of projects, not projects. Status text is what follows the name up to the next comma (the whole
-clause for money-led reports), mapped to the status enum by status_taxonomy.json; industry comes
-from industry_taxonomy.json keywords in the name, then in the evidence.
+Patterns, tried in this order (a span that an earlier pattern claimed is not read again):
+1. money-led   总投资2.3亿元的 <name>项目 <status>  /  投资1311万元的<name>公路
+2. invest-build 投资5亿元建设<name>水库
+3. status-led  4月份新开工建设的 <name>产业园 …
+4. ceremony    <name>(意向协议)签约仪式 / <name>开工仪式 / 竣工投产典礼
+5. list        A、B和C等(7个)(一批/重点/外资…)项目 <status>   (names need no 项目 suffix here)
+6. named       推动 <name>项目, / <name>项目已投产 / <name>水库正式开工 (a facility head needs a
+               status word after it: 中心 and 园 also name institutions)
+7. invest-after <name>(,)总投资X: a new name, or the amount of a name found above
+and 该项目总投资X gives its amount to the project named last. A name ends at the first
+stand-alone 项目/工程 token (so 安沃基因工程生物医药项目 is not cut at 基因工程) or at a facility head
+(水库, 产业园, 批发市场 … project_words.json) and starts after a lead word, punctuation, a counter or
+a determiner, minus leading verbs/particles by dictionary tag. Candidates made only of generic
+words (重点项目, 产业升级), holding a count or an amount (5000万元以上项目), or naming a person are
+classes or noise, not projects. Status text is what follows the name up to the next comma (the
+whole clause for money-led reports), mapped to the status enum by status_taxonomy.json; industry
+comes from industry_taxonomy.json keywords in the name, then in the evidence.
 """
 from __future__ import annotations
 
@@ -33,17 +36,15 @@ from .tokenize import Token, Tokens, word_frequency, word_tag
 HERE = Path(__file__).parent
 PUNCT_BOUNDARY = set(",，。;；:：“”‘’\"'!?！？\n、《》")
 COMMA = re.compile(r"[,，]")
-INVEST_BEFORE = re.compile(r"(?:计划总投资|总投资|投资总额|投资)(?:约|近|超过|超|逾|达)?$")
-INVEST_AFTER = re.compile(r"^[,，]?(?:计划)?(?:总投资|投资)(?:约|近|超过|超|逾|达)?$")
 STATUS_LED = re.compile(r"(?:新开工建设|新开工|开工建设|已竣工|竣工投产|已投产|新落地)的")
-LIST_END = re.compile(r"等(?P<mid>(?:一批)?[^,，。;；、的\d零一二两三四五六七八九十]{0,10}?)(?P<suf>项目|工程)")
+LIST_END = re.compile(r"等(?:[\d一二两三四五六七八九十]+[个项座条家处])?(?P<mid>(?:一批)?[^,，。;；、的\d零一二两三四五六七八九十]{0,10}?)(?P<suf>项目|工程)")
 # dictionary tags of words that cannot open a name (verbs, prepositions, conjunctions, adverbs,
 # particles, pronouns): 报道过该项目, 参建了X工程 lose them; a name starting with a place or noun keeps all
-LEADING_NON_NAME_TAGS = {"v", "vd", "vi", "vg", "p", "c", "d", "dg", "u", "ul", "uj", "uz", "uv", "ud",
+LEADING_NON_NAME_TAGS = {"v", "vd", "vi", "vg", "p", "c", "d", "ad", "dg", "u", "ul", "uj", "uz", "uv", "ud",
                          "ug", "r", "rr", "rz", "y", "e", "o", "zg"}
 FACILITY_STOPS = {"是", "为", "的", "将", "已", "已经", "正在", "于", "和", "与"}
-WORD_TAILS = set("类师款费额量")  # 工程类, 工程师, 项目款 …: the suffix is part of a longer word
-RARE_FREQ = 200  # a token rarer than this in jieba's dictionary is a proper-name part (精功, 浆果)
+WORD_TAILS = set("类师款费额量")
+BUILD_WORDS = {"建设", "新建", "扩建", "改建", "兴建", "开工", "动工", "启动", "实施", "建成", "开发", "打造"}  # 工程类, 工程师, 项目款 …: the suffix is part of a longer word
 
 
 @dataclass
@@ -56,13 +57,32 @@ class Project:
     investment: Quantity | None = None
     status: str = "unknown"
     status_text: str | None = None
+    context: str | None = None   # how the `named` pattern knew it (lead, status, list, object, topic)
+
+    @property
+    def claims_clause(self) -> bool:
+        """The clause reports on this project (its figures are not regional statistics): not
+        for a name met in passing inside a statistics clause (`named`, `list`), unless the clause
+        is about it (topic)."""
+        return self.pattern not in ("named", "list") or self.context == "topic"
 
 
 @lru_cache(maxsize=1)
 def _words() -> dict:
     data = json.loads((HERE / "project_words.json").read_text(encoding="utf-8"))
     data["lead_words"] = sorted(data["lead_words"], key=len, reverse=True)
-    data["named_continuations"] = re.compile(data["named_continuations"])
+    for key in ("named_continuations", "status_continuations", "anaphora", "lead_verbs", "topic_words",
+                "category_leads", "capacity", "investing_verbs", "venue_leads"):
+        data[key] = re.compile(data[key])
+    data["ceremonies"] = re.compile(data["ceremonies"])
+    data["ceremony_trim"] = re.compile(data["ceremony_trim"])
+    leads = "|".join(sorted(data["invest_leads"], key=len, reverse=True))
+    quals = "|".join(sorted(data["invest_qualifiers"], key=len, reverse=True))
+    # the lead right before an amount: 总投资约 | 投资估算 | 计划投资
+    data["invest_before"] = re.compile(f"(?:{leads})(?:{quals})*$")
+    # between a name and its amount: (,)(项目)总投资约
+    data["invest_after"] = re.compile(f"^[,，]?(?:项目|工程)?(?:的)?(?:{leads})(?:{quals})*$")
+    data["build_after"] = re.compile(f"^(?:人民币)?[,，]?(?:用于|用来|专门)?(?:{'|'.join(data['build_verbs'])})的?")
     for key in ("generic_words", "determiners", "name_suffixes", "compound_suffixes", "list_heads"):
         data[key] = set(data[key])
     return data
@@ -144,24 +164,37 @@ COMPANY = re.compile(r"公司|集团|厂|[A-Za-z0-9]")
 COMPANY_NO_DIGITS = re.compile(r"公司|集团|厂|[A-Za-z]")
 
 
+PROPER_TAGS = ("nr", "ns", "nt", "nz")
+FUNCTION_CHARS = set("的和及与或在了是为对把被从向等之其该此各每新老")
+
+
+def _proper(word: str) -> bool:
+    """A proper-name part: tagged as a person, place, organisation or other name in jieba's
+    dictionary (荆江, 大唐, 长白山), or not in it at all (精功, 龙永, 锦懋). Rare common nouns
+    (沼气, 无害化, 石材) are not, nor words of the domain dictionary (新能源)."""
+    if len(word) < 2:
+        return False
+    tag = word_tag(word)
+    return word_frequency(word) == 0 if tag is None else tag.startswith(PROPER_TAGS)
+
+
 def _distinctive(tokens: list[Token], places: frozenset[str], company: re.Pattern = COMPANY) -> bool:
-    """Has a proper-name part: a company word, a digit or Latin letter, a rare word that is not a
-    place, or a place plus at least four characters of non-generic words (长春经开 + 光电信息产业园)."""
+    """Has a proper-name part: a company word, a digit or Latin letter, a place, or a word that
+    is a name by the dictionary (see _proper). 污水集中处理工程, 农村沼气工程 have none."""
     generic = _words()["generic_words"]
-    rest = 0
-    has_place = False
-    for t in tokens:
-        if company.search(t.text):
-            return True
-        if t.text in places:
-            has_place = True
+    if any(not _is_suffix_token(t.text) and not _facility_token(t.text) and t.text not in generic
+           and (company.search(t.text) or t.text in places or _proper(t.text)) for t in tokens):
+        return True
+    # an unknown name jieba cut into characters (哈|啤 of 哈啤搬迁扩产)
+    run = ""
+    for t in [*tokens, None]:
+        if t is not None and len(t.text) == 1 and t.text not in FUNCTION_CHARS:
+            run += t.text
             continue
-        if t.text in generic or _is_suffix_token(t.text):
-            continue
-        if len(t.text) >= 2 and word_frequency(t.text) < RARE_FREQ:
+        if len(run) >= 2 and word_frequency(run) == 0 and word_tag(run) is None:
             return True
-        rest += len(t.text.strip("()（）"))
-    return has_place and rest >= 4
+        run = ""
+    return False
 
 
 def _name_end_tokens(tk: _Tokens, start: int, limit: int) -> int | None:
@@ -180,15 +213,28 @@ def _name_end_tokens(tk: _Tokens, start: int, limit: int) -> int | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def _facility_tail() -> re.Pattern:
+    return re.compile(f"(?:{'|'.join(map(re.escape, _words()['facility_suffixes']))})$")
+
+
+@lru_cache(maxsize=1)
+def _facility_last_chars() -> frozenset[str]:
+    return frozenset(s[-1] for s in _words()["facility_suffixes"])
+
+
+@lru_cache(maxsize=65536)
+def _facility_token(word: str) -> bool:
+    """A token that ends in a facility head (…水库, 批发市场, 产业园, or the head alone: 段, 厂)."""
+    return _facility_tail().search(word) is not None
+
+
 def _facility_end(tk: _Tokens, start: int, limit: int) -> int | None:
-    toks = tk.between(start, limit)
-    suffixes = _words()["facility_suffixes"]
-    for t in toks:
+    for t in tk.between(start, limit):
         if t.text in PUNCT_BOUNDARY or t.text in FACILITY_STOPS:
             return None
-        for s in suffixes:
-            if t.text.endswith(s):
-                return t.end
+        if _facility_tail().search(t.text):
+            return t.end
     return None
 
 
@@ -207,7 +253,7 @@ def _status_after(text: str, start: int, clause: Span, whole_clause: bool) -> st
 def _investment_after(text: str, end: int, clause: Span, money: list[Quantity]) -> Quantity | None:
     for q in money:
         if end <= q.start <= end + 12 and q.end <= clause.end and not q.threshold \
-                and INVEST_AFTER.search(text[end:q.start]):
+                and _words()["invest_after"].search(text[end:q.start]):
             return q
     return None
 
@@ -239,13 +285,16 @@ def _after_object_lead(text: str, start: int) -> bool:
 
 def find_projects(text: str, tokens: Tokens, clauses: list[Span],
                   quantities: list[Quantity], person_names: set[str] = frozenset()) -> list[Project]:
-    """Projects of one article, in text order (patterns run money-led, status-led, list, named)."""
+    """Projects of one article, in text order (patterns in the order of the module doc)."""
     finder = _ProjectFinder(text, tokens, clauses, quantities, person_names)
     finder.money_led()
+    finder.invest_build()
     finder.status_led()
-    if len(re.findall("项目|工程", text)) >= _words()["min_project_words"]:
-        finder.lists()  # only in project reports: elsewhere 项目 also means item or event (游乐项目)
-        finder.named()
+    finder.ceremony()
+    finder.lists()
+    finder.named()
+    finder.invest_after()
+    finder.anaphora()
     return sorted(finder.found, key=lambda p: p.name_start)
 
 
@@ -260,7 +309,7 @@ class _ProjectFinder:
         self.person_names = person_names
         self.money = [q for q in quantities if q.measure == "money"]
         # a count, amount or area inside a candidate name makes it a class (86个…项目, 5000万元以上项目)
-        self.counted = [q for q in quantities if q.kind in ("money", "percent", "area")
+        self.counted = [q for q in quantities if q.kind in ("money", "percent")
                         or (q.measure == "count" and q.unit in ("个", "项"))]
         self.found: list[Project] = []
         self.claimed: list[tuple[int, int]] = []
@@ -284,12 +333,13 @@ class _ProjectFinder:
         """总投资2.3亿元的 NAME项目 <progress report>."""
         text, tk = self.text, self.tk
         for q in self.money:
-            if q.threshold or not INVEST_BEFORE.search(text[max(0, q.start - 8):q.start]):
+            if q.threshold or not _words()["invest_before"].search(text[max(0, q.start - 10):q.start]):
                 continue
             clause = self.clause_at.at(q.start)
-            if clause is None or text[q.end:q.end + 1] != "的":
+            of = MONEY_LED_OF.match(text, q.end)   # 的, or 、总建筑面积10万平方米的
+            if clause is None or of is None:
                 continue
-            start = q.end + 1
+            start = of.end()
             end = _name_end_tokens(tk, start, clause.end) or _facility_end(tk, start, clause.end)
             if end is None or not self.free(start, end) or not _specific(tk.between(start, end)):
                 continue  # 总投资12.5亿元的该项目
@@ -311,75 +361,306 @@ class _ProjectFinder:
                 status_text = re.split(r"[,，]", text[max(clause.start, m.start() - 6):m.end() - 1])[-1]
                 self.add(Project(text[start:end], start, end, clause, "status_led", status_text=status_text))
 
-    def lists(self) -> None:
-        """A、B和C等(重点/续建/一批…)项目 <status>: every item a name."""
+    def _name_at(self, start: int, limit: int) -> int | None:
+        """End of a name starting at `start`: the first 项目/工程 run or facility head before `limit`."""
+        return _name_end_tokens(self.tk, start, limit) or _facility_end(self.tk, start, limit)
+
+    def _acceptable(self, start: int, end: int, distinctive: bool = True) -> bool:
+        """A name, not a class: specific words, no 等, no person, no count or amount inside, and a
+        proper-name part unless `distinctive` is False (a strong context or a capacity said)."""
+        toks = self.tk.between(start, end)
+        name = self.text[start:end]
+        if distinctive and _words()["capacity"].search(name):
+            distinctive = False  # 年产300吨蓝宝石单晶棒生产线: specific by its capacity
+        return (end > start and self.free(start, end) and _specific(toks) and "等" not in name
+                and not re.search(r"[和及][\d０-９]", name)   # 22.5万总吨和10万总吨泊位: capacities, not a name
+                and not _coordinated(self.tk, start, end)
+                and (not distinctive or _distinctive(toks, place_surfaces()))
+                and not any(n in name for n in self.person_names)
+                and not any(start <= q.start < end for q in self.counted))
+
+    def invest_build(self) -> None:
+        """投资5亿元建设 NAME: the name after the build verb."""
+        text, words = self.text, _words()
+        for q in self.money:
+            if q.threshold or not words["invest_before"].search(text[max(0, q.start - 10):q.start]):
+                continue
+            verb = words["build_after"].match(text[q.end:q.end + 12])
+            clause = self.clause_at.at(q.start)
+            if verb is None or clause is None:
+                continue
+            start = q.end + verb.end()
+            end = self._name_at(start, clause.end)
+            if end is None or not self._acceptable(start, end):
+                continue
+            self.add(Project(text[start:end], start, end, clause, "invest_build", investment=q))
+
+    def ceremony(self) -> None:
+        """NAME(意向协议)签约仪式 / NAME开工仪式: the name before the ceremony word."""
         text, tk, words = self.text, self.tk, _words()
-        token_ends = set(self.tokens.ends)
+        for m in words["ceremonies"].finditer(text):
+            clause = self.clause_at.at(m.start())
+            if clause is None:
+                continue
+            head = words["ceremony_trim"].sub("", text[clause.start:m.start()])
+            end = clause.start + len(head)
+            suffix = next((t for t in reversed(tk.between(clause.start, end))
+                           if _is_suffix_token(t.text) or _facility_token(t.text)), None)
+            if suffix is None or suffix.end != end:
+                continue  # the ceremony of an event, a campaign or a class (重点项目集中开工仪式)
+            start = scan_name_start(text, self.tokens, tk.index_at(suffix.start), clause.start)
+            if start is None or not self._acceptable(start, end):
+                continue
+            self.add(Project(text[start:end], start, end, clause, "ceremony"),
+                     status_from=m.start(), whole_clause=False)
+
+    def invest_after(self) -> None:
+        """NAME(,)总投资X: the amount's name ends right before its lead word."""
+        text, tk, words = self.text, self.tk, _words()
+        for q in self.money:
+            lead = words["invest_after"].search(text[max(0, q.start - 14):q.start])
+            clause = self.clause_at.at(q.start)
+            if q.threshold or lead is None or clause is None:
+                continue
+            end = q.start - len(lead.group(0))
+            if text[end - 1:end] in ",，":
+                end -= 1
+            if any(p.investment is q for p in self.found):
+                continue
+            # the name ends before the lead, or the lead began with the name's own 项目 (X项目投资5亿元)
+            owner = next((p for p in self.found if p.investment is None and (
+                p.name_end == end or (p.name_end > end and p.name_end <= q.start
+                                      and text[end:p.name_end] in ("项目", "工程")))), None)
+            if owner is not None:
+                owner.investment = q
+                continue
+            if end <= clause.start:
+                continue
+            i = tk.index_at(end - 1)
+            if self.tokens[i].end != end or not (_is_suffix_token(self.tokens[i].text)
+                                                 or _facility_token(self.tokens[i].text)):
+                continue
+            start = scan_name_start(text, self.tokens, i, clause.start)
+            if start is None or not self._acceptable(start, end):
+                continue
+            self.add(Project(text[start:end], start, end, clause, "invest_after", investment=q),
+                     status_from=q.end)
+
+    def anaphora(self) -> None:
+        """An amount with an investment lead that no name sits right before belongs to the project
+        the passage is about: 该项目总投资X / X工程，…，总投资达52亿元 (the one project of its clause)
+        / …审查，投资概算50亿元 (the last project of its paragraph, when the paragraph names one)
+        / 以上三项目…分别约为A、B、C (the last three projects, in order)."""
+        text, words = self.text, _words()
+        taken = {id(p.investment) for p in self.found if p.investment is not None}
+        for k, q in enumerate(self.money):
+            lead = words["invest_before"].search(text[max(0, q.start - 12):q.start])
+            if q.threshold or lead is None or id(q) in taken:
+                continue
+            if RESPECTIVELY.search(text, max(0, q.start - 16), q.start):
+                run = [q]
+                for nxt in self.money[k + 1:]:
+                    if text[run[-1].end:nxt.start] not in ("、", "，", ","):
+                        break
+                    run.append(nxt)
+                owners = sorted((p for p in self.found if p.name_end <= q.start), key=lambda p: p.name_end)[-len(run):]
+                if len(owners) == len(run) and all(p.investment is None for p in owners):
+                    for p, amount in zip(owners, run):
+                        p.investment = amount
+                        taken.add(id(amount))
+                continue
+            before = [p for p in self.found if p.name_end <= q.start and p.investment is None]
+            clause = self.clause_at.at(q.start)
+            same_clause = [p for p in before if clause is not None and p.clause.start == clause.start]
+            paragraph = text.rfind("\n", 0, q.start) + 1
+            in_paragraph = [p for p in self.found if paragraph <= p.name_start < q.start]
+            if len(same_clause) == 1:
+                owner = same_clause[0]
+            elif not same_clause and len({p.name for p in in_paragraph}) == 1 and before and before[-1] in in_paragraph:
+                owner = before[-1]
+            elif before and words["anaphora"].search(text, max(0, q.start - len(lead.group(0)) - 8),
+                                                     q.start - len(lead.group(0))):
+                owner = max(before, key=lambda p: p.name_end)
+            else:
+                continue
+            owner.investment = q
+            taken.add(id(q))
+
+    def lists(self) -> None:
+        """A、B和C等(7个)(重点/在建/外资…)项目 <status> / A、B…6条高速公路建设: every item a name."""
+        text, tk, words = self.text, self.tk, _words()
+        token_ends, token_starts = set(self.tokens.ends), set(self.tokens.starts)
         for clause in self.clauses:
-            for m in LIST_END.finditer(text, clause.start, clause.end):
-                if m.end() not in token_ends or text[m.end():m.end() + 1] in WORD_TAILS:
+            ends = [(m, "等") for m in LIST_END.finditer(text, clause.start, clause.end)]
+            ends += [(m, "count") for m in _count_list_end().finditer(text, clause.start, clause.end)]
+            for m, how in sorted(ends, key=lambda x: x[0].start()):
+                if (m.end("suf") not in token_ends and m.start("suf") not in token_starts) \
+                        or text[m.end("suf"):m.end("suf") + 1] in WORD_TAILS:
                     continue  # 等工程机械, 等工程类产品: 工程 starts a longer word
-                if any(t.text not in words["list_heads"] for t in tk.between(m.start("mid"), m.end("mid"))):
-                    continue  # 等基础设施建设项目, 等游乐项目: a list of kinds
-                seg_start = clause.start
-                for c in re.finditer(r"[,，:：]", text[clause.start:m.start()]):
-                    seg_start = clause.start + c.end()
-                if "、" not in text[seg_start:m.start()]:
-                    continue  # a list has at least one 、 (X和Y等项目 is too often one phrase)
+                if how == "count" and (text[m.start() - 1:m.start()] in ("的", "之") or not (
+                        words["lead_verbs"].search(text, max(clause.start, _list_start(text, tk, clause.start, m.start()) - 1),
+                                                   _list_start(text, tk, clause.start, m.start()) + 12)
+                        or re.match(r"(?:建设|开工|竣工|通车)", text[m.end("suf"):m.end("suf") + 2]))):
+                    continue  # 位于资阳、南宁的两家酒厂 / 璜塘、江阴4个收费站: no project is built
+                mid_ok = all(t.text in words["list_heads"] for t in tk.between(m.start("mid"), m.end("mid")))
+                seg_start = _list_start(text, tk, clause.start, m.start())
+                if "、" not in text[seg_start:m.start()] and not text[seg_start:m.start()].count("，"):
+                    continue  # a list has at least two items (X和Y等项目 is too often one phrase)
                 if "一批" in text[max(clause.start, seg_start - 6):seg_start + 8]:
                     continue  # 谋划一批X、Y等项目: kinds of projects
-                seg_start = _lead_cut(text, tk, seg_start, text.find("、", seg_start, m.start()))
-                items = _split_items(text, tk, seg_start, m.start())
-                kept = [(a, b) for a, b in items if self.free(a, b) and _specific(tk.between(a, b))]
-                if not kept or len(kept) < len(items) or not all(_named_like(text, tk, a, b) for a, b in kept):
-                    continue  # 污水治理、能源利用等项目: topics, not named projects
-                for a, b in kept:
-                    self.add(Project(text[a:b], a, b, clause, "list"), status_from=m.end())
+                seg_start = _lead_cut(text, tk, seg_start, m.start())
+                items = [(a, b) for a, b in _split_items(text, tk, seg_start, m.start()) if self.free(a, b)]
+                named = [_named_like(text, tk, a, b) and not _institution(text[a:b]) for a, b in items]
+                headed = all(_ends_in_head(tk, a, b) for a, b in items) and sum(named) * 2 >= len(items)
+                if not items or not (all(named) and mid_ok or headed):
+                    continue  # 污水治理、能源利用等项目, 等游乐项目: topics and kinds, not named projects
+                for (a, b), ok in zip(items, named):
+                    if (ok or headed) and len(text[a:b].strip()) >= 2 and not _is_generic(tk.between(a, b)):
+                        self.add(Project(text[a:b], a, b, clause, "list"), status_from=m.end())
                 self.claimed.append((m.start(), m.end()))
 
+    def _context(self, start: int, head: Token, clause: Span, project_head: bool) -> str | None:
+        """How the text around a candidate name says it is a project: "lead" (a build or status
+        verb before it: 开工建设X, 投向X), "status" (a status after it: X正式开工), "list" (an item of
+        X、Y…), "object" (推动X项目,), "topic" (a sentence about it: X工程，…总投资…), or None."""
+        text, words = self.text, _words()
+        after = text[head.end:head.end + 20]
+        if words["lead_verbs"].search(text, max(0, start - 7), start):
+            return "lead"
+        if words["status_continuations"].match(after) or (project_head and words["named_continuations"].match(after)):
+            return "status"
+        last = self.found[-1] if self.found else None
+        if _enumeration_continues(text, self.tk, head.end, clause.end) or (
+                last is not None and last.name_end == start - 1 and text[start - 1] == "、"):
+            return "list"   # X项目、Y项目 / the last item of it
+        if project_head and COMMA.match(after) and _after_object_lead(text, start):
+            return "object"
+        return "topic" if self._topic(start, head.end, clause) else None
+
+    def _topic(self, start: int, end: int, clause: Span) -> bool:
+        """NAME，… / NAME是… / NAME起于… opening its clause, in a clause about investment, status
+        or plans (the clause's topic)."""
+        text = self.text
+        lead = text[clause.start:start].rstrip("“\"")
+        if len(lead) > 8 or (lead and lead[-1] not in ",，"):
+            return False
+        rest = re.sub(r"^[”\"]?(?:[(（][^)）]{1,20}[)）])?", "", text[end:clause.end])
+        topic = _words()["topic_words"]
+        if rest[:1] in (",", "，", "是"):
+            return bool(topic.search(rest))
+        return bool(topic.match(rest))
+
     def named(self) -> None:
-        """推动 NAME项目, / 在NAME项目现场 / NAME项目已投产 / X项目、Y项目."""
+        """NAME项目已投产 / 推动NAME项目, / 开工建设NAME风电场 / NAME水库正式开工 / NAME工程，…总投资X."""
         text, tk, tokens, words = self.text, self.tk, self.tokens, _words()
-        places = place_surfaces()
         suffixes = words["name_suffixes"] | words["compound_suffixes"]
-        for i in [k for k, w in enumerate(tokens.words) if w in suffixes]:
+        last_chars = _facility_last_chars()
+        for i, word in enumerate(tokens.words):
+            project_head = word in suffixes
+            if not project_head and word[-1:] not in last_chars:
+                continue  # fast path: no head can end here
+            if not project_head and not _facility_token(word) and not (
+                    i > 0 and _facility_token(tokens.words[i - 1] + word) and not _facility_token(tokens.words[i - 1])):
+                continue  # neither 项目/工程 nor a facility head (集群|区 split by jieba counts too)
             t = tokens[i]
             if not self.free(t.start, t.end) or (i + 1 < len(tokens) and _is_suffix_token(tokens.words[i + 1])):
                 continue  # claimed, or the suffix run continues: handle it at its last token
-            if t.text in ("重点项目", "重大项目") or (i > 0 and tokens.words[i - 1] in ("重点", "重大")):
-                continue  # …重点项目: a class of projects
             clause = self.clause_at.at(t.start)
-            start = scan_name_start(text, tokens, i, clause.start) if clause is not None else None
-            if start is None:
+            if clause is None:
                 continue
-            last = self.found[-1] if self.found else None
-            after_previous = last is not None and last.pattern == "named" and last.name_end == start - 1 \
-                and text[start - 1] == "、"   # the last item of X项目、Y项目。
-            if not words["named_continuations"].match(text[t.end:t.end + 4]) and not (
-                    COMMA.match(text[t.end:t.end + 1]) and _after_object_lead(text, start)) \
-                    and not _enumeration_continues(text, tk, t.end, clause.end) and not after_previous:
-                continue  # 项目建设热潮, 项目中心, 准备项目。: 项目 modifies what follows or names a class
-            start = _merge_coordination(text, tokens, tk, start, clause.start)
-            name_toks = tk.between(start, t.end)
-            name = text[start:t.end]
-            if not self.free(start, t.end) or not _specific(name_toks) or "等" in name \
-                    or not _distinctive(name_toks, places) or any(n in name for n in self.person_names) \
-                    or any(start <= q.start < t.end for q in self.counted):
+            if not project_head and _longer_name_follows(tk, t.end, clause.end):
+                continue  # 太平湖国家湿地公园环境整治工程: the facility names part of a longer name
+            if t.text in ("重点项目", "重大项目") or (i > 0 and tokens.words[i - 1] in ("重点", "重大", "和", "及", "与", "或")):
+                continue  # …重点项目: a class of projects; 投资和项目: a conjunction
+            start = scan_name_start(text, tokens, i, clause.start)
+            if start is None or words["category_leads"].search(text, clause.start, start):
+                continue  # 分为A工程、B工程 / 一是A工程: kinds of works
+            how = self._context(start, t, clause, project_head)
+            if how is None:
                 continue
-            self.add(Project(name, start, t.end, clause, "named"))
+            if not project_head and any(word.endswith(h) for h in words["route_heads"]) \
+                    and not ROUTE.search(text[start:t.start]):
+                continue  # 路段, 阶段: 段 heads a name only on a route (国道318线X至Y段)
+            if not project_head and words["venue_leads"].search(text, max(0, start - 4), start):
+                continue  # 在霍城江苏工业园集中开工: the venue of other projects
+            if project_head:
+                start = _merge_coordination(text, tokens, tk, start, clause.start)
+                if len(tk.between(start, t.start)) < 2 and not COMPANY.search(text[start:t.start]):
+                    continue  # one word + 项目 (充分利用项目开工建设的好时节): a phrase, not a name
+            # a descriptive name (半导体照明光源产业化项目) is a project when its owner invests in it
+            investing = project_head and words["investing_verbs"].search(text, max(0, start - 6), start)
+            if self._acceptable(start, t.end, distinctive=not investing):
+                self.add(Project(text[start:t.end], start, t.end, clause, "named", context=how))
+
+
+RESPECTIVELY = re.compile(r"分别(?:约|约为|为|是|达)?$|分别")
+MONEY_LED_OF = re.compile(r"(?:[、，,][^，,。；;、的]{1,20}?)?的")
+ROUTE = re.compile(r"至|到|[-—－]|\d+线|[国省县]道|公路|铁路|高速")
+
+
+@lru_cache(maxsize=1)
+def _count_list_end() -> re.Pattern:
+    """A、B…6条高速公路(建设): a list closed by a count of facilities."""
+    heads = "|".join(map(re.escape, sorted(_words()["facility_suffixes"] + ["项目", "工程"], key=len, reverse=True)))
+    return re.compile(f"(?P<count>\\d+|[一二两三四五六七八九十]+)[条座个项家处](?P<mid>[\u4e00-\u9fff]{{0,6}}?)(?P<suf>{heads})")
+
+
+def _list_start(text: str, tk: _Tokens, floor: int, end: int) -> int:
+    """Where a list that ends at `end` starts: after the last comma or colon, extended back over
+    comma-separated items that end in a head too (年产…生产线，年产…生产线等项目)."""
+    start = floor
+    for c in re.finditer(r"[,，:：;；]", text[floor:end]):
+        start = floor + c.end()
+    while start > floor and text[start - 1] in ",，":
+        prev = max(max(text.rfind(x, floor, start - 1) for x in ",，:：") + 1, floor)
+        if start - 1 - prev > 40 or not _ends_in_head(tk, prev, start - 1):
+            break
+        start = prev
+    return start
+
+
+def _longer_name_follows(tk: _Tokens, end: int, limit: int) -> bool:
+    """A 项目/工程 head follows within a few words, with no punctuation between."""
+    for t in tk.between(end, min(limit, end + 12)):
+        if t.text in PUNCT_BOUNDARY or t.text.isspace():
+            return False
+        if _is_suffix_token(t.text):
+            return True
+    return False
+
+
+def _coordinated(tk: _Tokens, start: int, end: int) -> bool:
+    """A和B where A already ends in a head: two names (物流中心和金融中心), not one."""
+    toks = tk.between(start, end)
+    return any(t.text in ("和", "及", "与") and k > 0 and _ends_in_head(tk, toks[0].start, toks[k - 1].end)
+               for k, t in enumerate(toks))
+
+
+def _institution(name: str) -> bool:
+    return name.endswith(tuple(_words()["org_suffixes"]))
+
+
+def _ends_in_head(tk: _Tokens, a: int, b: int) -> bool:
+    toks = tk.between(a, b)
+    return bool(toks) and (_is_suffix_token(toks[-1].text) or _facility_token(toks[-1].text))
+
+
+def clause_end(finder: "_ProjectFinder", t: Token) -> int:
+    clause = finder.clause_at.at(t.start)
+    return clause.end if clause is not None else t.end
 
 
 def _named_like(text: str, tk: _Tokens, a: int, b: int) -> bool:
-    """A list item that reads as a name: a proper-name part, or a facility/project ending."""
-    toks = tk.between(a, b)
-    return _distinctive(toks, frozenset(), COMPANY_NO_DIGITS) or \
-        any(text[a:b].endswith(tail) for tail in _words()["facility_tail"])
+    """A list item that reads as a name: it has a proper-name part."""
+    return len(text[a:b].strip()) >= 2 and _distinctive(tk.between(a, b), frozenset(), COMPANY_NO_DIGITS)
 
 
 def _split_items(text: str, tk: _Tokens, start: int, end: int) -> list[tuple[int, int]]:
-    """Items of an enumeration 'A、B和C': split on 、, and on 和 when a proper name follows it."""
+    """Items of an enumeration 'A、B和C' (or 'A，B' when the list was extended over commas):
+    split on 、 and commas, and on 和 when a proper name follows it; leading verbs and adverbs
+    of an item are not part of it (将动工建设小岞风电场 -> 小岞风电场)."""
     items, pos = [], start
-    for part in text[start:end].split("、"):
+    for part in re.split("[、,，]", text[start:end]):
         items.append((pos, pos + len(part)))
         pos += len(part) + 1
     a, b = items[-1]
@@ -387,10 +668,23 @@ def _split_items(text: str, tk: _Tokens, start: int, end: int) -> list[tuple[int
     k = last.find("和")
     if k > 0:
         after = [t for t in tk.between(a + k + 1, b)]
-        if after and after[0].start == a + k + 1 and word_frequency(after[0].text) < RARE_FREQ:
+        if after and after[0].start == a + k + 1 and (_proper(after[0].text) or after[0].text[:1].isdigit()):
             items[-1] = (a, a + k)
             items.append((a + k + 1, b))
-    return [(x, y) for x, y in items if y > x]
+    return [(x, y) for x, y in (_strip_leading(tk, a, b) for a, b in items) if y > x]
+
+
+def _strip_leading(tk: _Tokens, a: int, b: int) -> tuple[int, int]:
+    """Drop leading verbs, adverbs and particles (by dictionary tag), and everything up to a
+    build word among the first few words (将全面建成玉滩大型水库 -> 玉滩大型水库)."""
+    toks = tk.between(a, b)
+    k = 0
+    for j, t in enumerate(toks[:4]):
+        if t.text in BUILD_WORDS and j < len(toks) - 1:
+            k = j + 1
+    while k < len(toks) - 1 and (word_tag(toks[k].text) in LEADING_NON_NAME_TAGS or toks[k].text in BUILD_WORDS):
+        k += 1
+    return (toks[k].start if toks else a), b
 
 
 def _boundary_token(tok: Token) -> bool:
@@ -399,8 +693,8 @@ def _boundary_token(tok: Token) -> bool:
         return True
     if tok.text in words["determiners"] or tok.text in ("的",):
         return True
-    if re.fullmatch(r"\d+(?:\.\d+)?[个项家户]|[一二三四五六七八九十百]+个", tok.text):
-        return True
+    if re.fullmatch(r"第?(?:\d+(?:\.\d+)?|[一二三四五六七八九十百]+)[个项家户座条]", tok.text):
+        return True  # 86个, 第二个: a count or an ordinal, not part of a name
     return False
 
 
@@ -410,14 +704,14 @@ def scan_name_start(text: str, tokens: Tokens, i: int, floor: int) -> int | None
     j = i - 1
     while j >= 0 and tokens[j].start >= floor:
         tok = tokens[j]
-        if _boundary_token(tok) or tok.text in leads:
+        if _boundary_token(tok) or tok.text in leads or (len(tok.text) > 2 and tok.text[-2:] in leads):
             break
         if j >= 1 and tokens[j - 1].text + tok.text in leads:
             break
         j -= 1
     j += 1
-    while j < i and word_tag(tokens[j].text) in LEADING_NON_NAME_TAGS:
-        j += 1  # 报道过该项目 -> 项目; 参建了海口美兰国际机场 -> 海口美兰国际机场
+    while j < i and (word_tag(tokens[j].text) in LEADING_NON_NAME_TAGS or tokens[j].text in BUILD_WORDS):
+        j += 1  # 报道过该项目 -> 项目; 参建了海口美兰国际机场 -> 海口美兰国际机场; 建设X -> X
     start = tokens[j].start
     if start >= tokens[i].start:
         return None
@@ -433,6 +727,7 @@ def _merge_coordination(text: str, tokens: Tokens, tk: _Tokens, start: int, floo
     if prev_start is None:
         return start
     prev_toks = tk.between(prev_start, start - 1)
-    if not prev_toks or any(_is_suffix_token(t.text) for t in prev_toks) or _is_generic(prev_toks):
+    if not prev_toks or any(_is_suffix_token(t.text) for t in prev_toks) or _ends_in_head(tk, prev_start, start - 1) \
+            or _is_generic(prev_toks):
         return start
     return prev_start

@@ -1,0 +1,715 @@
+"""Story clusters: the copies, condensed versions, rewrites and other reports of one story.
+
+Copy clusters (tasks/dedup.py) join texts made of mostly the same characters. A *story* joins
+what a reader counts once: a retitled rewrite that keeps the figures, a condensed version whose
+paragraphs all come from a long report, another outlet's report of the same announcement.
+Stories are built over the canonical article of every copy cluster; the other members of a
+cluster are copies of their canonical and share its story.
+
+    fingerprint (per canonical article)
+        ─► candidate_pairs   articles sharing a clause, a distinctive figure or a rare title word
+        ─► compare           evidence: containment, lead support, figures shared and in
+                             conflict, names, event dates, days apart ─► score, relation
+        ─► links (score >= LINK_THRESHOLD) ─► stories = connected components ─► rows
+
+Signals, and why:
+* **Clause containment** (`text`). Bodies are cut into clauses at ，。！？；：and line breaks,
+  each normalised as dedup normalises bodies; containment = characters of the shorter text's
+  clauses found in the other / all its clause characters. A condensed version scores near 1
+  whatever the length ratio (whole-text Jaccard is low there), a rewrite keeps many clauses.
+  Texts under MIN_CONTAINMENT_CHARS (a title-and-dateline page) give no evidence.
+* **Lead support** (`news`, for other reports of one event): the share of each lead's
+  character 4-grams found in the other text, the smaller of the two. Two reports of one event
+  both tell its lead facts; a follow-up (a denial, the next step) leads with what the earlier
+  report could not know, however much of the earlier report it repeats. Support counts only
+  with a second witness (a shared name, a shared figure or two shared clauses): two pages of
+  one site section can share a lead of page furniture (首页 … 发布时间) and nothing else.
+* **Names and figures** (`news` too): rare title words (jieba IDF >= RARE_IDF: 海尔, 诺基亚,
+  太子奶; not 中国, 采购: a shared 同比增长 means nothing) together with the leads' distinctive
+  figures (the project's number parser; a figure weighs its significant digits minus one, so
+  10% or 5吨 weigh nothing and 12.6亿元 weighs 2). Weights are properties of the words and
+  figures, not of the corpus: an incremental run scores a pair exactly as a full run does.
+* **Conflicting figures**: a figure whose context (the words before it, its measure) occurs
+  once in each text with another value, neither value in the other text. Monthly reports of
+  one bureau share their template and differ exactly there (2月份…指数为52.2% vs 3月…53.4%).
+  A conflict halves `text`; one in both leads (the news itself differs) quarters the score.
+* **Dates**: `news` counts only for reports published within NEWS_WINDOW_DAYS, and explicit
+  event dates of the leads (7月28日) that differ by more than a day halve it.
+
+score = 1 - (1 - text)(1 - news): either kind of evidence alone can link, weak evidence of both
+kinds adds up. The thresholds were chosen on the tune part of tests/gold/stories
+(benchmarks/stories.py, README_stories.md).
+
+Incremental: `StoryIndex` keeps every canonical article's fingerprint and every link found so
+far. A run fingerprints only articles new to the index (or whose text changed), compares them
+with the whole index through the posting lists, and recomputes the components from the stored
+links: old pairs are never scored again. A story keeps its id; stories that merge keep the
+smallest of their ids.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from newsgate.tasks.dedup import normalize_body, shingle_hashes
+from newsgate.tasks.stage import Stage
+from newsgate.tasks.extract.dates import resolve_date
+from newsgate.tasks.extract.numbers import find_quantities
+
+# ---- parameters (chosen on the tune part of tests/gold/stories: benchmarks/stories.py) -------
+CLAUSE_BREAK = re.compile(r"[，,。！？!?；;：:\n]+")
+MIN_CLAUSE_CHARS = 8        # normalised characters; shorter pieces (a date, a name) say little
+MIN_CONTAINMENT_CHARS = 100 # a shorter text below this (a title-and-dateline page) has no containment
+LEAD_CHARS = 200            # the lead: the title and the first LEAD_CHARS characters of the body
+SUPPORT_CHARS = 150         # the lead whose wording the other text must support (body start)
+SUPPORT_NGRAM = 4           # character n-grams of lead support (about two words)
+SUPPORT_FULL = 0.35         # lead support that counts as full (unrelated texts: < 0.15)
+RARE_IDF = 8.0              # title words at least this rare are names (海尔 8.8; 采购 6.7, 中国 3.0)
+DISTINCTIVE_WEIGHT = 2      # figures of 3+ significant digits propose candidates by themselves
+MAX_POSTING = 20            # a clause, figure or name of more articles is template: no candidates
+CONTEXT_CHARS = 4           # words before a figure that name what it measures (its slot)
+NAME_SATURATION = 8.0       # shared name weight (IDF above 6 per name) that counts as full
+FIGURE_SATURATION = 2       # shared lead-figure weight that counts as full
+NEWS_WINDOW_DAYS = 10       # other reports of one event appear within ten days of each other
+EVENT_FACTOR = 0.5          # leads naming different event dates: half the news score
+CONFLICT_FACTOR = 0.5       # a figure in conflict halves the text score (a shared template)…
+LEAD_CONFLICT_FACTOR = 0.25 # …and one in both leads (the news itself) quarters the whole score
+LINK_THRESHOLD = 0.4        # score at or above which two articles are one story
+# relation of a link, from the clause containment and the length ratio
+COPY_CONTAINMENT = 0.9
+COPY_RATIO = 0.9            # …and about as long: the same text
+CONDENSED_CONTAINMENT = 0.7
+CONDENSED_RATIO = 0.75      # shorter / longer clause characters below this: a condensed version
+REWRITE_CONTAINMENT = 0.3
+
+STORY_COLUMNS = ["story_id", "article_id", "relation", "score", "evidence", "matched_id",
+                 "is_representative", "cluster_id", "containment", "shared_clauses",
+                 "lead_support", "shared_figures", "conflicting_figures", "shared_names",
+                 "days_apart", "story_size"]
+LIST_COLUMNS = ["shared_figures", "conflicting_figures", "shared_names"]
+VERSION = 1
+
+
+# ---- fingerprints ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Fingerprint:
+    """What a story comparison needs of one article (everything plain, so it persists)."""
+    article_id: str
+    text_hash: str                   # title + body + published_date: a changed text is new
+    day: int | None                  # published date as a day number, None when not a full date
+    clause_hashes: np.ndarray        # uint64, sorted unique
+    clause_chars: np.ndarray         # int32, characters of each clause (aligned)
+    figures: dict[str, int]          # figure (value in its base unit) -> weight (0..3)
+    figure_text: dict[str, str]      # figure -> as first written (12.6亿元, not 1260000000元)
+    lead_figures: frozenset[str]     # the figures of the title and lead
+    slots: dict[str, str]            # context|measure -> figure, for contexts seen once
+    names: dict[str, float]          # rare title word -> weight (IDF above 6)
+    event_days: frozenset[int]       # explicit dates of the title and lead, as day numbers
+    norm_lead: str                   # normalised first SUPPORT_CHARS characters of the body
+    norm_text: str                   # normalised title and body
+
+    @property
+    def n_chars(self) -> int:
+        return int(self.clause_chars.sum())
+
+
+def text_hash(title, body, published) -> str:
+    """Of what a fingerprint reads (missing values as empty): equal hashes, equal fingerprints."""
+    h = hashlib.blake2b(digest_size=12)
+    for part in (title, body, published):
+        h.update((part if isinstance(part, str) else "").encode("utf-8") + b"\x00")
+    return h.hexdigest()
+
+
+def _hash64(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+_SEPARATOR = "\ue000"  # a private-use character: normalize_body keeps it, no text contains it
+_CODE_MULT, _POSITION_MULT = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F)
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser (every input bit reaches every output bit)."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def normalized_clauses(body: str) -> list[str]:
+    """The body's clauses as dedup normalises text (one pass: joined by a separator that
+    normalize_body keeps), shorter ones included."""
+    return normalize_body(_SEPARATOR.join(CLAUSE_BREAK.split(body or ""))).split(_SEPARATOR)
+
+
+def clause_table(clauses: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted unique hashes, normalised lengths) of the clauses of at least MIN_CLAUSE_CHARS.
+
+    Hashed together in numpy: a clause's hash mixes each character with its position in the
+    clause and sums them, so equal clauses hash equal wherever they stand."""
+    pieces = [p for p in clauses if len(p) >= MIN_CLAUSE_CHARS]
+    if not pieces:
+        return np.empty(0, np.uint64), np.empty(0, np.int32)
+    lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
+    codes = np.frombuffer("".join(pieces).encode("utf-32-le"), dtype="<u4").astype(np.uint64)
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    position = np.arange(codes.size, dtype=np.uint64) - np.repeat(starts, lengths).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        mixed = _mix64(codes * _CODE_MULT + position * _POSITION_MULT)
+        hashes = _mix64(np.add.reduceat(mixed, starts) + lengths.astype(np.uint64))
+    hashes, first = np.unique(hashes, return_index=True)
+    return hashes, lengths[first].astype(np.int32)
+
+
+def figure_weight(value: float) -> int:
+    """Significant digits - 1, capped at 3: 10 -> 0, 15 -> 1, 12.8 -> 2, 6123 -> 3."""
+    text = f"{abs(value):.6f}".rstrip("0")
+    whole, _, frac = text.partition(".")
+    digits = (whole + frac).lstrip("0")
+    if not frac:
+        digits = digits.rstrip("0")
+    return max(0, min(3, len(digits) - 1))
+
+
+def _figure_key(q) -> str:
+    return q.normalized or f"{q.value:g}{q.unit}"
+
+
+def _slot(text: str, start: int, measure: str) -> str | None:
+    """What a figure measures: the last CONTEXT_CHARS word characters before it, filler verbs
+    and qualifiers (为, 达到, 约 …) dropped, with its measure; None when there are none."""
+    before = normalize_body(text[max(0, start - 3 * CONTEXT_CHARS):start])
+    before = re.sub(r"[0-9.]+", "", before).rstrip("为是达到约近逾超过至了共计")
+    return f"{before[-CONTEXT_CHARS:]}|{measure}" if len(before) >= 2 else None
+
+
+def _names(title: str | None) -> dict[str, float]:
+    from newsgate.tasks.extract.tokenize import lexicon, tokenize
+    lex = lexicon()
+    names = {}
+    for word in tokenize(title or "").words:
+        if len(word) < 2 or not re.search(r"[\u4e00-\u9fff]", word) or re.search(r"\d", word):
+            continue
+        idf = lex.idf.get(word, lex.median_idf)
+        if idf >= RARE_IDF:
+            names[word] = round(idf - 6.0, 3)
+    return names
+
+
+EVENT_DATE = re.compile(r"(?:(?P<y>(?:19|20)\d\d)年)?(?:(?P<m>\d{1,2})月)?(?P<d>\d{1,2})日(?!前)")
+
+
+def _day(iso: str | None) -> int | None:
+    try:
+        return date.fromisoformat(iso).toordinal() if isinstance(iso, str) and len(iso) == 10 else None
+    except ValueError:
+        return None
+
+
+def _event_days(lead: str, published: str | None) -> frozenset[int]:
+    """Explicit dates of the lead (7月28日, 2011年6月9日, 28日) as day numbers. 昨日/近日 are left
+    out: a reprint's published date lags the original's, so relative dates would shift."""
+    days = set()
+    for m in EVENT_DATE.finditer(lead):
+        y, mo, d = m.group("y"), m.group("m"), m.group("d")
+        if y and mo:
+            iso = f"{int(y):04d}-{int(mo):02d}-{int(d):02d}"
+        else:
+            iso = resolve_date(f"{mo}月{d}日" if mo else f"{d}日", published)
+        day = _day(iso)
+        if day is not None:
+            days.add(day)
+    return frozenset(days)
+
+
+def fingerprint(article_id: str, title: str | None, body: str | None,
+                published: str | None) -> Fingerprint:
+    """The fingerprint of one article: pure, and the same in every run."""
+    published = published if isinstance(published, str) else None
+    title, body = title if isinstance(title, str) else "", body if isinstance(body, str) else ""
+    clauses = normalized_clauses(body)
+    hashes, chars = clause_table(clauses)
+    text = f"{title}\n{body}"
+    lead_end = len(title) + 1 + LEAD_CHARS
+    figures: dict[str, int] = {}
+    figure_text: dict[str, str] = {}
+    lead_figures: set[str] = set()
+    slot_count: dict[str, int] = defaultdict(int)
+    slot_value: dict[str, str] = {}
+    for q in find_quantities(text):
+        key = _figure_key(q)
+        figures[key] = max(figures.get(key, 0), figure_weight(q.value))
+        figure_text.setdefault(key, q.text)
+        if q.start < lead_end:
+            lead_figures.add(key)
+        slot = _slot(text, q.start, q.measure)
+        if slot:
+            slot_count[slot] += 1
+            slot_value[slot] = key
+    return Fingerprint(
+        article_id=str(article_id), text_hash=text_hash(title, body, published),
+        day=_day(published), clause_hashes=hashes, clause_chars=chars, figures=figures,
+        figure_text=figure_text, lead_figures=frozenset(lead_figures),
+        slots={s: slot_value[s] for s, n in slot_count.items() if n == 1},
+        names=_names(title),
+        event_days=_event_days(unicodedata.normalize("NFKC", text[:lead_end]), published),
+        norm_lead=normalize_body(body[:SUPPORT_CHARS]),
+        norm_text=normalize_body(title) + "".join(clauses))
+
+
+def _grams(norm: str) -> np.ndarray:
+    """Sorted unique hashes of the character SUPPORT_NGRAM-grams of a normalised text."""
+    return shingle_hashes(norm, SUPPORT_NGRAM) if len(norm) >= SUPPORT_NGRAM else np.empty(0, np.uint64)
+
+
+class Grams:
+    """Each compared article's lead and text n-grams, computed once per run and only for the
+    articles a candidate pair within the news window needs (old texts are not read otherwise)."""
+
+    def __init__(self):
+        self.cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def __call__(self, fp: Fingerprint) -> tuple[np.ndarray, np.ndarray]:
+        if fp.article_id not in self.cache:
+            self.cache[fp.article_id] = (_grams(fp.norm_lead), _grams(fp.norm_text))
+        return self.cache[fp.article_id]
+
+
+def _share(lead: np.ndarray, text: np.ndarray) -> float:
+    """Share of `lead` (sorted unique) found in `text` (sorted unique)."""
+    if not lead.size or not text.size:
+        return 0.0
+    at = np.minimum(np.searchsorted(text, lead), text.size - 1)
+    return float((text[at] == lead).mean())
+
+
+def lead_support(a: Fingerprint, b: Fingerprint, grams: Grams | None = None) -> float:
+    """How much of each lead's wording the other text repeats, the smaller of the two: other
+    reports of one event both tell its lead facts; a follow-up's lead tells what the earlier
+    report could not know, however much of the earlier report it repeats."""
+    grams = grams or Grams()
+    (lead_a, text_a), (lead_b, text_b) = grams(a), grams(b)
+    return min(_share(lead_a, text_b), _share(lead_b, text_a))
+
+
+# ---- comparing two articles ----------------------------------------------------------------------
+class Evidence(NamedTuple):
+    """Why two articles are (or are not) one story."""
+    score: float
+    relation: str                    # copy | condensed | rewrite | same | different
+    containment: float               # clause characters of the shorter text found in the other
+    shared_clauses: int
+    lead_support: float              # the smaller share of each lead's wording found in the other
+    shared_figures: tuple[str, ...]  # figures (weight >= 1) of both texts, heaviest first
+    conflicting_figures: tuple[str, ...]  # "52.2% vs 53.4%": one slot, two values
+    shared_names: tuple[str, ...]    # rare title words of both, rarest first
+    days_apart: int | None
+    event_dates: str                 # "same" | "different" | "" (a lead without an explicit date)
+
+    @property
+    def linked(self) -> bool:
+        return self.relation != "different"
+
+
+def _containment(a: Fingerprint, b: Fingerprint) -> tuple[int, float, int, int]:
+    """(shared clauses, containment of the shorter text, shorter and longer clause characters)."""
+    shorter, longer = sorted((a.n_chars, b.n_chars))
+    common = np.intersect1d(a.clause_hashes, b.clause_hashes, assume_unique=True)
+    if not common.size or shorter < MIN_CONTAINMENT_CHARS:  # a title-and-dateline page: no evidence
+        return int(common.size), 0.0, shorter, longer
+    shared = int(a.clause_chars[np.searchsorted(a.clause_hashes, common)].sum())
+    return int(common.size), shared / shorter, shorter, longer
+
+
+def _event(a: Fingerprint, b: Fingerprint) -> str:
+    if not (a.event_days and b.event_days):
+        return ""
+    return "same" if any(abs(x - y) <= 1 for x in a.event_days for y in b.event_days) else "different"
+
+
+def compare(a: Fingerprint, b: Fingerprint, grams: Grams | None = None) -> Evidence:
+    """The evidence for `a` and `b` being one story, its score and the relation it implies."""
+    n_shared, containment, shorter, longer = _containment(a, b)
+    comparable = shorter >= MIN_CONTAINMENT_CHARS
+    days = abs(a.day - b.day) if a.day is not None and b.day is not None else None
+    in_window = comparable and (days is None or days <= NEWS_WINDOW_DAYS)
+
+    figures = sorted((k for k in a.figures.keys() & b.figures.keys()
+                      if max(a.figures[k], b.figures[k]) >= 1),
+                     key=lambda k: (-max(a.figures[k], b.figures[k]), k))
+    conflict_slots = [s for s in sorted(a.slots.keys() & b.slots.keys())
+                      if a.slots[s] != b.slots[s]
+                      and a.slots[s] not in b.figures and b.slots[s] not in a.figures]
+    conflicts = tuple(f"{a.figure_text[a.slots[s]]} vs {b.figure_text[b.slots[s]]}"
+                      for s in conflict_slots)
+    lead_conflict = any(a.slots[s] in a.lead_figures and b.slots[s] in b.lead_figures
+                        for s in conflict_slots)
+    names = sorted(a.names.keys() & b.names.keys(), key=lambda w: (-a.names[w], w))
+    event = _event(a, b)
+
+    # text: a shared template whose figures differ is two stories (monthly reports of a bureau)
+    text = containment * (CONFLICT_FACTOR if conflicts else 1.0)
+    # news: another report of the same event, told within NEWS_WINDOW_DAYS
+    support, news = 0.0, 0.0
+    if in_window:
+        support = lead_support(a, b, grams)
+        name_part = min(1.0, sum(a.names[w] for w in names) / NAME_SATURATION)
+        lead_weight = sum(max(a.figures[k], b.figures[k]) for k in a.lead_figures & b.lead_figures)
+        figure_part = min(1.0, lead_weight / FIGURE_SATURATION)
+        # the leads' wording alone could be a section's page header: it needs a second witness
+        corroborated = bool(names or figures) or n_shared >= 2
+        news = max(min(1.0, support / SUPPORT_FULL) if corroborated else 0.0, name_part * figure_part)
+        if event == "different":
+            news *= EVENT_FACTOR
+    score = 1 - (1 - text) * (1 - news)  # either signal alone can link
+    if lead_conflict:  # the news itself differs: 2月份…52.2% vs 3月份…53.4%
+        score *= LEAD_CONFLICT_FACTOR
+    score = round(score, 4)
+    relation = _relation(containment, shorter / longer if longer else 0.0) \
+        if score >= LINK_THRESHOLD else "different"
+    return Evidence(score, relation, round(containment, 4), n_shared, round(support, 4),
+                    tuple(a.figure_text[k] for k in figures), conflicts, tuple(names), days, event)
+
+
+def _relation(containment: float, length_ratio: float) -> str:
+    if containment >= COPY_CONTAINMENT and length_ratio >= COPY_RATIO:
+        return "copy"
+    if containment >= CONDENSED_CONTAINMENT and length_ratio < CONDENSED_RATIO:
+        return "condensed"
+    if containment >= REWRITE_CONTAINMENT:
+        return "rewrite"
+    return "same"
+
+
+def describe(evidence: Evidence) -> str:
+    """One line a reviewer can check against the two texts."""
+    parts = [f"{evidence.shared_clauses} shared clauses ({evidence.containment:.0%} of the shorter text)"]
+    if evidence.lead_support:
+        parts.append(f"each lead {evidence.lead_support:.0%} repeated by the other")
+    if evidence.shared_figures:
+        parts.append("figures " + ", ".join(evidence.shared_figures[:6]))
+    if evidence.shared_names:
+        parts.append("names " + ", ".join(evidence.shared_names[:6]))
+    if evidence.conflicting_figures:
+        parts.append("conflicting " + "; ".join(evidence.conflicting_figures))
+    if evidence.event_dates:
+        parts.append(f"{evidence.event_dates} event date")
+    if evidence.days_apart is not None:
+        parts.append(f"published {evidence.days_apart} days apart")
+    return "; ".join(parts)
+
+
+# ---- candidates -----------------------------------------------------------------------------------
+def posting_keys(fp: Fingerprint) -> np.ndarray:
+    """What can propose a candidate pair, as uint64 keys: its clauses, distinctive figures and
+    names. Never the whole text's similarity, so a short text inside a long one is proposed
+    like any other."""
+    extra = [_hash64(f"f{k}") for k, w in fp.figures.items() if w >= DISTINCTIVE_WEIGHT]
+    extra += [_hash64(f"n{w}") for w in fp.names]
+    return np.concatenate([fp.clause_hashes, np.array(extra, dtype=np.uint64)])
+
+
+def candidate_pairs(keys: list[np.ndarray], is_new: np.ndarray) -> set[tuple[int, int]]:
+    """Row pairs sharing a posting key that at most MAX_POSTING rows have, one of them new."""
+    flat = np.concatenate(keys) if keys else np.empty(0, np.uint64)
+    rows = np.repeat(np.arange(len(keys)), [k.size for k in keys])
+    order = np.argsort(flat, kind="stable")
+    flat, rows = flat[order], rows[order]
+    starts = np.flatnonzero(np.r_[True, flat[1:] != flat[:-1]]) if flat.size else np.empty(0, int)
+    ends = np.r_[starts[1:], flat.size]
+    sizes = ends - starts
+    pairs = set()
+    for s, e in zip(starts[(sizes > 1) & (sizes <= MAX_POSTING)].tolist(),
+                    ends[(sizes > 1) & (sizes <= MAX_POSTING)].tolist()):
+        members = np.unique(rows[s:e]).tolist()
+        for i in members:
+            if is_new[i]:
+                pairs.update((min(i, j), max(i, j)) for j in members if j != i)
+    return pairs
+
+
+# ---- the persisted index --------------------------------------------------------------------------
+LINK_COLUMNS = ["a", "b", *Evidence._fields]
+_FP_COLUMNS = ["article_id", "text_hash", "day", "clause_hashes", "clause_chars", "figure_keys",
+               "figure_weights", "figure_texts", "lead_figures", "slot_keys", "slot_values",
+               "name_keys", "name_weights", "event_days", "norm_lead", "norm_text"]
+
+
+def current_params() -> dict:
+    return {"version": VERSION, "min_clause_chars": MIN_CLAUSE_CHARS, "lead_chars": LEAD_CHARS,
+            "rare_idf": RARE_IDF, "support": [SUPPORT_CHARS, SUPPORT_NGRAM, SUPPORT_FULL],
+            "link_threshold": LINK_THRESHOLD, "news_window_days": NEWS_WINDOW_DAYS,
+            "factors": [EVENT_FACTOR, CONFLICT_FACTOR, LEAD_CONFLICT_FACTOR]}
+
+
+@dataclass
+class StoryIndex:
+    """Published story state: a fingerprint per canonical article, the links found so far, and
+    each article's story id. On disk: fingerprints.parquet, links.parquet, stories.parquet,
+    params.json."""
+    fingerprints: dict[str, Fingerprint] = field(default_factory=dict)  # in first-seen order
+    links: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=LINK_COLUMNS))
+    story_of: dict[str, str] = field(default_factory=dict)
+    params: dict = field(default_factory=current_params)
+
+    def __len__(self) -> int:
+        return len(self.fingerprints)
+
+    def save(self, directory: str | Path) -> Path:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        _fingerprint_frame(list(self.fingerprints.values())).to_parquet(
+            directory / "fingerprints.parquet", index=False)
+        self.links.to_parquet(directory / "links.parquet", index=False)
+        pd.DataFrame({"article_id": list(self.story_of), "story_id": list(self.story_of.values())}
+                     ).to_parquet(directory / "stories.parquet", index=False)
+        (directory / "params.json").write_text(json.dumps(self.params, indent=2))
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "StoryIndex":
+        directory = Path(directory)
+        params = json.loads((directory / "params.json").read_text())
+        if params != current_params():
+            raise ValueError(f"story index built with {params}, code uses {current_params()}: "
+                             "rebuild the index")
+        fps = _fingerprints_of(pd.read_parquet(directory / "fingerprints.parquet"))
+        links = pd.read_parquet(directory / "links.parquet")
+        stories = pd.read_parquet(directory / "stories.parquet")
+        return cls({fp.article_id: fp for fp in fps}, links,
+                   dict(zip(stories["article_id"], stories["story_id"])), params)
+
+
+def _fingerprint_frame(fps: list[Fingerprint]) -> pd.DataFrame:
+    return pd.DataFrame({
+        "article_id": [f.article_id for f in fps],
+        "text_hash": [f.text_hash for f in fps],
+        "day": pd.array([f.day for f in fps], dtype="Int64"),
+        "clause_hashes": [f.clause_hashes.view(np.int64).tolist() for f in fps],  # Parquet: int64
+        "clause_chars": [f.clause_chars.tolist() for f in fps],
+        "figure_keys": [list(f.figures) for f in fps],
+        "figure_weights": [list(f.figures.values()) for f in fps],
+        "figure_texts": [[f.figure_text[k] for k in f.figures] for f in fps],
+        "lead_figures": [sorted(f.lead_figures) for f in fps],
+        "slot_keys": [list(f.slots) for f in fps],
+        "slot_values": [list(f.slots.values()) for f in fps],
+        "name_keys": [list(f.names) for f in fps],
+        "name_weights": [list(f.names.values()) for f in fps],
+        "event_days": [sorted(f.event_days) for f in fps],
+        "norm_lead": [f.norm_lead for f in fps],
+        "norm_text": [f.norm_text for f in fps],
+    }, columns=_FP_COLUMNS)
+
+
+def _fingerprints_of(frame: pd.DataFrame) -> list[Fingerprint]:
+    out = []
+    for r in frame.itertuples(index=False):
+        out.append(Fingerprint(
+            article_id=r.article_id, text_hash=r.text_hash,
+            day=None if pd.isna(r.day) else int(r.day),
+            clause_hashes=np.asarray(r.clause_hashes, dtype=np.int64).view(np.uint64),
+            clause_chars=np.asarray(r.clause_chars, dtype=np.int32),
+            figures=dict(zip(r.figure_keys, map(int, r.figure_weights))),
+            figure_text=dict(zip(r.figure_keys, r.figure_texts)),
+            lead_figures=frozenset(r.lead_figures),
+            slots=dict(zip(r.slot_keys, r.slot_values)),
+            names=dict(zip(r.name_keys, map(float, r.name_weights))),
+            event_days=frozenset(int(d) for d in r.event_days),
+            norm_lead=r.norm_lead, norm_text=r.norm_text))
+    return out
+
+
+# ---- the stage ------------------------------------------------------------------------------------
+@dataclass
+class StoryResult:
+    stories: pd.DataFrame   # one row per article of `clusters` (STORY_COLUMNS)
+    index: StoryIndex       # the state to persist for the next incremental run
+
+
+def canonical_articles(articles: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFrame:
+    """The canonical article of every copy cluster, in the articles' order."""
+    canonical = set(clusters.loc[clusters["is_canonical"].astype(bool), "article_id"])
+    return articles[articles["article_id"].isin(canonical)]
+
+
+def build_stories(articles: pd.DataFrame, clusters: pd.DataFrame,
+                  prior: StoryIndex | None = None) -> StoryResult:
+    """Stories over the canonical articles of `clusters`, also against `prior` (the published
+    state): new or changed canonicals are fingerprinted and compared with every indexed one;
+    pairs already scored are not scored again. Returns a row for every article of `clusters`."""
+    prior = prior or StoryIndex()
+    canon = canonical_articles(articles, clusters)
+    fps: dict[str, Fingerprint] = {}
+    new: set[str] = set()
+    for row in canon[["article_id", "title", "body", "published_date"]].itertuples(index=False):
+        aid = str(row.article_id)
+        old = prior.fingerprints.get(aid)
+        if old is not None and old.text_hash == text_hash(row.title, row.body, row.published_date):
+            fps[aid] = old
+        else:
+            fps[aid] = fingerprint(aid, row.title, row.body, row.published_date)
+            new.add(aid)
+    # first-seen order: indexed articles first (their order), then this run's
+    order = [a for a in prior.fingerprints if a in fps] + [a for a in fps if a not in prior.fingerprints]
+    rows = {aid: i for i, aid in enumerate(order)}
+    kept = prior.links[prior.links["a"].isin(rows.keys()) & prior.links["b"].isin(rows.keys())
+                       & ~prior.links["a"].isin(new) & ~prior.links["b"].isin(new)]
+
+    is_new = np.array([aid in new for aid in order], dtype=bool)
+    found, grams = [], Grams()
+    for i, j in sorted(candidate_pairs([posting_keys(fps[a]) for a in order], is_new)):
+        evidence = compare(fps[order[i]], fps[order[j]], grams)
+        if evidence.linked:
+            found.append(_link_row(order[i], order[j], evidence))
+    links = pd.concat([kept, pd.DataFrame(found, columns=LINK_COLUMNS)], ignore_index=True) \
+        if found else kept.reset_index(drop=True)
+    story_of = _assign(order, links, prior.story_of)
+    index = StoryIndex({a: fps[a] for a in order}, links, story_of)
+    return StoryResult(_story_rows(clusters, fps, links, story_of, order), index)
+
+
+def _link_row(a: str, b: str, e: Evidence) -> dict:
+    return {"a": a, "b": b, **e._asdict()}
+
+
+def _evidence(link: dict) -> Evidence:
+    """A stored link back as Evidence (lists read back from Parquet as tuples, NA as None)."""
+    values = {f: link[f] for f in Evidence._fields}
+    for f in LIST_COLUMNS:
+        values[f] = tuple(values[f]) if values[f] is not None else ()
+    values["days_apart"] = None if pd.isna(values["days_apart"]) else int(values["days_apart"])
+    values["shared_clauses"] = int(values["shared_clauses"])
+    return Evidence(**values)
+
+
+def _components(order: list[str], links: pd.DataFrame) -> list[list[str]]:
+    parent = {a: a for a in order}
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    rank = {a: i for i, a in enumerate(order)}
+    for a, b in zip(links["a"], links["b"]):
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            first, second = sorted((ra, rb), key=rank.get)
+            parent[second] = first
+    groups: dict[str, list[str]] = defaultdict(list)
+    for a in order:
+        groups[find(a)].append(a)
+    return list(groups.values())
+
+
+def _assign(order: list[str], links: pd.DataFrame, previous: dict[str, str]) -> dict[str, str]:
+    """Story id of every article: a story keeps its id; merged stories keep the smallest."""
+    story_of = {}
+    for members in _components(order, links):
+        old = sorted({previous[a] for a in members if a in previous})
+        story_id = old[0] if old else f"s-{members[0]}"
+        story_of.update(dict.fromkeys(members, story_id))
+    return story_of
+
+
+def _representative(members: list[str], fps: dict[str, Fingerprint], rank: dict[str, int]) -> str:
+    """The original report: earliest published, then the most complete text, then first seen."""
+    return min(members, key=lambda a: (fps[a].day if fps[a].day is not None else math.inf,
+                                       -fps[a].n_chars, rank[a]))
+
+
+def _story_rows(clusters: pd.DataFrame, fps: dict[str, Fingerprint], links: pd.DataFrame,
+                story_of: dict[str, str], order: list[str]) -> pd.DataFrame:
+    """One row per article of `clusters`: a canonical article with the link that joins it to its
+    story's representative (or its strongest link), a copy with its copy cluster."""
+    rank = {a: i for i, a in enumerate(order)}
+    members: dict[str, list[str]] = defaultdict(list)
+    for a in order:
+        members[story_of[a]].append(a)
+    representative = {s: _representative(m, fps, rank) for s, m in members.items()}
+    link_of: dict[tuple[str, str], Evidence] = {}
+    best: dict[str, tuple[str, Evidence]] = {}  # each article's strongest link
+    for link in links.to_dict("records"):
+        evidence = _evidence(link)
+        for me, other in ((link["a"], link["b"]), (link["b"], link["a"])):
+            link_of[(me, other)] = evidence
+            if me not in best or evidence.score > best[me][1].score:
+                best[me] = (other, evidence)
+    rows: dict[str, dict] = {}
+    for a in order:
+        story_id, rep = story_of[a], representative[story_of[a]]
+        if a == rep:
+            rows[a] = _row(story_id, a, "unique", 1.0, "the story's representative (earliest report)",
+                           None, True)
+            continue
+        partner, evidence = (rep, link_of[(a, rep)]) if (a, rep) in link_of else best[a]
+        rows[a] = _row(story_id, a, evidence.relation, evidence.score, describe(evidence),
+                       partner, False, evidence)
+    for c in clusters[~clusters["is_canonical"].astype(bool)].itertuples():
+        if c.canonical_id in story_of:
+            rows[c.article_id] = _row(
+                story_of[c.canonical_id], c.article_id, "copy", float(c.similarity),
+                f"copy of {c.canonical_id} (copy cluster {c.cluster_id}, {c.kind}, "
+                f"similarity {float(c.similarity):.2f})", c.canonical_id, False)
+    out = pd.DataFrame([rows[a] for a in clusters["article_id"] if a in rows],
+                       columns=[c for c in STORY_COLUMNS if c not in ("cluster_id", "story_size")])
+    out["cluster_id"] = out["article_id"].map(dict(zip(clusters["article_id"], clusters["cluster_id"])))
+    out["story_size"] = out["story_id"].map(out["story_id"].value_counts())
+    return out[STORY_COLUMNS].astype({"score": float, "containment": float, "lead_support": float,
+                                      "shared_clauses": "int64",
+                                      "days_apart": "Int64", "is_representative": bool,
+                                      "story_size": "int64"})
+
+
+def _row(story_id: str, article_id: str, relation: str, score: float, evidence: str,
+         matched_id: str | None, representative: bool, e: Evidence | None = None) -> dict:
+    """A stories row; `e` the link's evidence (None for the representative and for copies,
+    whose containment is their score: 1.0, or the copy cluster's similarity)."""
+    return {"story_id": story_id, "article_id": article_id, "relation": relation,
+            "score": round(float(score), 4), "evidence": evidence, "matched_id": matched_id,
+            "is_representative": representative,
+            "containment": e.containment if e else round(float(score), 4),
+            "shared_clauses": e.shared_clauses if e else 0,
+            "lead_support": e.lead_support if e else 0.0,
+            "shared_figures": list(e.shared_figures) if e else [],
+            "conflicting_figures": list(e.conflicting_figures) if e else [],
+            "shared_names": list(e.shared_names) if e else [],
+            "days_apart": e.days_apart if e else None}
+
+
+# ---- the declared stage ---------------------------------------------------------------------------
+def stories_stage(tables, prior: StoryIndex | None):
+    """The stage's function: the release's stories, resuming from the index the previous
+    release saved (when the same code made it); the new index is saved with this release."""
+    result = build_stories(tables["articles"], tables["clusters"], prior)
+    return {"stories": result.stories}, result.index
+
+
+def _counts(output, tables) -> list[tuple[str, int]]:
+    return [("distinct stories", int(tables["stories"]["story_id"].nunique()))]
+
+
+STAGE = Stage(
+    name="stories", function=stories_stage, key="article_id",
+    reads={"articles": ("article_id", "title", "body", "published_date"),
+           "clusters": ("article_id", "cluster_id", "canonical_id", "is_canonical", "kind",
+                        "similarity")},
+    writes={"stories": STORY_COLUMNS}, state=StoryIndex, counts=_counts,
+    # fingerprints read numbers, dates and words with extract's parsers; the index keys
+    # articles by id, as dedup's does: other cleaning or clustering code makes it stale
+    code=("newsgate.tasks.stories", "newsgate.tasks.extract", "newsgate.tasks.dedup",
+          "newsgate.tasks.clean"))

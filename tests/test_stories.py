@@ -1,0 +1,282 @@
+"""Story clusters (tasks/stories.py) on real text: the labelled pairs of tests/gold/stories.
+
+Every article here is a real bench or dev article as the clean stage produced it; the pair ids
+and labels are those of tests/gold/stories/pairs.jsonl (labelled by reading, README there).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import needs_shared
+
+sys.path.insert(0, str(Path(__file__).parent / "gold" / "stories"))
+from gold import load_articles, load_pairs, pair_metrics  # noqa: E402
+
+from newsgate.tasks import stories  # noqa: E402
+from newsgate.tasks.dedup import dedup_articles  # noqa: E402
+
+PAIRS = {p["pair_id"]: p for p in load_pairs()}
+
+
+@pytest.fixture(scope="module")
+def articles() -> pd.DataFrame:
+    return load_articles()
+
+
+@pytest.fixture(scope="module")
+def fingerprints(articles) -> dict[str, stories.Fingerprint]:
+    return {r.article_id: stories.fingerprint(r.article_id, r.title, r.body, r.published_date)
+            for r in articles.itertuples()}
+
+
+@pytest.fixture(scope="module")
+def built(articles) -> stories.StoryResult:
+    return stories.build_stories(articles, dedup_articles(articles).clusters)
+
+
+def evidence(fingerprints, pair_id: str) -> stories.Evidence:
+    pair = PAIRS[pair_id]
+    return stories.compare(fingerprints[pair["a"]], fingerprints[pair["b"]])
+
+
+# ---- each signal ----------------------------------------------------------------------------------
+def test_condensed_version_is_found_where_whole_text_jaccard_is_low(fingerprints):
+    """基本药物统一定价: a 1,055-character version made of the first half of a 2,285-character
+    article. Their 5-gram Jaccard is 0.46 (MinHash at 0.8 never proposes them); every clause of
+    the short text is in the long one."""
+    pair = PAIRS["1ef5346d654f"]
+    assert pair["jaccard"] < 0.5 and pair["relation"] == "condensed"
+    e = evidence(fingerprints, "1ef5346d654f")
+    assert e.containment > 0.95 and e.relation == "condensed" and e.linked
+
+
+def test_candidates_come_from_clauses_not_whole_text_similarity(fingerprints):
+    """The condensed pair is proposed because it shares clauses (posting keys), whatever the
+    ratio of the two lengths."""
+    a, b = (fingerprints[PAIRS["1ef5346d654f"][k]] for k in "ab")
+    assert set(stories.posting_keys(a).tolist()) & set(stories.posting_keys(b).tolist())
+    pairs = stories.candidate_pairs([stories.posting_keys(a), stories.posting_keys(b)],
+                                    np.array([False, True]))
+    assert pairs == {(0, 1)}
+
+
+def test_template_with_different_figures_is_two_stories(fingerprints):
+    """PMI February 52.2% vs March 53.4%: one bureau's monthly template; the figure in the same
+    slot of both leads conflicts."""
+    e = evidence(fingerprints, "4af8be196849")
+    assert "52.2% vs 53.4%" in e.conflicting_figures
+    assert not e.linked
+
+
+def test_notices_of_one_template_for_other_products_are_two_stories(fingerprints):
+    """Procurement result notices: the same fixed wording, another product and amount."""
+    e = evidence(fingerprints, "19799119c222")
+    assert any("元 vs " in c for c in e.conflicting_figures)
+    assert not e.linked
+
+
+def test_lead_support_tells_another_report_from_a_follow_up(fingerprints):
+    """力拓 buys 湘电 dump trucks (two reports of one signing) vs Nokia's denial of the channel
+    collapse the earlier report described: both share names, only the first shares its lead."""
+    same = evidence(fingerprints, "1ac009e0488e")
+    follow_up = evidence(fingerprints, "d4f046bc3974")
+    assert same.lead_support > 0.2 and same.linked and same.relation == "same"
+    assert follow_up.lead_support < 0.05 and not follow_up.linked
+    assert "诺基亚" in follow_up.shared_names  # names alone are not enough
+
+
+def test_rare_title_words_are_names_common_ones_are_not(fingerprints, articles):
+    title = articles.set_index("article_id").at[PAIRS["2219ae7c5061"]["a"], "title"]
+    assert "海尔" in title and "收购" in title
+    names = fingerprints[PAIRS["2219ae7c5061"]["a"]].names
+    assert {"海尔", "三洋"} <= set(names) and "收购" not in names  # IDF 6.2: a common word
+
+
+def test_figures_weigh_by_their_significant_digits(fingerprints):
+    assert [stories.figure_weight(v) for v in (10, 20.0, 15, 2.3, 12.8, 6123, 18.8)] == [0, 0, 1, 1, 2, 3, 2]
+    fp = fingerprints[PAIRS["20901f0b144a"]["a"]]  # 青岛海尔 18.8亿 acquisition
+    # keyed in 元 but shown as first written: the title's 18.8亿 (money by its 收购 context)
+    assert fp.figures["1880000000元"] == 2 and fp.figure_text["1880000000元"] == "18.8亿"
+
+
+def test_reports_far_apart_get_no_news_evidence(fingerprints):
+    """Two previews of one 重庆 fair published 82 days apart: the lead evidence does not count
+    outside NEWS_WINDOW_DAYS (the pair stays apart; labelled the same story, a known miss)."""
+    e = evidence(fingerprints, "9193891af79a")
+    assert e.days_apart > stories.NEWS_WINDOW_DAYS and e.lead_support == 0 and not e.linked
+
+
+def test_event_dates_of_the_leads_are_compared(fingerprints):
+    """中国北车: a share placement announced on 22 March vs contracts announced on 26 March."""
+    e = evidence(fingerprints, "5d2abc784e43")
+    assert e.event_dates == "different" and not e.linked
+
+
+def test_a_title_and_dateline_page_gives_no_containment(fingerprints):
+    """Header-only pages (首页 … 发布时间, under MIN_CONTAINMENT_CHARS) share their header."""
+    e = evidence(fingerprints, "8f520e31b3a1")
+    assert e.containment == 0 and not e.linked
+
+
+def test_a_shared_page_header_alone_does_not_link(fingerprints):
+    """Two pages of one portal section, the same day: their leads start with the same page
+    furniture (首页 陶朱公商圈 商圈资讯 … 发布时间：2011-03-11), so a fifth of each lead is in the
+    other text, but they share no name, no figure and at most one clause: no second witness."""
+    a, b = fingerprints["d7911809bc6b801b-0"], fingerprints["fc350b0fec521e04-0"]  # 空调 / 以旧换新
+    e = stories.compare(a, b)
+    assert e.lead_support > 0.2 and e.days_apart == 0
+    assert not e.shared_names and not e.shared_figures and e.shared_clauses <= 1
+    assert not e.linked
+
+
+def test_the_deciding_evidence_is_written_out(fingerprints):
+    e = evidence(fingerprints, "06c392a3a37c")  # 中怡康 H1 appliance report, rewritten
+    text = stories.describe(e)
+    assert e.linked and "shared clauses" in text and "6123亿元" in e.shared_figures
+    assert "figures 6123亿元" in text or "6123亿元" in text
+
+
+# ---- the stage ------------------------------------------------------------------------------------
+def test_every_clustered_article_gets_a_row_and_copies_share_their_canonicals_story(built, articles):
+    rows = built.stories
+    clusters = dedup_articles(articles).clusters
+    assert sorted(rows["article_id"]) == sorted(clusters["article_id"])
+    story = dict(zip(rows["article_id"], rows["story_id"]))
+    assert all(story[a] == story[c] for a, c in zip(clusters["article_id"], clusters["canonical_id"]))
+    assert (rows.groupby("story_id")["is_representative"].sum() == 1).all()
+
+
+def test_dev_near_duplicate_sets_and_their_rewrites_are_one_story(built):
+    """The five near-duplicate sets of ../shared/corpus/dev/SOURCES.md (their articles are in
+    the gold): 孵化器 tax policy reported by two outlets and as the official notice, etc."""
+    story = dict(zip(built.stories["article_id"], built.stories["story_id"]))
+    for p in load_pairs():
+        if p["pool"] == "dev_set":
+            assert story[p["a"]] == story[p["b"]], p["note"]
+        if p["pool"] == "dev_negative":
+            assert story[p["a"]] != story[p["b"]], p["note"]
+
+
+def test_held_out_pairs_meet_the_measured_level(built):
+    """Story level on the test part (labels never used to choose a parameter): at the time of
+    writing precision 0.950, recall 0.891 over the gold articles (benchmarks/README_stories.md);
+    these floors catch a regression, they are not the targets."""
+    m = pair_metrics(dict(zip(built.stories["article_id"], built.stories["story_id"])),
+                     load_pairs("test"))
+    print(f"\nstories, test pairs: precision {m['precision']:.3f} recall {m['recall']:.3f}")
+    assert m["precision"] >= 0.93 and m["recall"] >= 0.85
+
+
+def test_incremental_equals_full_recompute(articles, tmp_path):
+    """Stories of part of the gold, saved and loaded as the published index, then the rest
+    added: the same stories as one full run, and no old pair scored again."""
+    clusters = dedup_articles(articles).clusters
+    full = stories.build_stories(articles, clusters)
+    later = pd.Series(np.arange(len(articles)) % 5 == 0, index=articles.index)  # a fifth later
+    old = articles[~later.to_numpy()]
+    first = stories.build_stories(old, dedup_articles(old).clusters)
+    index = stories.StoryIndex.load(first.index.save(tmp_path / "index"))
+    assert len(index) == len(first.index) and len(index.links) == len(first.index.links)
+
+    scored = []
+    real_compare = stories.compare
+
+    def counting(a, b, corpus=None):
+        scored.append((a.article_id, b.article_id))
+        return real_compare(a, b, corpus)
+
+    stories.compare = counting
+    try:
+        second = stories.build_stories(articles, clusters, index)
+    finally:
+        stories.compare = real_compare
+    new = set(articles.loc[later.to_numpy(), "article_id"])
+    assert scored and all(a in new or b in new for a, b in scored)
+
+    def partition(result):
+        return {frozenset(g) for _, g in result.stories.groupby("story_id")["article_id"]}
+
+    assert partition(second) == partition(full)
+    # a story keeps its id; one that merged with another took the smaller of the two ids
+    again = second.stories.set_index("article_id")["story_id"]
+    for story_id, members in first.stories.groupby("story_id")["article_id"]:
+        assert again[members].nunique() == 1 and again[members.iloc[0]] <= story_id
+
+
+def test_a_changed_text_is_fingerprinted_again(articles):
+    first = stories.build_stories(articles, dedup_articles(articles).clusters)
+    edited = articles.copy()
+    aid, other = PAIRS["1ef5346d654f"]["a"], PAIRS["1ef5346d654f"]["b"]  # the long one edited
+    before = first.stories.set_index("article_id")
+    assert before.at[aid, "story_id"] == before.at[other, "story_id"]
+    edited.loc[edited["article_id"] == aid, "body"] = "另一篇完全不同的报道，讲述了别的事情，与原文无关。" * 8
+    second = stories.build_stories(edited, dedup_articles(edited).clusters, first.index)
+    row = second.stories.set_index("article_id")
+    assert row.at[aid, "story_id"] != row.at[other, "story_id"]
+    assert second.index.fingerprints[aid].text_hash != first.index.fingerprints[aid].text_hash
+
+
+def test_an_incompatible_index_is_refused(built, tmp_path):
+    directory = built.index.save(tmp_path / "index")
+    params = (directory / "params.json").read_text().replace('"version": 1', '"version": 0')
+    (directory / "params.json").write_text(params)
+    with pytest.raises(ValueError, match="rebuild the index"):
+        stories.StoryIndex.load(directory)
+
+
+def test_no_articles_no_stories():
+    empty = load_articles().iloc[0:0]
+    result = stories.build_stories(empty, dedup_articles(empty).clusters)
+    assert result.stories.empty and list(result.stories.columns) == stories.STORY_COLUMNS
+
+
+@needs_shared
+def test_dev_corpus_through_the_real_stages(shared_dir):
+    """The dev corpus ingested and cleaned by the project's stages: every near-duplicate set of
+    SOURCES.md is one story and no other dev file joins a story."""
+    from newsgate.tasks.clean import clean_documents
+    from newsgate.tasks.ingest import ingest_files
+    paths = sorted(p for p in (shared_dir / "corpus" / "dev").iterdir() if p.suffix in (".txt", ".html"))
+    articles = clean_documents(ingest_files(paths).documents).articles
+    rows = stories.build_stories(articles, dedup_articles(articles).clusters).stories
+    story = {Path(s).name: st for s, st in zip(
+        articles.set_index("article_id").loc[rows["article_id"], "source"], rows["story_id"])}
+    sets = [["gne_11.html", "gne_12.html"], ["gerapy_2.html", "gerapy_3.html"],
+            ["sogouca_2.txt", "sogouca_3.txt"], ["sinacrawl_1.txt", "sinacrawl_2.txt", "sinacrawl_3.txt"],
+            ["sinacrawl_4.txt", "sinacrawl_5.txt"]]
+    for files in sets:
+        assert len({story[f] for f in files}) == 1, files
+    in_sets = {f for files in sets for f in files}
+    others = [story[f] for f in story if f not in in_sets]
+    assert len(others) == len(set(others))
+
+
+# ---- the contract, the lake and the command line ---------------------------------------------------
+def test_stories_pass_their_gate_and_broken_ones_do_not(built):
+    from newsgate.tasks.gates import run_gate
+    kept, result = run_gate("stories", built.stories, stage="stories")
+    assert result.passed and len(kept) == len(built.stories)
+
+    broken = built.stories.copy()
+    joined = broken.index[broken["relation"].isin(["condensed", "rewrite", "same"])][0]
+    broken.loc[joined, "story_id"] = "s-elsewhere"  # its match and representative stay behind
+    _, result = run_gate("stories", broken, stage="stories")
+    failed = {c.check for c in result.failed_errors}
+    assert any("_check_match_in_story" in c for c in failed)
+    assert any("_check_representatives_in_story" in c for c in failed)
+
+
+def test_show_stories_prints_a_published_stories_table(built, articles, tmp_path, capsys):
+    from newsgate.flows.cli import main
+    from newsgate.tasks.publish import Lake
+    Lake(tmp_path).publish("rel-1", {"stories": built.stories}, {})
+    assert main(["show", "stories", "--out", str(tmp_path), "--limit", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "story_id" in out and "relation" in out and f"({len(built.stories)} rows of stories in rel-1)" in out
+    back = Lake(tmp_path).read_table("stories")
+    assert back["shared_figures"].map(list).tolist() == built.stories["shared_figures"].tolist()
