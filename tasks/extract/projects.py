@@ -30,6 +30,7 @@ from pathlib import Path
 
 from .numbers import Quantity
 from .places import place_surfaces
+from .name_tagger import tag_names
 from .sentences import Span, SpanIndex
 from .tokenize import Token, Tokens, word_frequency, word_tag
 
@@ -283,9 +284,10 @@ def _after_object_lead(text: str, start: int) -> bool:
     return any(text.endswith(lw, 0, start) for lw in _words()["named_object_leads"])
 
 
-def find_projects(text: str, tokens: Tokens, clauses: list[Span],
-                  quantities: list[Quantity], person_names: set[str] = frozenset()) -> list[Project]:
-    """Projects of one article, in text order (patterns in the order of the module doc)."""
+def find_projects(text: str, tokens: Tokens, clauses: list[Span], quantities: list[Quantity],
+                  person_names: set[str] = frozenset(), learned: bool = True) -> list[Project]:
+    """Projects of one article, in text order (patterns in the order of the module doc);
+    `learned=False`: the rules alone (what the name tagger is trained on)."""
     finder = _ProjectFinder(text, tokens, clauses, quantities, person_names)
     finder.money_led()
     finder.invest_build()
@@ -293,6 +295,8 @@ def find_projects(text: str, tokens: Tokens, clauses: list[Span],
     finder.ceremony()
     finder.lists()
     finder.named()
+    if learned:
+        finder.learned()
     finder.invest_after()
     finder.anaphora()
     return sorted(finder.found, key=lambda p: p.name_start)
@@ -550,6 +554,13 @@ class _ProjectFinder:
             return bool(topic.search(rest))
         return bool(topic.match(rest))
 
+    def learned(self) -> None:
+        """Names the CRF tagger finds (name_tagger.py) where no rule found one."""
+        names = [(p.name_start, p.name_end) for p in self.found]
+        for start, end, clause, sure in tag_names(self.text, self.tokens, self.clauses, names):
+            if sure >= LEARNED_MIN and self.free(start, end) and self._acceptable(start, end, distinctive=False):
+                self.add(Project(self.text[start:end], start, end, clause, "learned"))
+
     def named(self) -> None:
         """NAME项目已投产 / 推动NAME项目, / 开工建设NAME风电场 / NAME水库正式开工 / NAME工程，…总投资X."""
         text, tk, tokens, words = self.text, self.tk, self.tokens, _words()
@@ -593,6 +604,7 @@ class _ProjectFinder:
                 self.add(Project(text[start:t.end], start, t.end, clause, "named", context=how))
 
 
+LEARNED_MIN = 0.6   # the tagger's least sure character of a name it adds (best F1 on the tune part)
 RESPECTIVELY = re.compile(r"分别(?:约|约为|为|是|达)?$|分别")
 MONEY_LED_OF = re.compile(r"(?:[、，,][^，,。；;、的]{1,20}?)?的")
 ROUTE = re.compile(r"至|到|[-—－]|\d+线|[国省县]道|公路|铁路|高速")
