@@ -574,8 +574,9 @@ class _ProjectFinder:
                     i > 0 and _facility_token(tokens.words[i - 1] + word) and not _facility_token(tokens.words[i - 1])):
                 continue  # neither 项目/工程 nor a facility head (集群|区 split by jieba counts too)
             t = tokens[i]
-            if not self.free(t.start, t.end) or (i + 1 < len(tokens) and _is_suffix_token(tokens.words[i + 1])):
-                continue  # claimed, or the suffix run continues: handle it at its last token
+            if not self.free(t.start, t.end) or (i + 1 < len(tokens) and (
+                    _is_suffix_token(tokens.words[i + 1]) or _facility_token(tokens.words[i + 1]))):
+                continue  # claimed, or the head run continues (光伏|电站, 枢纽|立交): handle it at its last token
             clause = self.clause_at.at(t.start)
             if clause is None:
                 continue
