@@ -8,11 +8,11 @@ clean_documents) on seeds/*.txt, or tests/fixtures/extract/articles.json with --
 cases, projects recall/precision, indicators recall (all / core), visits, places, traps.
 Facts gold (`tests/gold/facts/`, in the repository): projects P/R (names match after whitespace
 folding, the amount exact where the gold states one), indicators P/R, money recall and the share
-of found amounts whose value is right — on the tune part and the test part separately
-(definitions in benchmarks/scoring.py). --misses lists what the tune part missed or added (never
-the test part: it is not looked at while tuning). --metrics prints the 20 most frequent
+of found amounts whose value is right — on the train, tune and test parts separately
+(definitions in benchmarks/scoring.py). --misses lists what the train or tune part missed or
+added (never the test part: it is not looked at while tuning). --metrics prints the 20 most frequent
 indicator metrics over the bench corpus and the count of one-character or function-word metrics
-(must be 0), and --calibrate the precision of each project and indicator rule on the tune part
+(must be 0), and --calibrate the precision of each project and indicator rule on the train/tune part
 (the priors of tasks/extract/confidence.json).
 """
 from __future__ import annotations
