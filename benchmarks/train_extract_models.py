@@ -87,7 +87,7 @@ def row_sequences(records: list[dict]):
                     and _same_value(g, q)]
             if hits and all(g.get("optional") for g in hits):
                 continue
-            yield [indicator_filter.candidate_features(text, c)], ["yes" if hits else "no"]
+            yield [indicator_filter.candidate_features(text, parsed.tokens, c)], ["yes" if hits else "no"]
 
 
 def _same_value(g: dict, q) -> bool:

@@ -16,7 +16,7 @@ def indicators(text: str, claimed=()):
     home = home_of([], toks, None)
     locator = RegionLocator(text, find_places(text, toks, home), paragraphs(text), home)
     return [(i.metric, i.quantity.value, i.quantity.unit, i.region_full.full if i.region_full else None, i.period)
-            for i in find_indicators(text, indicator_candidates(text, find_quantities(text, set(toks.starts)),
+            for i in find_indicators(text, toks, indicator_candidates(text, find_quantities(text, set(toks.starts)),
                                                                 clauses(text), sentences(text), list(claimed),
                                                                 locator))]
 

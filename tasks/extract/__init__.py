@@ -172,7 +172,7 @@ def extract_article(article: dict) -> dict[str, list[dict]]:
             year=published[:4] if published and published[:4].isdigit() else None),
             f"projects.{p.pattern}", doubts))
 
-    for ind in find_indicators(body, a.indicator_candidates()):
+    for ind in find_indicators(body, tokens, a.indicator_candidates()):
         q = ind.quantity
         doubts = [d for d, yes in (("no_period", ind.period is None), ("no_region", ind.region is None),
                                    ("vague", q.vague)) if yes]

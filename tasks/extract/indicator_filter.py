@@ -12,7 +12,7 @@ maximum-entropy classifier), so the project needs one learning library, not two.
 
 Features: where the metric came from (before/after/carried/derived), the rule that rejects it (or
 none), the metric's measure head, first and last words, the quantity's measure/unit/qualifier,
-whether a period and a region were said, the words right before the metric and right after the
+whether a period and a region were said, the article's two tokens right before and right after the
 number, company and project words in the clause. The model (`indicator_rows.crfsuite`) ships with
 the package, is opened once per process and is rebuilt by `benchmarks/train_extract_models.py`.
 Without it, the rules decide.
@@ -20,8 +20,11 @@ Without it, the rules decide.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from functools import lru_cache
 from pathlib import Path
+
+from .tokenize import Tokens
 
 MODEL_FILE = Path(__file__).with_name("indicator_rows.crfsuite")
 COMPANY_WORDS = re.compile(r"公司|集团|企业|股份|厂商|品牌|旗下")
@@ -33,15 +36,18 @@ def _words(phrase: str) -> tuple[str, ...]:
     return _words_of(phrase) if phrase else ()
 
 
-def candidate_features(text: str, candidate) -> list[str]:
-    """The features of one candidate row (indicators.Candidate)."""
+def candidate_features(text: str, tokens: Tokens, candidate) -> list[str]:
+    """The features of one candidate row (indicators.Candidate); `tokens` are the article's."""
     from .sense import measure_head
     ind = candidate.indicator
     q = ind.quantity
     metric_words = _words(ind.metric)
     clause = text[ind.clause.start:ind.clause.end]
-    before_words = _words(text[max(ind.clause.start, q.start - 12):q.start])
-    after_words = _words(text[q.end:min(ind.clause.end, q.end + 8)])
+    first = bisect_right(tokens.ends, q.start)          # the first token ending after the number starts
+    before_words = [w for w, s in zip(tokens.words[max(0, first - 2):first], tokens.starts[max(0, first - 2):first])
+                    if s >= ind.clause.start]
+    after = bisect_left(tokens.starts, q.end)
+    after_words = [w for w, e in zip(tokens.words[after:after + 2], tokens.ends[after:after + 2]) if e <= ind.clause.end]
     f = ["bias", "src=" + ind.pattern, "rej=" + str(candidate.rejected_by),
          "head=" + str(measure_head(ind.metric)), "measure=" + q.measure, "unit=" + q.unit,
          "kind=" + q.kind, "qual=" + str(q.qualifier), "period=" + str(ind.period is not None),
@@ -54,8 +60,8 @@ def candidate_features(text: str, candidate) -> list[str]:
     if metric_words:
         f += ["m0=" + metric_words[0], "m-1=" + metric_words[-1]]
     f += ["mw=" + w for w in metric_words]
-    f += ["b-1=" + w for w in before_words[-2:]]
-    f += ["a+1=" + w for w in after_words[:2]]
+    f += ["b-1=" + w for w in before_words]
+    f += ["a+1=" + w for w in after_words]
     return f
 
 
@@ -73,10 +79,10 @@ def _tagger():
     return tagger
 
 
-def statistic_probability(text: str, candidate) -> float | None:
+def statistic_probability(text: str, tokens: Tokens, candidate) -> float | None:
     """P(the candidate is a statistic), or None when no model ships (the rules decide)."""
     tagger = _tagger()
     if tagger is None:
         return None
-    tagger.set([candidate_features(text, candidate)])
+    tagger.set([candidate_features(text, tokens, candidate)])
     return tagger.marginal("yes", 0)

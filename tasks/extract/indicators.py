@@ -260,12 +260,12 @@ def indicator_candidates(text: str, quantities: list[Quantity], clauses: list[Sp
     return out
 
 
-def find_indicators(text: str, candidates: list[Candidate]) -> list[Indicator]:
+def find_indicators(text: str, tokens, candidates: list[Candidate]) -> list[Indicator]:
     """The candidates no rule rejects, each with the learned scorer's probability that it is a
     statistic (indicator_filter.py; None when no model ships): the row's confidence."""
     out = []
     for c in candidates:
         if c.rejected_by is None:
-            c.indicator.probability = statistic_probability(text, c)
+            c.indicator.probability = statistic_probability(text, tokens, c)
             out.append(c.indicator)
     return out

@@ -34,6 +34,13 @@ def _heads() -> frozenset[str]:
     return frozenset(_words()["name_suffixes"]) | frozenset(_words()["compound_suffixes"])
 
 
+@lru_cache(maxsize=1)
+def _head_last_chars() -> frozenset[str]:
+    """The characters a head can end with (a cheap test before `is_head`)."""
+    from .projects import _words
+    return frozenset(w[-1] for w in _heads() | frozenset(_words()["facility_suffixes"]))
+
+
 @lru_cache(maxsize=65536)
 def is_head(word: str) -> bool:
     """A token that can end a project name: 项目/工程 (and their compounds) or a facility head."""
@@ -65,7 +72,8 @@ def tagged_windows(tokens: Tokens, clauses: Iterable[Span]) -> list[tuple[Span, 
     """(window, clause) pairs the tagger reads: a name ends at a head, so each head token of a clause
     gives the WINDOW characters before it and itself (overlapping windows merged). Clauses with no
     head hold no name; reading only these windows keeps the tagger's cost small."""
-    heads = [(st, e) for w, st, e in zip(tokens.words, tokens.starts, tokens.ends) if is_head(w)]
+    last = _head_last_chars()
+    heads = [(st, e) for w, st, e in zip(tokens.words, tokens.starts, tokens.ends) if w[-1] in last and is_head(w)]
     head_starts = [st for st, _ in heads]
     out: list[tuple[Span, Span]] = []
     for c in clauses:

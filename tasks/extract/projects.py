@@ -559,8 +559,11 @@ class _ProjectFinder:
         """Names the CRF tagger finds (name_tagger.py) where no rule found one."""
         names = [(p.name_start, p.name_end) for p in self.found]
         for start, end, clause, sure in tag_names(self.text, self.tokens, self.clauses, names):
+            name = self.text[start:end]
+            if JOINED.search(name) and not name.endswith(("项目", "工程")):
+                continue  # A及B通往C高速: facilities joined (only 项目/工程 closes a joined name)
             if sure >= LEARNED_MIN and self.free(start, end) and self._acceptable(start, end, distinctive=False):
-                self.add(Project(self.text[start:end], start, end, clause, "learned"))
+                self.add(Project(name, start, end, clause, "learned"))
 
     def named(self) -> None:
         """NAME项目已投产 / 推动NAME项目, / 开工建设NAME风电场 / NAME水库正式开工 / NAME工程，…总投资X."""
@@ -606,6 +609,7 @@ class _ProjectFinder:
                 self.add(Project(text[start:t.end], start, t.end, clause, "named", context=how))
 
 
+JOINED = re.compile(r"[及和与]")
 LEARNED_MIN = 0.75  # the tagger's least sure character of a name it adds (best on the tune part, seeds unchanged)
 RESPECTIVELY = re.compile(r"分别(?:约|约为|为|是|达)?$|分别")
 MONEY_LED_OF = re.compile(r"(?:[、，,][^，,。；;、的]{1,20}?)?的")
