@@ -18,11 +18,11 @@ from stages import extract_articles
 sys.path.insert(0, str(ROOT / "benchmarks"))  # the scorer is benchmark tooling, not pipeline code
 from scoring import articles_of, score_facts  # noqa: E402
 
-FLOORS = {
-    "tune": {"projects_recall": 0.58, "projects_precision": 0.78, "indicators_recall": 0.76,
-             "indicators_precision": 0.63, "money_recall": 0.98, "money_values_right": 1.0},
-    "test": {"projects_recall": 0.33, "projects_precision": 0.52, "indicators_recall": 0.61,
-             "indicators_precision": 0.48, "money_recall": 0.97, "money_values_right": 1.0},
+FLOORS = {   # a little under what the rules and the shipped models reach (docs/EXTRACTION.md)
+    "tune": {"projects_recall": 0.60, "projects_precision": 0.67, "indicators_recall": 0.77,
+             "indicators_precision": 0.64, "money_recall": 0.98, "money_values_right": 1.0},
+    "test": {"projects_recall": 0.43, "projects_precision": 0.55, "indicators_recall": 0.62,
+             "indicators_precision": 0.50, "money_recall": 0.97, "money_values_right": 1.0},
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from newsgate.tasks.extract.context import RegionLocator
-from newsgate.tasks.extract.indicators import PERIOD, find_indicators
+from newsgate.tasks.extract.indicators import PERIOD, find_indicators, indicator_candidates
 from newsgate.tasks.extract.numbers import find_quantities
 from newsgate.tasks.extract.places import find_places, home_of
 from newsgate.tasks.extract.sentences import clauses, paragraphs, sentences
@@ -16,8 +16,9 @@ def indicators(text: str, claimed=()):
     home = home_of([], toks, None)
     locator = RegionLocator(text, find_places(text, toks, home), paragraphs(text), home)
     return [(i.metric, i.quantity.value, i.quantity.unit, i.region_full.full if i.region_full else None, i.period)
-            for i in find_indicators(text, find_quantities(text, set(toks.starts)), clauses(text),
-                                     sentences(text), list(claimed), locator)]
+            for i in find_indicators(text, toks, indicator_candidates(text, find_quantities(text, set(toks.starts)),
+                                                                clauses(text), sentences(text), list(claimed),
+                                                                locator))]
 
 
 def test_counts_growth_and_thresholds_in_one_sentence():

@@ -13,6 +13,7 @@ Chinese numerals), projects and keywords. Every row quotes the article: `start`/
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Mapping
 
 from newsgate.schemas.contract import PROJECT_STATUSES, valid_investment
@@ -20,7 +21,7 @@ from newsgate.tasks.stage import Batches, Stage
 
 from .confidence import scored
 from .context import RegionLocator
-from .indicators import find_indicators
+from .indicators import Candidate, find_indicators, indicator_candidates
 from .keywords import top_keywords
 from .numbers import find_quantities
 from .dates import find_dates, resolve_date
@@ -28,8 +29,8 @@ from .orgs import find_orgs
 from .people import find_people, find_visits
 from .places import Region, find_places, home_of, place_candidates, place_surfaces
 from .projects import classify_industry, find_projects, project_id
-from .sentences import clauses, paragraphs, sentences
-from .tokenize import tokenize
+from .sentences import Span, clauses, paragraphs, sentences
+from .tokenize import Tokens, tokenize
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -64,25 +65,68 @@ def _text(value) -> str | None:
     return str(value)
 
 
-def extract_article(article: dict) -> dict[str, list[dict]]:
-    """All facts of one article as row dicts (see TABLE_COLUMNS)."""
+@dataclass
+class Parsed:
+    """What every fact table of one article is read from (one tokenisation, one set of spans)."""
+    aid: str
+    body: str
+    published: str | None
+    tokens: Tokens
+    places: list
+    quantities: list
+    clauses: list[Span]
+    sentences: list[Span]
+    paragraphs: list[Span]
+    people: list
+    projects: list
+    orgs: list
+    locator: RegionLocator
+
+    @property
+    def name_spans(self) -> list[tuple[int, int]]:
+        return _name_spans(self.projects, self.orgs)
+
+    def indicator_candidates(self) -> list[Candidate]:
+        """Every quantity with a metric and the rule that rejects it (indicators.py); numbers in a
+        project's own report clause or inside any name are not statistics."""
+        claimed = [(p.clause.start, p.clause.end) for p in self.projects if p.claims_clause] + self.name_spans \
+            + [(p.investment.start, p.investment.end) for p in self.projects if p.investment is not None]
+        return indicator_candidates(self.body, self.quantities, self.clauses, self.sentences, claimed,
+                                    self.locator, [p.name_start for p in self.projects])
+
+
+def _name_spans(projects, orgs) -> list[tuple[int, int]]:
+    return [(p.name_start, p.name_end) for p in projects] + [(o.start, o.end) for o in orgs]
+
+
+def parse_article(article: dict) -> Parsed:
+    """Tokens, places, numbers, spans, people, projects and organisations of one article."""
     aid = str(article["article_id"])
     body = _text(article.get("body")) or ""
     title = _text(article.get("title")) or ""
-    published = _text(article.get("published_date"))
     tokens = tokenize(body)
     candidates = place_candidates(tokens)
     title_tokens = tokenize(title)
     home = home_of(title_tokens, tokens, _text(article.get("dateline_place")), candidates)
     places = find_places(body, tokens, home, candidates)
     quantities = find_quantities(body, set(tokens.starts))
-    clause_spans, sentence_spans, paragraph_spans = clauses(body), sentences(body), paragraphs(body)
+    clause_spans = clauses(body)
     people = find_people(body, tokens)
     projects = find_projects(body, tokens, clause_spans, quantities, {p.name for p in people})
     orgs = find_orgs(body, tokens, place_surfaces())
-    name_spans = [(p.name_start, p.name_end) for p in projects] + [(o.start, o.end) for o in orgs]
-    locator = RegionLocator(body, places, paragraph_spans, home, name_spans,
+    paragraph_spans = paragraphs(body)
+    locator = RegionLocator(body, places, paragraph_spans, home, _name_spans(projects, orgs),
                             local_home=title_place(title, title_tokens, home))
+    return Parsed(aid, body, _text(article.get("published_date")), tokens, places, quantities, clause_spans,
+                  sentences(body), paragraph_spans, people, projects, orgs, locator)
+
+
+def extract_article(article: dict) -> dict[str, list[dict]]:
+    """All facts of one article as row dicts (see TABLE_COLUMNS)."""
+    a = parse_article(article)
+    aid, body, tokens, places, quantities, people, projects, orgs, locator, published = (
+        a.aid, a.body, a.tokens, a.places, a.quantities, a.people, a.projects, a.orgs, a.locator, a.published)
+    sentence_spans = a.sentences
     rows: dict[str, list[dict]] = {k: [] for k in TABLE_COLUMNS}
 
     mentions = rows["mentions"]
@@ -127,11 +171,7 @@ def extract_article(article: dict) -> dict[str, list[dict]]:
             year=published[:4] if published and published[:4].isdigit() else None),
             f"projects.{p.pattern}", doubts))
 
-    # numbers in a project's own report clause or inside any name are not statistics
-    claimed = [(p.clause.start, p.clause.end) for p in projects if p.claims_clause] + name_spans \
-        + [(p.investment.start, p.investment.end) for p in projects if p.investment is not None]
-    for ind in find_indicators(body, quantities, clause_spans, sentence_spans, claimed, locator,
-                               [p.name_start for p in projects]):
+    for ind in find_indicators(body, tokens, a.indicator_candidates()):
         q = ind.quantity
         doubts = [d for d, yes in (("no_period", ind.period is None), ("no_region", ind.region is None),
                                    ("vague", q.vague)) if yes]
@@ -142,7 +182,7 @@ def extract_article(article: dict) -> dict[str, list[dict]]:
             metric=ind.metric, value=q.value, value_max=q.value_max, unit=q.unit,
             value_yuan=q.value_yuan, qualifier=q.qualifier, value_text=q.value_text,
             measure=q.measure, evidence=body[ind.clause.start:ind.clause.end],
-            start=ind.clause.start, end=ind.clause.end), ind.pattern, doubts))
+            start=ind.clause.start, end=ind.clause.end), ind.pattern, doubts, ind.probability))
 
     visits = find_visits(body, sentence_spans, people, places)
     for k, v in enumerate(visits):

@@ -23,18 +23,19 @@ def _table() -> dict:
 REVIEW_THRESHOLD: float = _table()["review_threshold"]
 
 
-def confidence(pattern: str, doubts=()) -> float:
-    """The prior of `pattern` times the factor of each doubt (unknown names are an error)."""
+def confidence(pattern: str, doubts=(), probability: float | None = None) -> float:
+    """The prior of `pattern` (or a model's `probability` for this row) times the factor of each
+    doubt (unknown names are an error)."""
     data = _table()
-    value = data["patterns"][pattern]
+    value = data["patterns"][pattern] if probability is None else probability
     for doubt in doubts:
         value *= data["doubts"][doubt]
     return round(value, 3)
 
 
-def scored(row: dict, pattern: str, doubts=()) -> dict:
+def scored(row: dict, pattern: str, doubts=(), probability: float | None = None) -> dict:
     """`row` with its pattern, confidence and needs_review set."""
     row["pattern"] = pattern
-    row["confidence"] = confidence(pattern, doubts)
+    row["confidence"] = confidence(pattern, doubts, probability)
     row["needs_review"] = row["confidence"] < REVIEW_THRESHOLD
     return row

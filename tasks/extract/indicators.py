@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .context import RegionLocator
+from .indicator_filter import statistic_probability
 from .numbers import Quantity
 from .places import Region
 from .sense import MEASURES_FILE, head_span, names_a_measure, unit_fits
@@ -117,6 +118,7 @@ class Indicator:
     period: str | None
     clause: Span
     pattern: str = "indicators.before"   # where the metric came from (see _metric)
+    probability: float | None = None     # the learned filter's P(statistic), when it decided
 
 
 def _metric(text: str, q: Quantity, clause: Span, previous_end: int,
@@ -208,19 +210,26 @@ def _fits(metric: str, q: Quantity) -> bool:
     return names_a_measure(metric) and unit_fits(metric, q.measure)
 
 
-def find_indicators(text: str, quantities: list[Quantity], clauses: list[Span], sentences: list[Span],
-                    claimed: list[tuple[int, int]], locator: RegionLocator,
-                    project_starts: list[int] = ()) -> list[Indicator]:
-    """Indicators of one article; `claimed` spans hold projects' own figures, `project_starts`
-    where projects are named."""
+@dataclass
+class Candidate:
+    """A quantity with a metric, and the rule that rejects it as a statistic (None: kept)."""
+    indicator: Indicator
+    rejected_by: str | None
+    in_project_clause: bool
+
+
+def indicator_candidates(text: str, quantities: list[Quantity], clauses: list[Span], sentences: list[Span],
+                         claimed: list[tuple[int, int]], locator: RegionLocator,
+                         project_starts: list[int] = ()) -> list[Candidate]:
+    """Every quantity of one article whose metric names a measure, with the rule that rejects it
+    (`claimed`: inside a project's name or report clause; a `not_statistics` rule; `weak_derived`:
+    an implied measure of no said region or period) or None."""
     clause_at, sentence_at = SpanIndex(clauses), SpanIndex(sentences)
-    out: list[Indicator] = []
+    out: list[Candidate] = []
     previous_end, previous_clause = 0, None
     carried, carried_sentence = None, None   # the sentence's last metric (joined to a bare comparison)
     for q in quantities:
         if q.threshold or q.measure in SKIP_MEASURES or q.pattern in SKIP_PATTERNS:
-            continue
-        if any(a <= q.start < b for a, b in claimed):
             continue
         clause = clause_at.at(q.start)
         if clause is None:
@@ -236,15 +245,27 @@ def find_indicators(text: str, quantities: list[Quantity], clauses: list[Span], 
             continue
         carried = metric
         paragraph = text.rfind("\n", 0, q.start) + 1
-        if not_a_statistic(text, q, metric, clause, paragraph,
-                           any(paragraph <= a < q.start for a in project_starts)):
-            continue
+        in_claimed = any(a <= q.start < b for a, b in claimed)
+        rejected = "claimed" if in_claimed else not_a_statistic(
+            text, q, metric, clause, paragraph, any(paragraph <= a < q.start for a in project_starts))
         surface, region = locator.locate(q.start, q.start)
         period = None
         for m in PERIOD.finditer(text, sentence.start, q.start):
             period = m.group(0)
             break
-        if source == "derived" and surface is None and period is None:
-            continue  # an implied measure of no said region or period: too weak to be a statistic
-        out.append(Indicator(q, metric, surface, region, period, clause, f"indicators.{source}"))
+        if rejected is None and source == "derived" and surface is None and period is None:
+            rejected = "weak_derived"  # an implied measure of no said region or period
+        out.append(Candidate(Indicator(q, metric, surface, region, period, clause, f"indicators.{source}"),
+                             rejected, in_claimed))
+    return out
+
+
+def find_indicators(text: str, tokens, candidates: list[Candidate]) -> list[Indicator]:
+    """The candidates no rule rejects, each with the learned scorer's probability that it is a
+    statistic (indicator_filter.py; None when no model ships): the row's confidence."""
+    out = []
+    for c in candidates:
+        if c.rejected_by is None:
+            c.indicator.probability = statistic_probability(text, tokens, c)
+            out.append(c.indicator)
     return out

@@ -8,7 +8,8 @@ Patterns, tried in this order (a span that an earlier pattern claimed is not rea
 5. list        A、B和C等(7个)(一批/重点/外资…)项目 <status>   (names need no 项目 suffix here)
 6. named       推动 <name>项目, / <name>项目已投产 / <name>水库正式开工 (a facility head needs a
                status word after it: 中心 and 园 also name institutions)
-7. invest-after <name>(,)总投资X: a new name, or the amount of a name found above
+7. learned     a name the CRF tagger finds (name_tagger.py) that ends in a head and no rule took
+8. invest-after <name>(,)总投资X: a new name, or the amount of a name found above
 and 该项目总投资X gives its amount to the project named last. A name ends at the first
 stand-alone 项目/工程 token (so 安沃基因工程生物医药项目 is not cut at 基因工程) or at a facility head
 (水库, 产业园, 批发市场 … project_words.json) and starts after a lead word, punctuation, a counter or
@@ -30,6 +31,7 @@ from pathlib import Path
 
 from .numbers import Quantity
 from .places import place_surfaces
+from .name_tagger import tag_names
 from .sentences import Span, SpanIndex
 from .tokenize import Token, Tokens, word_frequency, word_tag
 
@@ -283,9 +285,10 @@ def _after_object_lead(text: str, start: int) -> bool:
     return any(text.endswith(lw, 0, start) for lw in _words()["named_object_leads"])
 
 
-def find_projects(text: str, tokens: Tokens, clauses: list[Span],
-                  quantities: list[Quantity], person_names: set[str] = frozenset()) -> list[Project]:
-    """Projects of one article, in text order (patterns in the order of the module doc)."""
+def find_projects(text: str, tokens: Tokens, clauses: list[Span], quantities: list[Quantity],
+                  person_names: set[str] = frozenset(), learned: bool = True) -> list[Project]:
+    """Projects of one article, in text order (patterns in the order of the module doc);
+    `learned=False`: the rules alone (what the name tagger is trained on)."""
     finder = _ProjectFinder(text, tokens, clauses, quantities, person_names)
     finder.money_led()
     finder.invest_build()
@@ -293,6 +296,8 @@ def find_projects(text: str, tokens: Tokens, clauses: list[Span],
     finder.ceremony()
     finder.lists()
     finder.named()
+    if learned:
+        finder.learned()
     finder.invest_after()
     finder.anaphora()
     return sorted(finder.found, key=lambda p: p.name_start)
@@ -550,6 +555,16 @@ class _ProjectFinder:
             return bool(topic.search(rest))
         return bool(topic.match(rest))
 
+    def learned(self) -> None:
+        """Names the CRF tagger finds (name_tagger.py) where no rule found one."""
+        names = [(p.name_start, p.name_end) for p in self.found]
+        for start, end, clause, sure in tag_names(self.text, self.tokens, self.clauses, names):
+            name = self.text[start:end]
+            if JOINED.search(name) and not name.endswith(("项目", "工程")):
+                continue  # A及B通往C高速: facilities joined (only 项目/工程 closes a joined name)
+            if sure >= LEARNED_MIN and self.free(start, end) and self._acceptable(start, end, distinctive=False):
+                self.add(Project(name, start, end, clause, "learned"))
+
     def named(self) -> None:
         """NAME项目已投产 / 推动NAME项目, / 开工建设NAME风电场 / NAME水库正式开工 / NAME工程，…总投资X."""
         text, tk, tokens, words = self.text, self.tk, self.tokens, _words()
@@ -563,8 +578,9 @@ class _ProjectFinder:
                     i > 0 and _facility_token(tokens.words[i - 1] + word) and not _facility_token(tokens.words[i - 1])):
                 continue  # neither 项目/工程 nor a facility head (集群|区 split by jieba counts too)
             t = tokens[i]
-            if not self.free(t.start, t.end) or (i + 1 < len(tokens) and _is_suffix_token(tokens.words[i + 1])):
-                continue  # claimed, or the suffix run continues: handle it at its last token
+            if not self.free(t.start, t.end) or (i + 1 < len(tokens) and (
+                    _is_suffix_token(tokens.words[i + 1]) or _facility_token(tokens.words[i + 1]))):
+                continue  # claimed, or the head run continues (光伏|电站, 枢纽|立交): handle it at its last token
             clause = self.clause_at.at(t.start)
             if clause is None:
                 continue
@@ -593,6 +609,8 @@ class _ProjectFinder:
                 self.add(Project(text[start:t.end], start, t.end, clause, "named", context=how))
 
 
+JOINED = re.compile(r"[及和与]")
+LEARNED_MIN = 0.75  # the tagger's least sure character of a name it adds (best on the tune part, seeds unchanged)
 RESPECTIVELY = re.compile(r"分别(?:约|约为|为|是|达)?$|分别")
 MONEY_LED_OF = re.compile(r"(?:[、，,][^，,。；;、的]{1,20}?)?的")
 ROUTE = re.compile(r"至|到|[-—－]|\d+线|[国省县]道|公路|铁路|高速")
