@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from newsgate.tasks.extract import extract_articles
+from stages import extract_articles
 from newsgate.tasks.extract.confidence import REVIEW_THRESHOLD
 from newsgate.tasks.extract import name_tagger
 from newsgate.tasks.extract.indicator_filter import MODEL_FILE, _tagger
