@@ -29,7 +29,8 @@ from prefect.states import Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from newsgate import module_files, package_dir
-from newsgate.flows.review import needs_review, review
+from newsgate.flows.progress import track
+from newsgate.flows.review import needs_review, review_run
 from newsgate.flows.runners import log_progress
 from newsgate.tasks import accumulate
 from newsgate.tasks.gates import QUARANTINE_COLUMNS, GateResult, build_data_docs, run_gate
@@ -84,8 +85,8 @@ def largest_first(task_fn, batches: list[pd.DataFrame], text_column: str, code: 
     order = sorted(range(len(batches)), key=lambda i: -sizes[i])
     futures = task_fn.map([batches[i] for i in order], unmapped(code))
     results: list = [None] * len(batches)
-    for i, future in zip(order, futures):
-        results[i] = future.result()
+    for i, result in zip(order, track(task_fn.name, futures)):
+        results[i] = result
     return results
 
 
@@ -364,9 +365,9 @@ class Run:
 def ingest_stage(run: Run, paths: list[str], sources: list[str]):
     get_run_logger().info("ingest: %d files under %s", len(paths), ", ".join(sources))
     path_batches = batched(paths, run.batch_size)
-    batches = [b.result() for b in run.cached(ingest_batch).map(
+    batches = list(track("ingest", run.cached(ingest_batch).map(
         path_batches, [file_stamps(b) for b in path_batches],
-        unmapped(run.code["newsgate.tasks.ingest"]))]
+        unmapped(run.code["newsgate.tasks.ingest"]))))
     n_inputs = sum(b.n_inputs for b in batches)
     rejected = _concat([b.quarantine for b in batches])
     n_gate_quarantine = len(run.quarantine)
@@ -497,7 +498,9 @@ def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: in
             run_id=run_id, status=status_now, release_id=release, sources=sources,
             funnel=run.funnel, gates=run.gates, started_at=started,
             finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            blocked_by=blocked_by, error=error, tables=tables, timings=run.timings)
+            blocked_by=blocked_by, error=error, tables=tables, timings=run.timings,
+            previous_release=run.previous_manifest.get("release_id"),
+            previous_tables=run.previous, review=verdict.record() if verdict else None)
 
     try:
         with lake.lock():
@@ -556,9 +559,8 @@ def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: in
                 raise GateBlocked("; ".join(blocked_by))
             n_warnings = sum(len(g.warnings) for g in run.gates)
             if needs_review(n_warnings, max_warnings):
-                pending = summary("awaiting review", None)
-                verdict = review(review_mode, render_markdown(pending),
-                                 str(write_report(pending, run_dir)), review_timeout_s)
+                verdict = review_run(review_mode, summary("awaiting review", None), run_dir,
+                                     review_timeout_s)
                 log.info("review: %s", verdict.describe())
                 if not verdict.approved:
                     status = "rejected"

@@ -3,7 +3,8 @@
 - pandera row failures (a bad offset, an amount out of range) move the row to quarantine with
   the check's name as the reason; a schema-level failure (missing column, wrong type) blocks.
 - Great Expectations suites (expectations/<table>.json) hold the dataset-level rules. A failed
-  expectation of severity `critical` ("error") blocks publishing; `warning` is reported.
+  expectation of severity `critical` blocks publishing; `warning` is reported (the same two
+  names everywhere: suites, results, report, README).
 - Some rules need facts pandas cannot see in the row itself (the article body a span quotes,
   the boilerplate catalogue). Those are computed into `_check_*` columns before GX runs and
   dropped afterwards, so the suites stay plain JSON a reviewer can read.
@@ -30,6 +31,8 @@ EXPECTATIONS_DIR = package_dir("expectations")
 CHECK_PREFIX = "_check_"
 SAMPLE_ROWS = 5
 SAMPLE_CHARS = 160
+CRITICAL, WARNING = "critical", "warning"  # the suites' severities, the only two names
+SEVERITIES = (CRITICAL, WARNING)
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +43,7 @@ class CheckResult:
     engine: str  # "pandera" or "gx"
     check: str
     description: str
-    severity: str  # "error" blocks publishing, "warning" is reported
+    severity: str  # one of SEVERITIES: "critical" blocks publishing, "warning" is reported
     success: bool
     observed: str = ""
     n_failed: int = 0
@@ -50,7 +53,12 @@ class CheckResult:
     def status(self) -> str:
         if self.success:
             return "pass"
-        return "fail" if self.severity == "error" else "warn"
+        return "fail" if self.severity == CRITICAL else "warn"
+
+    @property
+    def id(self) -> str:
+        """How a reviewer names the check (`newsgate review accept`, waivers, the report)."""
+        return f"{self.table}.{self.check}"
 
 
 @dataclass
@@ -251,7 +259,7 @@ def run_pandera(table: str, df: pd.DataFrame, stage: str):
     try:
         return model.validate(df, lazy=True), [
             CheckResult(table, "pandera", model.__name__, f"pandera schema {model.__name__}",
-                        "error", True, observed=f"{len(df)} rows valid")], _empty_quarantine()
+                        CRITICAL, True, observed=f"{len(df)} rows valid")], _empty_quarantine()
     except pa.errors.SchemaErrors as err:
         cases = err.failure_cases
     except pa.errors.SchemaError as err:  # raised for non-lazy-able problems
@@ -263,7 +271,7 @@ def run_pandera(table: str, df: pd.DataFrame, stage: str):
     for check, grp in schema_cases.groupby("check", dropna=False):
         checks.append(CheckResult(
             table, "pandera", str(check), f"schema: {check} on {sorted(set(grp['column'].dropna()))}",
-            "error", False, observed="; ".join(map(str, grp["failure_case"].head(3))),
+            CRITICAL, False, observed="; ".join(map(str, grp["failure_case"].head(3))),
             n_failed=len(grp)))
     bad_index = pd.Index(row_cases["index"].unique())
     quarantine_rows = []
@@ -271,7 +279,7 @@ def run_pandera(table: str, df: pd.DataFrame, stage: str):
         idx = pd.Index(grp["index"].unique())
         checks.append(CheckResult(
             table, "pandera", str(check), f"row rule {check}: failing rows quarantined",
-            "warning", False, observed=f"{len(idx)} rows quarantined", n_failed=len(idx),
+            WARNING, False, observed=f"{len(idx)} rows quarantined", n_failed=len(idx),
             sample=_sample(df, idx)))
         for i in idx:
             if i not in df.index:
@@ -380,7 +388,7 @@ def run_gx(table: str, df: pd.DataFrame, suite: dict) -> tuple[list[CheckResult]
         cfg = r.expectation_config
         res = r.result or {}
         idx = res.get("partial_unexpected_index_list") or []
-        severity = "error" if str(getattr(cfg.severity, "value", cfg.severity)) == "critical" else "warning"
+        severity = CRITICAL if str(getattr(cfg.severity, "value", cfg.severity)) == CRITICAL else WARNING
         checks.append(CheckResult(
             table, "gx", _check_label(cfg), (cfg.meta or {}).get("description", cfg.type),
             severity, bool(r.success), observed=_observed(res),
@@ -511,7 +519,7 @@ def _quarantine_row_rules(table: str, df: pd.DataFrame, stage: str):
         bad = ~df[col].astype(bool)
         if not bad.any():
             continue
-        checks.append(CheckResult(table, "row rule", rule, description, "warning", False,
+        checks.append(CheckResult(table, "row rule", rule, description, WARNING, False,
                                   observed=f"{int(bad.sum())} rows quarantined",
                                   n_failed=int(bad.sum()), sample=_sample(df, df.index[bad])))
         for _, row in df[bad].iterrows():

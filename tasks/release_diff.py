@@ -34,16 +34,25 @@ def diff_tables(old: pd.DataFrame, new: pd.DataFrame, key: str | None) -> dict[s
             "changed": changed, "unchanged": len(common) - changed}
 
 
+def diff_table(table: str, old: pd.DataFrame | None, new: pd.DataFrame | None) -> dict[str, int]:
+    """`diff_tables` for the table `table`, which may be missing (or empty) on either side."""
+    old = pd.DataFrame() if old is None else old
+    new = pd.DataFrame() if new is None else new
+    if old.empty or new.empty:
+        return {"added": len(new), "removed": len(old), "changed": 0, "unchanged": 0}
+    return diff_tables(old, new, KEYS.get(table))
+
+
+def diff_frames(old: dict[str, pd.DataFrame], new: dict[str, pd.DataFrame]
+                ) -> dict[str, dict[str, int]]:
+    """Rows added/removed/changed per table between two sets of tables (name -> frame)."""
+    return {table: diff_table(table, old.get(table), new.get(table))
+            for table in sorted(set(old) | set(new))}
+
+
 def diff_releases(lake: Lake, r1: str, r2: str, *, uncommitted: bool = False
                   ) -> dict[str, dict[str, int]]:
     read = {"uncommitted": uncommitted}
     m1, m2 = lake.manifest(r1, **read), lake.manifest(r2, **read)
-    out = {}
-    for table in sorted(set(m1["tables"]) | set(m2["tables"])):
-        old = lake.read_table(table, r1, **read) if table in m1["tables"] else pd.DataFrame()
-        new = lake.read_table(table, r2, **read) if table in m2["tables"] else pd.DataFrame()
-        if old.empty or new.empty:
-            out[table] = {"added": len(new), "removed": len(old), "changed": 0, "unchanged": 0}
-        else:
-            out[table] = diff_tables(old, new, KEYS.get(table))
-    return out
+    return diff_frames({t: lake.read_table(t, r1, **read) for t in m1["tables"]},
+                       {t: lake.read_table(t, r2, **read) for t in m2["tables"]})

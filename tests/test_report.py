@@ -18,7 +18,7 @@ def _summary(**over) -> RunSummary:
          "kind": "near", "similarity": 0.93}])
     removals = pd.DataFrame([{"doc_id": "a", "rule": "copyright", "line_no": 12,
                               "text": "版权声明:凡注明“来源:中国西藏网”" + PAYLOAD}])
-    failing = CheckResult("articles", "gx", "expect_x(title)", "titles are clean", "error", False,
+    failing = CheckResult("articles", "gx", "expect_x(title)", "titles are clean", "critical", False,
                           observed="1 of 1 unexpected", n_failed=1, sample=[{"title": PAYLOAD}])
     gate = GateResult("articles", 1, 1, [failing], pd.DataFrame())
     base = dict(run_id="run-1", status="blocked", release_id=None, sources=["seeds"],
