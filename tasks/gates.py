@@ -406,7 +406,8 @@ def _check_label(cfg) -> str:
 
 def _observed(res: dict) -> str:
     if "observed_value" in res:
-        return str(res["observed_value"])
+        value = res["observed_value"]
+        return f"{value:.4g}" if isinstance(value, float) else str(value)
     if "unexpected_count" in res:
         total = res.get("element_count")
         # values that explain themselves (a drift message) are named, the top ones first

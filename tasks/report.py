@@ -35,7 +35,7 @@ ROWS_DIR = "rows"         # next to report.html: every row behind a "all N rows"
 ACCEPTED = "accepted"     # a warned check a reviewer accepted (a waiver): shown, not hidden
 # columns that say which row a sample is, in the order a reader looks for them
 ID_COLUMNS = ["article_id", "project_id", "doc_id", "source", "title", "name", "person",
-              "metric", "kind", "text", "reason", "detail"]
+              "metric", "kind", "text", "evidence", "reason", "detail"]
 FACT_LABELS = {"mentions": "text", "projects": "name", "indicators": "metric",
                "visits": "person"}  # the column that names a fact of each table
 
@@ -92,7 +92,8 @@ def sample_rows(rows: list[dict] | pd.DataFrame, columns: list[str]) -> tuple[li
     """At most SAMPLES rows and SAMPLE_COLUMNS of `columns` that the rows have (a whole body or
     document never: cells are cut by `cell`)."""
     records = rows.head(SAMPLES).to_dict("records") if isinstance(rows, pd.DataFrame) else rows[:SAMPLES]
-    present = [c for c in dict.fromkeys(columns) if any(c in r for r in records)][:SAMPLE_COLUMNS]
+    present = [c for c in dict.fromkeys(columns)
+               if any(plain(r.get(c)) for r in records)][:SAMPLE_COLUMNS]  # empty columns say nothing
     return present, [[r.get(c) for c in present] for r in records]
 
 
@@ -109,7 +110,7 @@ def _check_item(summary: RunSummary, check: CheckResult) -> str:
     return (f'<li class="{esc(state)}"><span class="state {esc(state)}">{esc(state)}</span> '
             f"<b>{esc(check.severity)}</b> <code>{esc(check.id)}</code>: {cell(check.description, None)}"
             f" <small>observed: {cell(check.observed, 200)}</small>{note}{samples}"
-            f'<a href="#gate-{esc(check.table)}">all checks of {esc(check.table)}</a></li>')
+            f'<p class="more"><a href="#gate-{esc(check.table)}">all checks of {esc(check.table)}</a></p></li>')
 
 
 def low_confidence(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -148,7 +149,7 @@ def _facts_item(name: str, rows: pd.DataFrame, tables: dict) -> str:
     return (f'<li class="warn"><span class="state warn">review</span> <b>{len(rows):,}</b> '
             f"low-confidence {esc(name)} rows (<code>needs_review</code>), least sure first"
             f"{table([FACT_LABELS[name], 'pattern', 'confidence', 'sentence (span marked)'], sample, 'sample', raw={3})}"
-            f'<a href="{link}">all {len(rows):,} rows (CSV)</a></li>')
+            f'<p class="more"><a href="{link}">all {len(rows):,} rows (CSV)</a></p></li>')
 
 
 def quarantine_groups(quarantine: pd.DataFrame | None) -> list[tuple[str, pd.DataFrame]]:
@@ -163,7 +164,7 @@ def _quarantine_item(reason: str, rows: pd.DataFrame) -> str:
     cols, sample = sample_rows(rows, ["stage", "source", "doc_id", "detail"])
     return (f'<li class="warn"><span class="state warn">quarantine</span> <b>{len(rows):,}</b> '
             f"rows quarantined: {cell(reason, None)}{table(cols, sample, 'sample')}"
-            f'<a href="{ROWS_DIR}/quarantine-{_slug(reason)}.csv">all {len(rows):,} rows (CSV)</a></li>')
+            f'<p class="more"><a href="{ROWS_DIR}/quarantine-{_slug(reason)}.csv">all {len(rows):,} rows (CSV)</a></p></li>')
 
 
 def _attention_section(summary: RunSummary) -> str:
@@ -438,7 +439,7 @@ table.sample{font-size:.8rem;margin:.2rem 0} .waiver{margin:.2rem 0;color:#1a4d8
 code{font-size:.85em} small{color:#666;font-weight:normal}
 figure{margin:.5rem 0} figcaption{font-weight:600;margin-bottom:.3rem}
 table.story td{width:25%} table.pair td{width:50%} mark{background:#ffe58a}
-del{background:#fde2e1} ins{background:#d7f5dd}
+del{background:#fde2e1} ins{background:#d7f5dd} p.more{margin:.1rem 0 .4rem;font-size:.85rem}
 details{margin:.2rem 0} summary{cursor:pointer}
 """
 

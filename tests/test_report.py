@@ -34,7 +34,7 @@ def test_html_escapes_article_text_everywhere():
     assert "<script>" not in page and "<img" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "titles are clean" in page and "1 of 1 unexpected" in page
-    assert "copyright" in page and "near" in page and "0.930" in page
+    assert "copyright" in page and "near" in page and "0.93" in page
 
 
 def test_markdown_summary_escapes_and_lists_failures():
