@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -48,6 +49,7 @@ class CheckResult:
     observed: str = ""
     n_failed: int = 0
     sample: list[dict] = field(default_factory=list)
+    params: str = ""  # the expectation's arguments beyond its columns ("min_value=0.9")
 
     @property
     def status(self) -> str:
@@ -393,8 +395,15 @@ def run_gx(table: str, df: pd.DataFrame, suite: dict) -> tuple[list[CheckResult]
             table, "gx", _check_label(cfg), (cfg.meta or {}).get("description", cfg.type),
             severity, bool(r.success), observed=_observed(res),
             n_failed=int(res.get("unexpected_count") or (0 if r.success else 1)),
-            sample=_sample(rows, idx) if idx else []))
+            sample=_sample(rows, idx) if idx else [], params=_params(cfg)))
     return checks, result.to_json_dict()
+
+
+TARGET_KWARGS = ("batch_id", "column", "column_A", "column_B", "column_list")
+
+
+def _params(cfg) -> str:
+    return ", ".join(f"{k}={v}" for k, v in cfg.kwargs.items() if k not in TARGET_KWARGS)
 
 
 def _check_label(cfg) -> str:
@@ -444,7 +453,10 @@ def run_gate(table: str, df: pd.DataFrame, *, stage: str, context: dict | None =
 
 
 def build_data_docs(target: Path, run_id: str, gates: list[GateResult]) -> Path | None:
-    """Render the run's GX validation results as a Data Docs site under `target`."""
+    """Render the run's GX validation results as a Data Docs site under `target`: one
+    validation page per table (run name = the run id, data asset = the table) and the page of
+    every suite the index links to. GX's pages take their scripts and styles from CDNs, so they
+    need a network; the run's report shows the same results offline."""
     results = [g for g in gates if g.gx_result]
     if not results:
         return None
@@ -460,13 +472,27 @@ def build_data_docs(target: Path, run_id: str, gates: list[GateResult]) -> Path 
         "store_backend": {"class_name": "TupleFilesystemStoreBackend",
                           "base_directory": str(Path(target).resolve())},
         "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}})
+    run = RunIdentifier(run_name=run_id)
     for gate in results:
+        suite = gate.table  # a dotted name nests its pages one folder deeper than GX's links
+        result = {**docs_safe_result(gate.gx_result), "suite_name": suite}
+        result["meta"] = {**result.get("meta", {}), "run_id": run.to_json_dict(),
+                          "expectation_suite_name": suite,
+                          "batch_spec": {"data_asset_name": gate.table},
+                          "batch_kwargs": {"data_asset_name": gate.table}}
         key = ValidationResultIdentifier(
-            expectation_suite_identifier=ExpectationSuiteIdentifier(name=f"newsgate.{gate.table}"),
-            run_id=RunIdentifier(run_name=run_id), batch_identifier=gate.table)
-        context.validation_results_store.set(
-            key, ExpectationSuiteValidationResult(**docs_safe_result(gate.gx_result)))
+            expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite),
+            run_id=run, batch_identifier=gate.table)
+        context.validation_results_store.set(key, ExpectationSuiteValidationResult(**result))
+        context.suites.add(gx.ExpectationSuite(name=suite, expectations=[
+            dict(r["expectation_config"]) for r in result.get("results", [])]))
     context.build_data_docs(site_names=["newsgate"])
+    # GX's favicon template counts one folder too few on validation pages (its navbar counts
+    # right): the icon is also where those pages look, so no link of the site is broken
+    icon = Path(target) / "static" / "images" / "favicon.ico"
+    if icon.exists():
+        (Path(target) / "validations" / "static" / "images").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(icon, Path(target) / "validations" / "static" / "images" / icon.name)
     return target / "index.html"
 
 

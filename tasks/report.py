@@ -261,7 +261,8 @@ def _gate_section(summary: RunSummary) -> str:
         for c, state in zip(gate.checks, states):
             rows.append(f'<tr class="{esc(state)}"><td>{esc(state)}</td><td>{esc(c.severity)}</td>'
                         f"<td>{esc(c.engine)}</td><td><code>{esc(c.check)}</code></td>"
-                        f"<td>{cell(c.description, None)}</td><td>{cell(c.observed, 200)}</td></tr>")
+                        f"<td>{cell(c.description, None)}{_params(c)}</td>"
+                        f"<td>{cell(c.observed, 200)}</td></tr>")
         head = (f'<span class="state {esc(worst)}">{esc(worst)}</span> <b>{esc(gate.table)}</b>: '
                 f"{esc(counts)} <small>({cell(gate.rows_in)} rows in, {cell(gate.rows_out)} kept, "
                 f"{cell(len(gate.quarantine))} quarantined)</small>")
@@ -269,6 +270,10 @@ def _gate_section(summary: RunSummary) -> str:
                 "<th>rule</th><th>observed</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
         parts.append(f'<div id="gate-{esc(gate.table)}">{details(head, body, open_=worst == "fail")}</div>')
     return "".join(parts)
+
+
+def _params(check: CheckResult) -> str:
+    return f"<br><small>{cell(check.params, 200)}</small>" if check.params else ""
 
 
 def _removals_section(removals: pd.DataFrame | None) -> str:
@@ -415,6 +420,15 @@ def _trends_section(tables: dict[str, pd.DataFrame], per_period: int = 8) -> str
     return "".join(parts)
 
 
+def _data_docs_link(summary: RunSummary) -> str:
+    """GX's own pages of the same results: they load GX's scripts and styles from CDNs, so
+    they need a network; everything they show is in this report too."""
+    if not summary.data_docs:
+        return ""
+    return (' The same results as GX Data Docs (they need a network for GX\'s scripts and '
+            'styles): <a href="data_docs/index.html">data_docs/index.html</a>.')
+
+
 def _funnel_section(summary: RunSummary) -> str:
     labels = [k for k, _ in summary.funnel]
     return svg_bar_chart("Documents and rows through the stages", labels,
@@ -467,7 +481,7 @@ def render_html(summary: RunSummary) -> str:
 {_attention_section(summary)}
 {_changes_section(found, tables)}
 <section id="funnel"><h2>Funnel</h2>{_funnel_section(summary)}</section>
-<section id="gates"><h2>Gates</h2><p><small>One line per table; click for every check.</small></p>
+<section id="gates"><h2>Gates</h2><p><small>One line per table; click for every check.{_data_docs_link(summary)}</small></p>
 {_gate_section(summary)}</section>
 {error}
 <h2>Cleaning: removed by rule</h2>{_removals_section(tables.get("removals"))}
