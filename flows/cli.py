@@ -190,7 +190,8 @@ def _parser() -> argparse.ArgumentParser:
     _out(verify)
 
     review = _command(sub, "review", "accept warned checks of a run awaiting review (waivers)",
-                      'newsgate review accept "indicators.row_rule" --comment "known site quirk"')
+                      'newsgate review accept "indicators.expect_column_values_to_not_be_null(period)" '
+                      '--comment "reports of this site give no period"')
     actions = review.add_subparsers(dest="action", metavar="ACTION", required=True)
     accept = _command(actions, "accept", "accept a warned check for the release of the run "
                                          "awaiting review, with a comment (recorded in its "

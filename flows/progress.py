@@ -33,7 +33,8 @@ def terminal_wanted(stream=sys.stderr) -> bool:
 
 def _bar(stage: str, total: int, stream=None):
     from tqdm import tqdm
-    return tqdm(total=total, desc=f"  {stage:<11}", unit="batch", leave=False,
+    # batches are few (tens): every one is shown (mininterval=0), the bar cleared at the end
+    return tqdm(total=total, desc=f"  {stage:<11}", unit="batch", leave=False, mininterval=0,
                 file=stream or sys.stderr, disable=not _terminal and stream is None,
                 bar_format="{desc} {bar:30} {n_fmt}/{total_fmt} batches {elapsed}")
 

@@ -210,8 +210,8 @@ def _verdict(summary: RunSummary) -> str:
         "rejected": f"Rejected{who}{why}; nothing was published{accepted}.",
         "locked": "Another run holds the output folder; nothing was touched.",
     }.get(summary.status, "Failed; nothing was published.")
-    return (f'<section id="verdict"><p class="verdict"><span class="badge {esc(summary.status)}">'
-            f"{esc(summary.status)}</span> {text}</p></section>")
+    return (f'<section id="verdict"><p class="verdict"><span class="badge '
+            f'{esc(summary.status.split()[0])}">{esc(summary.status)}</span> {text}</p></section>')
 
 
 def _changes_section(found: Changes | None, tables: dict) -> str:
@@ -468,12 +468,10 @@ def render_html(summary: RunSummary) -> str:
     error = f"<pre>{esc(summary.error)}</pre>" if summary.error else ""
     if summary.status == "unchanged":  # not an error: the latest release already holds it all
         error = f"<p>{esc(summary.error)}</p>"
-    status_class = summary.status.split()[0]
     return f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>newsgate run {esc(summary.run_id)}</title>
 <style>{CSS}</style></head><body>
-<h1>newsgate run <code>{esc(summary.run_id)}</code>
- <span class="badge {esc(status_class)}">{esc(summary.status)}</span></h1>
+<h1>newsgate run <code>{esc(summary.run_id)}</code></h1>
 <p><small>Release: <b>{esc(summary.release_id or "none")}</b> · previous:
 {esc(summary.previous_release or "none")} · started {esc(summary.started_at)} · finished
 {esc(summary.finished_at)} · sources: {cell(", ".join(summary.sources), 200)}</small></p>
