@@ -170,12 +170,22 @@ def _quarantine_item(reason: str, rows: pd.DataFrame) -> str:
 def _attention_section(summary: RunSummary) -> str:
     checks = [c for g in summary.gates for c in g.checks if not c.success]
     checks.sort(key=lambda c: (c.status != "fail", summary.state(c) == ACCEPTED))
+    groups = quarantine_groups(summary.tables.get("quarantine"))
+    doubtful = low_confidence(summary.tables)
     items = [_check_item(summary, c) for c in checks]
-    items += [_quarantine_item(r, rows) for r, rows in quarantine_groups(summary.tables.get("quarantine"))]
-    items += [_facts_item(n, rows, summary.tables) for n, rows in low_confidence(summary.tables).items()]
+    items += [_quarantine_item(r, rows) for r, rows in groups]
+    items += [_facts_item(n, rows, summary.tables) for n, rows in doubtful.items()]
     if not items:
-        return '<section id="attention"><h2>Needs attention</h2><p>Nothing: every check passed, nothing quarantined, no low-confidence facts.</p></section>'
-    return (f'<section id="attention"><h2>Needs attention ({len(items)})</h2>'
+        return ('<section id="attention"><h2>Needs attention</h2><p>Nothing: every check passed, '
+                "nothing quarantined, no low-confidence facts.</p></section>")
+    states = [summary.state(c) for c in checks]
+    overview = " · ".join(part for part in (
+        f"{states.count('fail')} failed checks" if "fail" in states else "",
+        f"{states.count('warn')} warned checks" if "warn" in states else "",
+        f"{states.count(ACCEPTED)} accepted" if ACCEPTED in states else "",
+        f"{sum(len(r) for _, r in groups):,} quarantined rows ({len(groups)} reasons)" if groups else "",
+        f"{sum(len(r) for r in doubtful.values()):,} low-confidence facts" if doubtful else "") if part)
+    return (f'<section id="attention"><h2>Needs attention ({len(items)})</h2><p>{esc(overview)}</p>'
             f'<ol class="attention">{"".join(items)}</ol></section>')
 
 

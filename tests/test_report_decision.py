@@ -147,6 +147,7 @@ def test_the_first_screen_is_verdict_then_attention_then_changes_then_funnel():
 def test_attention_lists_the_warned_check_with_chosen_columns_and_quarantine_by_reason():
     page = render_html(_summary())
     attention = page[page.index('id="attention"'):page.index('id="changes"')]
+    assert "1 warned checks · 8 quarantined rows (2 reasons) · 1 low-confidence facts" in attention
     # the warned check, its sample with the column it names first, never the whole body
     assert "projects.expect_column_values_to_be_in_set(needs_review)" in attention
     assert "<th>needs_review</th><th>project_id</th><th>name</th><th>evidence</th>" in attention
