@@ -144,7 +144,8 @@ def review(mode: str, summary_markdown: str, report_path: str, timeout_s: int = 
 DECISION_FILE = "review.json"  # in the run's folder: the decision, published or not
 
 
-def review_run(mode: str, pending, run_dir: Path, timeout_s: int = 3600) -> Verdict:
+def review_run(mode: str, pending, run_dir: Path, timeout_s: int = 3600,
+               ask=ask_terminal) -> Verdict:
     """The review of a run awaiting it (`pending`, its RunSummary): its report written, the run
     marked pending (so `newsgate review accept` can find it), the decision taken, the waivers
     of the file and of the form merged into the verdict, the decision kept in the run's folder."""
@@ -155,7 +156,7 @@ def review_run(mode: str, pending, run_dir: Path, timeout_s: int = 3600) -> Verd
     report = write_report(pending, run_dir)
     waiver_files.mark_pending(run_dir, pending.run_id, warned)
     try:
-        verdict = review(mode, render_markdown(pending), str(report), timeout_s, warned=warned)
+        verdict = review(mode, render_markdown(pending), str(report), timeout_s, ask, warned)
     finally:
         waiver_files.end_pending(run_dir)
     verdict.waivers = waiver_files.merged(waiver_files.read_waivers(run_dir), verdict.waivers)
