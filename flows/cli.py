@@ -192,7 +192,9 @@ def _parser() -> argparse.ArgumentParser:
     review = _command(sub, "review", "accept warned checks of a run awaiting review (waivers)",
                       'newsgate review accept "indicators.expect_column_values_to_not_be_null(period)" '
                       '--comment "reports of this site give no period"')
-    actions = review.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions = review.add_subparsers(dest="action", metavar="ACTION", required=True,
+                                    help="accept (a waiver for a warned check) or pending "
+                                         "(what waits); `newsgate review ACTION --help`")
     accept = _command(actions, "accept", "accept a warned check for the release of the run "
                                          "awaiting review, with a comment (recorded in its "
                                          "manifest; the check shows as accepted)",
