@@ -5,6 +5,7 @@ tables are compared as multisets of whole rows (a changed row shows as one added
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from newsgate.tasks.publish import Lake
@@ -13,8 +14,27 @@ KEYS = {"documents": "doc_id", "articles": "article_id", "clusters": "article_id
         "projects": "project_id"}
 
 
+def _comparable(values: pd.Series) -> pd.Series:
+    """`values` as floats or text, equal when the values are, however they were held: a table
+    read from Delta and the same table built in a run differ in representation only (a list
+    or a numpy array, None or NaN, 3 or 3.0)."""
+    if pd.api.types.is_bool_dtype(values):
+        return values.astype(str)
+    if pd.api.types.is_numeric_dtype(values):
+        return values.astype(float)  # hashed as numbers: 3 and 3.0 alike, no text made
+    present = values.dropna()
+    if len(present) and isinstance(present.iloc[0], (list, tuple, np.ndarray)):  # a list column
+        values = values.map(lambda v: "\x1f".join(map(str, v)) if isinstance(
+            v, (list, tuple, np.ndarray)) else v)
+    return values.astype(object).fillna(MISSING).astype(str)
+
+
+MISSING = "\x00"  # None, NaN, NaT and pd.NA alike
+
+
 def _row_hashes(df: pd.DataFrame) -> pd.Series:
-    return pd.util.hash_pandas_object(df.astype(str), index=False)
+    return pd.util.hash_pandas_object(
+        pd.DataFrame({c: _comparable(df[c]) for c in df.columns}), index=False)
 
 
 def diff_tables(old: pd.DataFrame, new: pd.DataFrame, key: str | None) -> dict[str, int]:

@@ -222,3 +222,21 @@ def test_every_link_of_the_written_report_resolves(tmp_path):
     anchors = {link[1:] for link in links if link.startswith("#")}
     page = path.read_text(encoding="utf-8")
     assert all(f'id="{a}"' in page for a in anchors)
+
+
+def test_a_table_as_built_and_as_read_back_compares_unchanged():
+    """The run's frames (lists, NaN, whole floats) against the release read from Delta (numpy
+    arrays, None, ints): the same rows, so nothing counts as changed."""
+    from newsgate.tasks.release_diff import diff_table
+
+    built = pd.DataFrame({"article_id": ["a-0", "b-0"], "authors": [["王超", "李敏"], []],
+                          "published_date": [np.nan, "2023-02-01"], "seq": [0.0, 1.0],
+                          "title": ["辽源", None]})
+    read = pd.DataFrame({"article_id": ["a-0", "b-0"],
+                         "authors": [np.array(["王超", "李敏"]), np.array([], dtype=object)],
+                         "published_date": [None, "2023-02-01"], "seq": [0, 1],
+                         "title": ["辽源", np.nan]})
+    assert diff_table("articles", read, built) == {"added": 0, "removed": 0, "changed": 0,
+                                                   "unchanged": 2}
+    edited = built.assign(authors=[["王超"], []])
+    assert diff_table("articles", read, edited)["changed"] == 1
