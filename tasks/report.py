@@ -43,7 +43,8 @@ FACT_LABELS = {"mentions": "text", "projects": "name", "indicators": "metric",
 @dataclass
 class RunSummary:
     run_id: str
-    status: str  # "published" | "unchanged" | "blocked" | "awaiting review" | "rejected" | "locked" | "failed"
+    # "published" | "unchanged" | "blocked" | "awaiting review" | "rejected" | "locked" | "failed"
+    status: str
     release_id: str | None
     sources: list[str]
     funnel: list[tuple[str, int]]
@@ -97,6 +98,11 @@ def sample_rows(rows: list[dict] | pd.DataFrame, columns: list[str]) -> tuple[li
     return present, [[r.get(c) for c in present] for r in records]
 
 
+def _more(href: str, text: str) -> str:
+    """The link under an item: to all its rows, or to its table's checks."""
+    return f'<p class="more"><a href="{esc(href)}">{esc(text)}</a></p>'
+
+
 def _check_item(summary: RunSummary, check: CheckResult) -> str:
     state = summary.state(check)
     waiver = summary.accepted.get(check.id)
@@ -110,7 +116,7 @@ def _check_item(summary: RunSummary, check: CheckResult) -> str:
     return (f'<li class="{esc(state)}"><span class="state {esc(state)}">{esc(state)}</span> '
             f"<b>{esc(check.severity)}</b> <code>{esc(check.id)}</code>: {cell(check.description, None)}"
             f" <small>observed: {cell(check.observed, 200)}</small>{note}{samples}"
-            f'<p class="more"><a href="#gate-{esc(check.table)}">all checks of {esc(check.table)}</a></p></li>')
+            f"{_more(f'#gate-{check.table}', f'all checks of {check.table}')}</li>")
 
 
 def low_confidence(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -148,8 +154,9 @@ def _facts_item(name: str, rows: pd.DataFrame, tables: dict) -> str:
     link = f"{ROWS_DIR}/low-confidence-{name}.csv"
     return (f'<li class="warn"><span class="state warn">review</span> <b>{len(rows):,}</b> '
             f"low-confidence {esc(name)} rows (<code>needs_review</code>), least sure first"
-            f"{table([FACT_LABELS[name], 'pattern', 'confidence', 'sentence (span marked)'], sample, 'sample', raw={3})}"
-            f'<p class="more"><a href="{link}">all {len(rows):,} rows (CSV)</a></p></li>')
+            + table([FACT_LABELS[name], "pattern", "confidence", "sentence (span marked)"], sample,
+                    "sample", raw={3})
+            + f"{_more(link, f'all {len(rows):,} rows (CSV)')}</li>")
 
 
 def quarantine_groups(quarantine: pd.DataFrame | None) -> list[tuple[str, pd.DataFrame]]:
@@ -164,7 +171,7 @@ def _quarantine_item(reason: str, rows: pd.DataFrame) -> str:
     cols, sample = sample_rows(rows, ["stage", "source", "doc_id", "detail"])
     return (f'<li class="warn"><span class="state warn">quarantine</span> <b>{len(rows):,}</b> '
             f"rows quarantined: {cell(reason, None)}{table(cols, sample, 'sample')}"
-            f'<p class="more"><a href="{ROWS_DIR}/quarantine-{_slug(reason)}.csv">all {len(rows):,} rows (CSV)</a></p></li>')
+            f"{_more(f'{ROWS_DIR}/quarantine-{_slug(reason)}.csv', f'all {len(rows):,} rows (CSV)')}</li>")
 
 
 def _attention_section(summary: RunSummary) -> str:
@@ -230,16 +237,19 @@ def _changes_section(found: Changes | None, tables: dict) -> str:
                 "first one, nothing to compare with.</p></section>")
     rows = [[t, d["added"], d["removed"], d["changed"], d["unchanged"]]
             for t, d in found.rows.items() if d["added"] or d["removed"] or d["changed"]]
-    parts = [f'<section id="changes"><h2>Changes since release <code>{esc(found.previous_release)}</code></h2>']
+    parts = [f'<section id="changes"><h2>Changes since release '
+             f"<code>{esc(found.previous_release)}</code></h2>"]
     parts.append(table(["table", "added", "removed", "changed", "unchanged"], rows)
                  if rows else "<p>No table changed.</p>")
     named = ", ".join(plain(s, 60) for s in found.new_sources[:SAMPLES])
     more = f" and {len(found.new_sources) - SAMPLES:,} more" if len(found.new_sources) > SAMPLES else ""
-    parts.append(f"<p><b>{len(found.new_sources):,} new sources</b>{': ' + esc(named) + more if named else ''}</p>")
+    listed = f": {esc(named)}{more}" if named else ""
+    parts.append(f"<p><b>{len(found.new_sources):,} new sources</b>{listed}</p>")
     if len(found.clusters):
         titles = _titles(tables)
         top = found.clusters.head(SAMPLES)
-        parts.append(f"<p><b>{len(found.clusters):,} duplicate clusters new or grown</b>, largest growth first:</p>")
+        parts.append(f"<p><b>{len(found.clusters):,} duplicate clusters new or grown</b>, "
+                     "largest growth first:</p>")
         parts.append(table(["cluster", "canonical title", "articles before", "now"],
                            [[r.cluster_id, titles.get(r.canonical_id), r.before, r.now]
                             for r in top.itertuples()]))
@@ -371,7 +381,8 @@ def _stories_section(stories: pd.DataFrame | None, articles: pd.DataFrame | None
 def _coverage_section(tables: dict[str, pd.DataFrame]) -> str:
     rows = []
     clusters = tables.get("clusters")
-    n_canonical = int(clusters["is_canonical"].astype(bool).sum()) if clusters is not None and len(clusters) else 0
+    n_canonical = (int(clusters["is_canonical"].astype(bool).sum())
+                   if clusters is not None and len(clusters) else 0)
     for name in ("mentions", "projects", "indicators", "visits", "keywords"):
         df = tables.get(name)
         if df is None:
@@ -424,7 +435,8 @@ def _trends_section(tables: dict[str, pd.DataFrame], per_period: int = 8) -> str
         timeline = visits_timeline(visits, articles)
         rows = [[r.date, r.person, r.title, r.place, r.evidence]
                 for r in timeline.head(ROWS_SHOWN).itertuples()]
-        more = f"<p>The first {ROWS_SHOWN} of {len(timeline):,} visits.</p>" if len(timeline) > ROWS_SHOWN else ""
+        more = (f"<p>The first {ROWS_SHOWN} of {len(timeline):,} visits.</p>"
+                if len(timeline) > ROWS_SHOWN else "")
         parts.append("<h3>Visits timeline</h3>" + more
                      + table(["date", "person", "title", "place", "evidence"], rows))
     return "".join(parts)
@@ -446,7 +458,8 @@ def _funnel_section(summary: RunSummary) -> str:
 
 
 CSS = """
-body{font-family:system-ui,-apple-system,"Noto Sans CJK SC",sans-serif;margin:1.2rem 2rem;color:#222;max-width:1200px}
+body{font-family:system-ui,-apple-system,"Noto Sans CJK SC",sans-serif;margin:1.2rem 2rem;color:#222;
+max-width:1200px}
 h1{font-size:1.4rem;margin:.2rem 0} h2{font-size:1.15rem;margin:1.2rem 0 .4rem}
 table{border-collapse:collapse;margin:.4rem 0 1rem;font-size:.85rem;width:100%;table-layout:auto}
 th,td{border:1px solid #ddd;padding:.25rem .45rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}

@@ -72,5 +72,6 @@ def changes(previous_release: str | None, old: dict, new: dict) -> Changes | Non
     there is no previous release or nothing was built to compare."""
     if not previous_release or not new:
         return None
-    return Changes(previous_release, diff_frames({t: old[t] for t in new if t in old}, new), new_sources(old, new),
+    rows = diff_frames({t: old[t] for t in new if t in old}, new)
+    return Changes(previous_release, rows, new_sources(old, new),
                    cluster_growth(old, new), region_moves(old, new))
