@@ -239,8 +239,8 @@ def test_no_articles_no_stories():
 def test_dev_corpus_through_the_real_stages(shared_dir):
     """The dev corpus ingested and cleaned by the project's stages: every near-duplicate set of
     SOURCES.md is one story and no other dev file joins a story."""
-    from newsgate.tasks.clean import clean_documents
     from newsgate.tasks.ingest import ingest_files
+    from stages import clean_documents
     paths = sorted(p for p in (shared_dir / "corpus" / "dev").iterdir() if p.suffix in (".txt", ".html"))
     articles = clean_documents(ingest_files(paths).documents).articles
     rows = stories.build_stories(articles, dedup_articles(articles).clusters).stories
@@ -259,14 +259,13 @@ def test_dev_corpus_through_the_real_stages(shared_dir):
 # ---- the contract, the lake and the command line ---------------------------------------------------
 def test_stories_pass_their_gate_and_broken_ones_do_not(built):
     from newsgate.tasks.gates import run_gate
-    context = {"link_threshold": stories.LINK_THRESHOLD}
-    kept, result = run_gate("stories", built.stories, stage="stories", context=context)
+    kept, result = run_gate("stories", built.stories, stage="stories")
     assert result.passed and len(kept) == len(built.stories)
 
     broken = built.stories.copy()
     joined = broken.index[broken["relation"].isin(["condensed", "rewrite", "same"])][0]
     broken.loc[joined, "story_id"] = "s-elsewhere"  # its match and representative stay behind
-    _, result = run_gate("stories", broken, stage="stories", context=context)
+    _, result = run_gate("stories", broken, stage="stories")
     failed = {c.check for c in result.failed_errors}
     assert any("_check_match_in_story" in c for c in failed)
     assert any("_check_representatives_in_story" in c for c in failed)
