@@ -10,6 +10,10 @@
     newsgate report [RUN]                       path of a run's report (default: latest run)
     newsgate verify [--release R]               check a release's files against its checksums
     newsgate repair                             point a lost/damaged LATEST at the newest good release
+    newsgate review accept CHECK --comment C    accept a warned check of the run awaiting review
+    newsgate review pending                     the runs awaiting review and their warned checks
+    newsgate quarantine [--reason R] [--release R]
+                                                quarantined rows by reason, with their detail
 
 --out is always the output folder a run writes (the lake: lake/, releases/, runs/; default
 ./data); -o is the file or folder `export` writes. A release id may be LATEST.
@@ -185,6 +189,40 @@ def _parser() -> argparse.ArgumentParser:
     _uncommitted(verify)
     _out(verify)
 
+    review = _command(sub, "review", "accept warned checks of a run awaiting review (waivers)",
+                      'newsgate review accept "indicators.expect_column_values_to_not_be_null(period)" '
+                      '--comment "reports of this site give no period"')
+    actions = review.add_subparsers(dest="action", metavar="ACTION", required=True,
+                                    help="accept (a waiver for a warned check) or pending "
+                                         "(what waits); `newsgate review ACTION --help`")
+    accept = _command(actions, "accept", "accept a warned check for the release of the run "
+                                         "awaiting review, with a comment (recorded in its "
+                                         "manifest; the check shows as accepted)",
+                      'newsgate review accept "articles.expect_column_values_to_match_regex(title)" '
+                      '--comment "titles of this site carry a date" --reviewer 李审核')
+    accept.add_argument("check", metavar="CHECK",
+                        help="the check's id as `newsgate review pending` lists it (table.check)")
+    accept.add_argument("--comment", required=True, metavar="TEXT",
+                        help="why the warning is acceptable for this release (required)")
+    accept.add_argument("--reviewer", default=None, metavar="NAME",
+                        help="who accepts it (default: the operating-system user)")
+    accept.add_argument("--run", default=None, metavar="RUN",
+                        help="the run awaiting review (default: the only, or newest, one)")
+    _out(accept)
+    pending = _command(actions, "pending", "list the runs awaiting review and their warned checks",
+                       "newsgate review pending --out /srv/newsgate")
+    _out(pending)
+
+    quarantine = _command(sub, "quarantine", "list a release's quarantined rows, by reason, "
+                                             "with their detail",
+                          "newsgate quarantine --reason span_matches --limit 5")
+    quarantine.add_argument("--reason", default=None, metavar="R",
+                            help="only reasons containing R (case-insensitive)")
+    _release(quarantine)
+    quarantine.add_argument("--limit", type=_whole(0), default=20, metavar="N",
+                            help="print at most N rows per reason (default 20)")
+    _out(quarantine)
+
     repair = _command(sub, "repair", "point a missing, empty or damaged LATEST at the newest "
                                      "committed release that verifies",
                       "newsgate repair --out /srv/newsgate")
@@ -254,6 +292,9 @@ def _run_flow_on(args, log_path: Path, server) -> dict:
     from newsgate.flows.runners import (heartbeats_for, make_task_runner, run_log,
                                         shared_prefect_api)
 
+    from newsgate.flows.progress import show_on_terminal, terminal_wanted
+
+    show_on_terminal(terminal_wanted() and not args.verbose)  # -v: the log lines say it all
     flow = newsgate.with_options(
         task_runner=make_task_runner(args.runner, args.dask_address, args.workers))
     with run_log(log_path, args.verbose):
@@ -376,8 +417,21 @@ def cmd_releases(args) -> int:
             continue
         rows = ", ".join(f"{t}={e.get('rows')}" for t, e in m["tables"].items())
         print(printable(f"{mark} {m['release_id']}  {m.get('created_at')}  {rows}"))
+        for line in _review_lines(m.get("review")):
+            print(printable(f"    {line}"))
     print(f"(* = {LATEST})")
     return 0
+
+
+def _review_lines(review: dict | None) -> list[str]:
+    """A release's review decision and its waivers, one line each."""
+    if not review or not review.get("by"):  # no person decided (no review, or skipped)
+        return []
+    why = f": {review['comment']}" if review.get("comment") else ""
+    lines = [f"review: {review.get('decision')} by {review['by']} at {review.get('at')}{why}"]
+    lines += [f"accepted {w['check']} by {w.get('reviewer')} at {w.get('at')}: {w.get('comment')}"
+              for w in review.get("waivers", [])]
+    return lines
 
 
 # C0/C1 controls and bidi overrides: printed raw, data could move the cursor, recolour or
@@ -496,13 +550,76 @@ def cmd_verify(args) -> int:
     return 0
 
 
+def _pending_run(args) -> Path:
+    from newsgate.tasks.waivers import pending_runs
+    runs = _lake(args).root / "runs"
+    waiting = pending_runs(runs)
+    if args.run:
+        chosen = runs / args.run
+        if chosen not in waiting:
+            shown = ", ".join(p.name for p in waiting) or "none"
+            raise UsageError(f"run {args.run} is not awaiting review; runs awaiting review: {shown}")
+        return chosen
+    if not waiting:
+        raise UsageError(f"no run in {runs} is awaiting review (a run waits when its warnings "
+                         "exceed --max-warnings)")
+    return waiting[-1]
+
+
+def cmd_review(args) -> int:
+    import getpass
+
+    from newsgate.tasks import waivers
+    if args.action == "pending":
+        waiting = waivers.pending_runs(_lake(args).root / "runs")
+        for run_dir in waiting:
+            print(f"{run_dir.name}  report {run_dir / 'report.html'}")
+            for check in waivers.warned_checks(run_dir):
+                print(printable(f"  {check}"))
+        print(f"({len(waiting)} runs awaiting review)")
+        return 0
+    run_dir = _pending_run(args)
+    try:
+        waiver = waivers.accept(run_dir, args.check, args.comment, args.reviewer or getpass.getuser(),
+                                via="newsgate review accept")
+    except waivers.WaiverError as exc:
+        raise UsageError(str(exc)) from None
+    print(printable(f"accepted {waiver['check']} for run {run_dir.name} by {waiver['reviewer']}: "
+                    f"{waiver['comment']}"))
+    print("the run records it when its review ends (the prompt's answer, or the resume)")
+    return 0
+
+
+def cmd_quarantine(args) -> int:
+    release = _open(args, args.release)
+    rows = release.to_pandas("quarantine")
+    reasons = rows["reason"].fillna("").value_counts()
+    if args.reason is not None:
+        wanted = [r for r in reasons.index if args.reason.lower() in r.lower()]
+        if not wanted:
+            shown = "; ".join(reasons.index) or "none"
+            raise UsageError(f"no quarantine reason contains {args.reason} in "
+                             f"{release.release_id}; reasons: {shown}")
+        reasons = reasons[wanted]
+    for reason, n in reasons.items():
+        print(printable(f"{reason}: {n} rows"))
+        group = rows[rows["reason"].fillna("") == reason].head(args.limit)
+        for r in group.itertuples():
+            print(printable(f"  {r.stage or ''} {r.source or r.doc_id or ''}: {r.detail or ''}"))
+        if n > args.limit:
+            print(f"  … {n - args.limit} more (--limit N shows more)")
+    print(f"({int(reasons.sum())} of {len(rows)} quarantined rows in {release.release_id})")
+    return 0
+
+
 def cmd_repair(args) -> int:
     print(_lake(args).repair())
     return 0
 
 
 COMMANDS = {"run": cmd_run, "releases": cmd_releases, "show": cmd_show, "export": cmd_export,
-            "diff": cmd_diff, "report": cmd_report, "verify": cmd_verify, "repair": cmd_repair}
+            "diff": cmd_diff, "report": cmd_report, "verify": cmd_verify, "repair": cmd_repair,
+            "review": cmd_review, "quarantine": cmd_quarantine}
 
 
 # ------------------------------------------------------------------ errors

@@ -20,7 +20,7 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from newsgate.flows.review import needs_review, review
+from newsgate.flows.review import needs_review, review_run
 from newsgate.flows.run import GateBlocked, ReviewRejected, Run
 from newsgate.flows.stage_runner import gated
 from newsgate.schemas.contract import QUARANTINE_COLUMNS
@@ -64,9 +64,8 @@ def decide(run: Run, review_mode: str, max_warnings: int, review_timeout_s: int)
         raise GateBlocked("; ".join(run.blocked_by))
     n_warnings = sum(len(g.warnings) for g in run.gates)
     if needs_review(n_warnings, max_warnings):
-        pending = summary(run, "awaiting review", None)
-        run.verdict = review(review_mode, render_markdown(pending),
-                             str(write_report(pending, run.run_dir)), review_timeout_s)
+        run.verdict = review_run(review_mode, summary(run, "awaiting review", None), run.run_dir,
+                                 review_timeout_s)
         get_run_logger().info("review: %s", run.verdict.describe())
         if not run.verdict.approved:
             raise ReviewRejected(f"{n_warnings} warnings; {run.verdict.describe()}")
@@ -131,7 +130,9 @@ def summary(run: Run, status: str, release: str | None) -> RunSummary:
         run_id=run.run_id, status=status, release_id=release, sources=run.sources,
         funnel=run.funnel, gates=run.gates, started_at=run.started_at,
         finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        blocked_by=run.blocked_by, error=run.error, tables=dict(run.tables), timings=run.timings)
+        blocked_by=run.blocked_by, error=run.error, tables=dict(run.tables), timings=run.timings,
+        previous_release=run.previous_manifest.get("release_id"), previous_tables=run.previous,
+        review=run.verdict.record() if run.verdict else None)
 
 
 def _data_docs(run: Run, final: RunSummary) -> None:

@@ -25,6 +25,7 @@ from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE
 from prefect.filesystems import LocalFileSystem
 
 from newsgate import module_files
+from newsgate.flows.progress import track
 from newsgate.flows.run import NothingNew, Run, StageOutput
 from newsgate.schemas.contract import QUARANTINE_COLUMNS
 from newsgate.tasks import accumulate
@@ -161,7 +162,7 @@ def _batched(run: Run, stage: Stage, rows: list[dict], n_carried: int) -> dict:
     order = sorted(range(len(batches)), key=lambda i: -sizes[i])  # results keep batch order
     code = f"{stage.name}:{run.code[stage.name]}"  # two stages never share a cache entry
     futures = {i: task_fn.submit(stage, batches[i], code, run.workers) for i in order}
-    results = [futures[i].result() for i in range(len(batches))]
+    results = list(track(stage.name, [futures[i] for i in range(len(batches))]))
     made = {t: [r for result in results for r in result.get(t, ())]
             for t in (*stage.writes, "quarantine")}
     return stage.frames(stage.join(made) if stage.join else made)

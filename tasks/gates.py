@@ -3,7 +3,8 @@
 - pandera row failures (a bad offset, an amount out of range) move the row to quarantine with
   the check's name as the reason; a schema-level failure (missing column, wrong type) blocks.
 - Great Expectations suites (expectations/<table>.json) hold the dataset-level rules. A failed
-  expectation of severity `critical` ("error") blocks publishing; `warning` is reported.
+  expectation of severity `critical` blocks publishing; `warning` is reported (the same two
+  names everywhere: suites, results, report, README).
 - Some rules need facts pandas cannot see in the row itself (the article body a span quotes,
   the boilerplate catalogue). Those are computed into `_check_*` columns before GX runs and
   dropped afterwards, so the suites stay plain JSON a reviewer can read. A `_check_*` column
@@ -21,6 +22,7 @@ import json
 import logging
 import os
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -45,6 +47,8 @@ SEVERITIES = ("critical", "warning")
 CHECK_PREFIX = "_check_"
 SAMPLE_ROWS = 5
 SAMPLE_CHARS = 160
+CRITICAL, WARNING = "critical", "warning"  # the suites' severities, the only two names
+SEVERITIES = (CRITICAL, WARNING)
 
 log = logging.getLogger(__name__)
 
@@ -55,17 +59,23 @@ class CheckResult:
     engine: str  # "pandera" or "gx"
     check: str
     description: str
-    severity: str  # "error" blocks publishing, "warning" is reported
+    severity: str  # one of SEVERITIES: "critical" blocks publishing, "warning" is reported
     success: bool
     observed: str = ""
     n_failed: int = 0
     sample: list[dict] = field(default_factory=list)
+    params: str = ""  # the expectation's arguments beyond its columns ("min_value=0.9")
 
     @property
     def status(self) -> str:
         if self.success:
             return "pass"
-        return "fail" if self.severity == "error" else "warn"
+        return "fail" if self.severity == CRITICAL else "warn"
+
+    @property
+    def id(self) -> str:
+        """How a reviewer names the check (`newsgate review accept`, waivers, the report)."""
+        return f"{self.table}.{self.check}"
 
 
 @dataclass
@@ -283,7 +293,7 @@ def run_pandera(table: str, df: pd.DataFrame, stage: str):
     try:
         return model.validate(df, lazy=True), [
             CheckResult(table, "pandera", model.__name__, f"pandera schema {model.__name__}",
-                        "error", True, observed=f"{len(df)} rows valid")], _empty_quarantine()
+                        CRITICAL, True, observed=f"{len(df)} rows valid")], _empty_quarantine()
     except pa.errors.SchemaErrors as err:
         cases = err.failure_cases
     except pa.errors.SchemaError as err:  # raised for non-lazy-able problems
@@ -295,7 +305,7 @@ def run_pandera(table: str, df: pd.DataFrame, stage: str):
     for check, grp in schema_cases.groupby("check", dropna=False):
         checks.append(CheckResult(
             table, "pandera", str(check), f"schema: {check} on {sorted(set(grp['column'].dropna()))}",
-            "error", False, observed="; ".join(map(str, grp["failure_case"].head(3))),
+            CRITICAL, False, observed="; ".join(map(str, grp["failure_case"].head(3))),
             n_failed=len(grp)))
     bad_index = pd.Index(row_cases["index"].unique())
     quarantine_rows = []
@@ -303,7 +313,7 @@ def run_pandera(table: str, df: pd.DataFrame, stage: str):
         idx = pd.Index(grp["index"].unique())
         checks.append(CheckResult(
             table, "pandera", str(check), f"row rule {check}: failing rows quarantined",
-            "warning", False, observed=f"{len(idx)} rows quarantined", n_failed=len(idx),
+            WARNING, False, observed=f"{len(idx)} rows quarantined", n_failed=len(idx),
             sample=_sample(df, idx)))
         for i in idx:
             if i not in df.index:
@@ -422,13 +432,20 @@ def run_gx(table: str, df: pd.DataFrame, suite: dict) -> tuple[list[CheckResult]
         cfg = r.expectation_config
         res = r.result or {}
         idx = res.get("partial_unexpected_index_list") or []
-        severity = "error" if str(getattr(cfg.severity, "value", cfg.severity)) == "critical" else "warning"
+        severity = CRITICAL if str(getattr(cfg.severity, "value", cfg.severity)) == CRITICAL else WARNING
         checks.append(CheckResult(
             table, "gx", _check_label(cfg), (cfg.meta or {}).get("description", cfg.type),
             severity, bool(r.success), observed=_observed(res),
             n_failed=int(res.get("unexpected_count") or (0 if r.success else 1)),
-            sample=_sample(rows, idx) if idx else []))
+            sample=_sample(rows, idx) if idx else [], params=_params(cfg)))
     return checks, result.to_json_dict()
+
+
+TARGET_KWARGS = ("batch_id", "column", "column_A", "column_B", "column_list")
+
+
+def _params(cfg) -> str:
+    return ", ".join(f"{k}={v}" for k, v in cfg.kwargs.items() if k not in TARGET_KWARGS)
 
 
 def _check_label(cfg) -> str:
@@ -440,7 +457,8 @@ def _check_label(cfg) -> str:
 
 def _observed(res: dict) -> str:
     if "observed_value" in res:
-        return str(res["observed_value"])
+        value = res["observed_value"]
+        return f"{value:.4g}" if isinstance(value, float) else str(value)
     if "unexpected_count" in res:
         total = res.get("element_count")
         # values that explain themselves (a drift message) are named, the top ones first
@@ -477,7 +495,10 @@ def run_gate(table: str, df: pd.DataFrame, *, stage: str, context: GateContext |
 
 
 def build_data_docs(target: Path, run_id: str, gates: list[GateResult]) -> Path | None:
-    """Render the run's GX validation results as a Data Docs site under `target`."""
+    """Render the run's GX validation results as a Data Docs site under `target`: one
+    validation page per table (run name = the run id, data asset = the table) and the page of
+    every suite the index links to. GX's pages take their scripts and styles from CDNs, so they
+    need a network; the run's report shows the same results offline."""
     results = [g for g in gates if g.gx_result]
     if not results:
         return None
@@ -493,13 +514,27 @@ def build_data_docs(target: Path, run_id: str, gates: list[GateResult]) -> Path 
         "store_backend": {"class_name": "TupleFilesystemStoreBackend",
                           "base_directory": str(Path(target).resolve())},
         "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}})
+    run = RunIdentifier(run_name=run_id)
     for gate in results:
+        suite = gate.table  # a dotted name nests its pages one folder deeper than GX's links
+        result = {**docs_safe_result(gate.gx_result), "suite_name": suite}
+        result["meta"] = {**result.get("meta", {}), "run_id": run.to_json_dict(),
+                          "expectation_suite_name": suite,
+                          "batch_spec": {"data_asset_name": gate.table},
+                          "batch_kwargs": {"data_asset_name": gate.table}}
         key = ValidationResultIdentifier(
-            expectation_suite_identifier=ExpectationSuiteIdentifier(name=f"newsgate.{gate.table}"),
-            run_id=RunIdentifier(run_name=run_id), batch_identifier=gate.table)
-        context.validation_results_store.set(
-            key, ExpectationSuiteValidationResult(**docs_safe_result(gate.gx_result)))
+            expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite),
+            run_id=run, batch_identifier=gate.table)
+        context.validation_results_store.set(key, ExpectationSuiteValidationResult(**result))
+        context.suites.add(gx.ExpectationSuite(name=suite, expectations=[
+            dict(r["expectation_config"]) for r in result.get("results", [])]))
     context.build_data_docs(site_names=["newsgate"])
+    # GX's favicon template counts one folder too few on validation pages (its navbar counts
+    # right): the icon is also where those pages look, so no link of the site is broken
+    icon = Path(target) / "static" / "images" / "favicon.ico"
+    if icon.exists():
+        (Path(target) / "validations" / "static" / "images").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(icon, Path(target) / "validations" / "static" / "images" / icon.name)
     return target / "index.html"
 
 
@@ -553,7 +588,7 @@ def _quarantine_row_rules(table: str, df: pd.DataFrame, stage: str):
         bad = ~df[col].astype(bool)
         if not bad.any():
             continue
-        checks.append(CheckResult(table, "row rule", rule, description, "warning", False,
+        checks.append(CheckResult(table, "row rule", rule, description, WARNING, False,
                                   observed=f"{int(bad.sum())} rows quarantined",
                                   n_failed=int(bad.sum()), sample=_sample(df, df.index[bad])))
         for _, row in df[bad].iterrows():

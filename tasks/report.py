@@ -1,10 +1,16 @@
 """The run report: one self-contained HTML page (works offline) plus a markdown summary.
 
-Everything that comes from the data is passed through `html.escape`: article text may hold
-`<script>` as ordinary characters (badinputs/script_title.html) and must stay text.
+The first screen is a decision: the verdict, what needs attention (failed and warned checks,
+quarantine by reason, low-confidence facts, each with a few sample rows and a file of all of
+them), what changed since the previous release, then the funnel. Passing checks fold into one
+line per table. Evidence is shown in place: facts in their sentence, removals with their line
+and rule, near-duplicates side by side with the differences marked.
+
+Every value from the data goes through `report_html.cell`/`esc` (escaped, missing values empty).
 """
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from dataclasses import dataclass, field
@@ -12,18 +18,33 @@ from pathlib import Path
 
 import pandas as pd
 
-from newsgate.tasks.gates import GateResult
+from newsgate.tasks.gates import CheckResult, GateResult
+from newsgate.tasks.report_changes import Changes, changes
+from newsgate.tasks.report_html import (cell, details, esc, marked_all, marked_span, plain,
+                                        side_by_side_diff, svg_bar_chart, table)
 
+SAMPLES = 5               # sample rows per item that needs attention
+SAMPLE_COLUMNS = 6        # columns a sample row shows (chosen, never whole rows)
 SAMPLES_PER_RULE = 3
 STORIES_SHOWN = 30        # largest story clusters shown side by side
 MEMBERS_SHOWN = 4         # articles of one story shown side by side
 EXCERPT_CHARS = 300
+PAIRS_SHOWN = 10          # near-duplicate pairs shown side by side
+ROWS_SHOWN = 100          # longer lists are cut here; the rows/ files hold all of them
+ROWS_DIR = "rows"         # next to report.html: every row behind a "all N rows" link, as CSV
+ACCEPTED = "accepted"     # a warned check a reviewer accepted (a waiver): shown, not hidden
+# columns that say which row a sample is, in the order a reader looks for them
+ID_COLUMNS = ["article_id", "project_id", "doc_id", "source", "title", "name", "person",
+              "metric", "kind", "text", "evidence", "reason", "detail"]
+FACT_LABELS = {"mentions": "text", "projects": "name", "indicators": "metric",
+               "visits": "person"}  # the column that names a fact of each table
 
 
 @dataclass
 class RunSummary:
     run_id: str
-    status: str  # "published" | "unchanged" | "blocked" | "rejected" | "locked" | "failed"
+    # "published" | "unchanged" | "blocked" | "awaiting review" | "rejected" | "locked" | "failed"
+    status: str
     release_id: str | None
     sources: list[str]
     funnel: list[tuple[str, int]]
@@ -35,55 +56,259 @@ class RunSummary:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     data_docs: Path | None = None  # index.html of the run's GX Data Docs
+    previous_release: str | None = None  # the release this run builds on
+    previous_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    review: dict | None = None  # the decision record (Verdict.record()), waivers included
 
     @property
     def n_warnings(self) -> int:
         return sum(len(g.warnings) for g in self.gates)
 
+    @property
+    def accepted(self) -> dict[str, dict]:
+        """check id -> its waiver (who accepted it, when, why)."""
+        return {w["check"]: w for w in (self.review or {}).get("waivers", [])}
 
-def _e(value) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+    def state(self, check: CheckResult) -> str:
+        """pass, fail, warn, or accepted (a warned check a reviewer accepted)."""
+        return ACCEPTED if check.status == "warn" and check.id in self.accepted else check.status
 
 
-def _table(headers: list[str], rows: list[list], cls: str = "") -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+def _slug(text: str) -> str:
+    """A file name for `text` (a table, a reason): readable part + short hash (unique)."""
+    readable = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[:40] or "rows"
+    return f"{readable}-{hashlib.sha256(text.encode()).hexdigest()[:6]}"
 
 
-def _gate_section(gates: list[GateResult]) -> str:
+# ------------------------------------------------------------------ what needs attention
+
+def _check_columns(check: CheckResult) -> list[str]:
+    """The columns a check names (`expect_x(a/b)` -> a, b), then the identifying ones."""
+    inside = re.search(r"\(([^)]*)\)", check.check)
+    named = re.split(r"[/,]", inside.group(1)) if inside else []
+    return [c for c in named if c] + ID_COLUMNS
+
+
+def sample_rows(rows: list[dict] | pd.DataFrame, columns: list[str]) -> tuple[list[str], list[list]]:
+    """At most SAMPLES rows and SAMPLE_COLUMNS of `columns` that the rows have (a whole body or
+    document never: cells are cut by `cell`)."""
+    records = rows.head(SAMPLES).to_dict("records") if isinstance(rows, pd.DataFrame) else rows[:SAMPLES]
+    present = [c for c in dict.fromkeys(columns)
+               if any(plain(r.get(c)) for r in records)][:SAMPLE_COLUMNS]  # empty columns say nothing
+    return present, [[r.get(c) for c in present] for r in records]
+
+
+def _more(href: str, text: str) -> str:
+    """The link under an item: to all its rows, or to its table's checks."""
+    return f'<p class="more"><a href="{esc(href)}">{esc(text)}</a></p>'
+
+
+def _check_item(summary: RunSummary, check: CheckResult) -> str:
+    state = summary.state(check)
+    waiver = summary.accepted.get(check.id)
+    note = (f"<p class=\"waiver\">accepted by {cell(waiver.get('reviewer'))} at "
+            f"{cell(waiver.get('at'))}: {cell(waiver.get('comment'), None) or 'no comment'}</p>"
+            if waiver else "")
+    samples = ""
+    if check.sample:
+        cols, rows = sample_rows(check.sample, _check_columns(check))
+        samples = table(cols, rows, "sample")
+    return (f'<li class="{esc(state)}"><span class="state {esc(state)}">{esc(state)}</span> '
+            f"<b>{esc(check.severity)}</b> <code>{esc(check.id)}</code>: {cell(check.description, None)}"
+            f" <small>observed: {cell(check.observed, 200)}</small>{note}{samples}"
+            f"{_more(f'#gate-{check.table}', f'all checks of {check.table}')}</li>")
+
+
+def low_confidence(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Per fact table, its rows marked `needs_review` (the extractor was not sure)."""
+    out = {}
+    for name in FACT_LABELS:
+        df = tables.get(name)
+        if df is not None and len(df) and "needs_review" in df:
+            doubtful = df[df["needs_review"].astype(bool)]
+            if len(doubtful):
+                out[name] = doubtful
+    return out
+
+
+def _fact_sentence(row, bodies: dict) -> str:
+    body = bodies.get(row.get("article_id"))
+    if isinstance(body, str) and not any(pd.isna(row.get(k)) for k in ("start", "end")):
+        return marked_span(body, row["start"], row["end"])
+    return cell(row.get("evidence") or row.get("text"))
+
+
+def _bodies(tables: dict, article_ids) -> dict:
+    articles = tables.get("articles")
+    if articles is None or not len(articles):
+        return {}
+    wanted = articles[articles["article_id"].isin(set(article_ids))]
+    return dict(zip(wanted["article_id"], wanted["body"]))
+
+
+def _facts_item(name: str, rows: pd.DataFrame, tables: dict) -> str:
+    shown = rows.sort_values("confidence").head(SAMPLES)
+    bodies = _bodies(tables, shown["article_id"])
+    sample = [[r.get(FACT_LABELS[name]), r.get("pattern"), r.get("confidence"),
+               _fact_sentence(r, bodies)] for r in shown.to_dict("records")]
+    link = f"{ROWS_DIR}/low-confidence-{name}.csv"
+    return (f'<li class="warn"><span class="state warn">review</span> <b>{len(rows):,}</b> '
+            f"low-confidence {esc(name)} rows (<code>needs_review</code>), least sure first"
+            + table([FACT_LABELS[name], "pattern", "confidence", "sentence (span marked)"], sample,
+                    "sample", raw={3})
+            + f"{_more(link, f'all {len(rows):,} rows (CSV)')}</li>")
+
+
+def quarantine_groups(quarantine: pd.DataFrame | None) -> list[tuple[str, pd.DataFrame]]:
+    """Quarantined rows by reason, the largest group first."""
+    if quarantine is None or not len(quarantine):
+        return []
+    groups = quarantine.fillna({"reason": "no reason given"}).groupby("reason", sort=False)
+    return sorted(groups, key=lambda g: (-len(g[1]), g[0]))
+
+
+def _quarantine_item(reason: str, rows: pd.DataFrame) -> str:
+    cols, sample = sample_rows(rows, ["stage", "source", "doc_id", "detail"])
+    return (f'<li class="warn"><span class="state warn">quarantine</span> <b>{len(rows):,}</b> '
+            f"rows quarantined: {cell(reason, None)}{table(cols, sample, 'sample')}"
+            f"{_more(f'{ROWS_DIR}/quarantine-{_slug(reason)}.csv', f'all {len(rows):,} rows (CSV)')}</li>")
+
+
+def _attention_section(summary: RunSummary) -> str:
+    checks = [c for g in summary.gates for c in g.checks if not c.success]
+    checks.sort(key=lambda c: (c.status != "fail", summary.state(c) == ACCEPTED))
+    groups = quarantine_groups(summary.tables.get("quarantine"))
+    doubtful = low_confidence(summary.tables)
+    items = [_check_item(summary, c) for c in checks]
+    items += [_quarantine_item(r, rows) for r, rows in groups]
+    items += [_facts_item(n, rows, summary.tables) for n, rows in doubtful.items()]
+    if not items:
+        return ('<section id="attention"><h2>Needs attention</h2><p>Nothing: every check passed, '
+                "nothing quarantined, no low-confidence facts.</p></section>")
+    states = [summary.state(c) for c in checks]
+    overview = " · ".join(part for part in (
+        f"{states.count('fail')} failed checks" if "fail" in states else "",
+        f"{states.count('warn')} warned checks" if "warn" in states else "",
+        f"{states.count(ACCEPTED)} accepted" if ACCEPTED in states else "",
+        f"{sum(len(r) for _, r in groups):,} quarantined rows ({len(groups)} reasons)" if groups else "",
+        f"{sum(len(r) for r in doubtful.values()):,} low-confidence facts" if doubtful else "") if part)
+    return (f'<section id="attention"><h2>Needs attention ({len(items)})</h2><p>{esc(overview)}</p>'
+            f'<ol class="attention">{"".join(items)}</ol></section>')
+
+
+def row_files(summary: RunSummary) -> dict[str, pd.DataFrame]:
+    """Every file an "all N rows" link of the report points at: relative path -> rows."""
+    files = {f"{ROWS_DIR}/quarantine-{_slug(r)}.csv": rows
+             for r, rows in quarantine_groups(summary.tables.get("quarantine"))}
+    files.update({f"{ROWS_DIR}/low-confidence-{n}.csv": rows
+                  for n, rows in low_confidence(summary.tables).items()})
+    clusters = summary.tables.get("clusters")
+    if clusters is not None and len(clusters):
+        files[f"{ROWS_DIR}/duplicates.csv"] = clusters[~clusters["is_canonical"].astype(bool)]
+    return files
+
+
+# ------------------------------------------------------------------ verdict and changes
+
+def _verdict(summary: RunSummary) -> str:
+    n_fail = sum(len(g.failed_errors) for g in summary.gates)
+    review = summary.review or {}
+    who = f" by {esc(review.get('by'))}" if review.get("by") else ""
+    why = f": {cell(review.get('comment'), None)}" if review.get("comment") else ""
+    accepted = (f"; {len(summary.accepted)} warned checks accepted" if summary.accepted else "")
+    text = {
+        "published": f"Published as release <b>{esc(summary.release_id)}</b>."
+                     + (f" Review: {esc(review.get('decision'))}{who}{why}{accepted}." if review else ""),
+        "unchanged": f"Nothing new: release <b>{esc(summary.release_id)}</b> already holds it all.",
+        "blocked": f"Blocked: {n_fail} critical checks failed; nothing was published.",
+        "awaiting review": (f"Awaiting review: {summary.n_warnings} warnings. Accept a warned check "
+                            "with <code>newsgate review accept CHECK --comment \"…\"</code> before "
+                            "answering the prompt or resuming the run."),
+        "rejected": f"Rejected{who}{why}; nothing was published{accepted}.",
+        "locked": "Another run holds the output folder; nothing was touched.",
+    }.get(summary.status, "Failed; nothing was published.")
+    return (f'<section id="verdict"><p class="verdict"><span class="badge '
+            f'{esc(summary.status.split()[0])}">{esc(summary.status)}</span> {text}</p></section>')
+
+
+def _changes_section(found: Changes | None, tables: dict) -> str:
+    if found is None:
+        return ('<section id="changes"><h2>Changes</h2><p>No previous release: this is the '
+                "first one, nothing to compare with.</p></section>")
+    rows = [[t, d["added"], d["removed"], d["changed"], d["unchanged"]]
+            for t, d in found.rows.items() if d["added"] or d["removed"] or d["changed"]]
+    parts = [f'<section id="changes"><h2>Changes since release '
+             f"<code>{esc(found.previous_release)}</code></h2>"]
+    parts.append(table(["table", "added", "removed", "changed", "unchanged"], rows)
+                 if rows else "<p>No table changed.</p>")
+    named = ", ".join(plain(s, 60) for s in found.new_sources[:SAMPLES])
+    more = f" and {len(found.new_sources) - SAMPLES:,} more" if len(found.new_sources) > SAMPLES else ""
+    listed = f": {esc(named)}{more}" if named else ""
+    parts.append(f"<p><b>{len(found.new_sources):,} new sources</b>{listed}</p>")
+    if len(found.clusters):
+        titles = _titles(tables)
+        top = found.clusters.head(SAMPLES)
+        parts.append(f"<p><b>{len(found.clusters):,} duplicate clusters new or grown</b>, "
+                     "largest growth first:</p>")
+        parts.append(table(["cluster", "canonical title", "articles before", "now"],
+                           [[r.cluster_id, titles.get(r.canonical_id), r.before, r.now]
+                            for r in top.itertuples()]))
+    if len(found.regions):
+        parts.append("<p><b>Largest changes in region investment totals</b> (亿元):</p>")
+        parts.append(table(["region", "before", "now", "change"],
+                           [[r.region, r.before / 1e8, r.now / 1e8, r.change / 1e8]
+                            for r in found.regions.itertuples()]))
+    return "".join(parts) + "</section>"
+
+
+def _titles(tables: dict) -> dict:
+    articles = tables.get("articles")
+    if articles is None or not len(articles):
+        return {}
+    return dict(zip(articles["article_id"], articles["title"]))
+
+
+# ------------------------------------------------------------------ gates, evidence, charts
+
+def _gate_section(summary: RunSummary) -> str:
     parts = []
-    for gate in gates:
-        status = "pass" if gate.passed and not gate.warnings else ("fail" if not gate.passed else "warn")
+    for gate in summary.gates:
+        states = [summary.state(c) for c in gate.checks]
+        counts = " · ".join(f"{states.count(s)} {s}" for s in ("fail", "warn", ACCEPTED, "pass")
+                            if states.count(s))
+        worst = next((s for s in ("fail", "warn", ACCEPTED) if s in states), "pass")
         rows = []
-        for c in gate.checks:
-            rows.append(f'<tr class="{c.status}"><td>{_e(c.status)}</td><td>{_e(c.severity)}</td>'
-                        f"<td>{_e(c.engine)}</td><td><code>{_e(c.check)}</code></td>"
-                        f"<td>{_e(c.description)}</td><td>{_e(c.observed)}</td></tr>")
-            if c.sample and not c.success:
-                cols = list(c.sample[0])
-                rows.append(f'<tr class="sample"><td colspan="6"><details><summary>'
-                            f"{_e(len(c.sample))} sample failing rows</summary>"
-                            f"{_table(cols, [[r.get(k) for k in cols] for r in c.sample])}"
-                            f"</details></td></tr>")
-        parts.append(
-            f'<h3 class="{status}">{_e(gate.table)} — {_e(status)} '
-            f"<small>({_e(gate.rows_in)} rows in, {_e(gate.rows_out)} kept, "
-            f"{_e(len(gate.quarantine))} quarantined)</small></h3>"
-            "<table><thead><tr><th>status</th><th>severity</th><th>engine</th><th>check</th>"
-            "<th>rule</th><th>observed</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+        for c, state in zip(gate.checks, states):
+            rows.append(f'<tr class="{esc(state)}"><td>{esc(state)}</td><td>{esc(c.severity)}</td>'
+                        f"<td>{esc(c.engine)}</td><td><code>{esc(c.check)}</code></td>"
+                        f"<td>{cell(c.description, None)}{_params(c)}</td>"
+                        f"<td>{cell(c.observed, 200)}</td></tr>")
+        head = (f'<span class="state {esc(worst)}">{esc(worst)}</span> <b>{esc(gate.table)}</b>: '
+                f"{esc(counts)} <small>({cell(gate.rows_in)} rows in, {cell(gate.rows_out)} kept, "
+                f"{cell(len(gate.quarantine))} quarantined)</small>")
+        body = ("<table><thead><tr><th>state</th><th>severity</th><th>engine</th><th>check</th>"
+                "<th>rule</th><th>observed</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+        parts.append(f'<div id="gate-{esc(gate.table)}">{details(head, body, open_=worst == "fail")}</div>')
     return "".join(parts)
 
 
+def _params(check: CheckResult) -> str:
+    return f"<br><small>{cell(check.params, 200)}</small>" if check.params else ""
+
+
 def _removals_section(removals: pd.DataFrame | None) -> str:
+    """Per rule: how much it removed, and its first lines as they were (line number, document)."""
     if removals is None or removals.empty:
         return "<p>Nothing was removed.</p>"
-    chars = removals.assign(n=removals["text"].str.len()).groupby("rule")["n"].agg(["count", "sum"])
+    stats = removals.assign(n=removals["text"].str.len()).groupby("rule")["n"].agg(["count", "sum"])
     rows = []
-    for rule, stat in chars.sort_values("sum", ascending=False).iterrows():
-        samples = removals.loc[removals["rule"] == rule, "text"].head(SAMPLES_PER_RULE).tolist()
-        rows.append([rule, int(stat["count"]), int(stat["sum"]), " ⏐ ".join(s[:80] for s in samples)])
-    return _table(["rule", "spans", "characters", "samples"], rows)
+    for rule, stat in stats.sort_values("sum", ascending=False).iterrows():
+        lines = removals[removals["rule"] == rule].head(SAMPLES_PER_RULE)
+        shown = "".join(f"<li><small>{cell(r.doc_id, 24)} line {cell(r.line_no)}</small> "
+                        f"{cell(r.text, 160)}</li>" for r in lines.itertuples())
+        rows.append([rule, int(stat["count"]), int(stat["sum"]), f"<ul>{shown}</ul>"])
+    return table(["rule", "lines", "characters", "removed lines (document, line number)"], rows,
+                 raw={3})
 
 
 def _clusters_section(clusters: pd.DataFrame | None, articles: pd.DataFrame | None) -> str:
@@ -92,22 +317,28 @@ def _clusters_section(clusters: pd.DataFrame | None, articles: pd.DataFrame | No
     dups = clusters[~clusters["is_canonical"].astype(bool)]
     if dups.empty:
         return f"<p>{len(clusters)} articles, no duplicates.</p>"
-    titles = articles.set_index("article_id")["title"] if articles is not None and not articles.empty else {}
-    rows = [[r.canonical_id, titles.get(r.canonical_id, ""), r.article_id, titles.get(r.article_id, ""),
-             r.kind, f"{float(r.similarity):.3f}"] for r in dups.itertuples()]
-    return _table(["canonical", "canonical title", "duplicate", "duplicate title", "kind", "similarity"], rows)
-
-
-def _marked(text: str, figures: list[str]) -> str:
-    """`text` escaped, with every shared figure wrapped in <mark> (escaped piece by piece)."""
-    if not figures:
-        return _e(text)
-    pattern = re.compile("|".join(re.escape(f) for f in sorted(set(figures), key=len, reverse=True)))
-    out, pos = [], 0
-    for m in pattern.finditer(text):
-        out += [_e(text[pos:m.start()]), f"<mark>{_e(m.group(0))}</mark>"]
-        pos = m.end()
-    return "".join(out) + _e(text[pos:])
+    by_id = (articles if articles is not None else pd.DataFrame(columns=["article_id"])) \
+        .set_index("article_id").reindex(columns=["title", "body"])
+    near = dups[dups["kind"] == "near"].sort_values("similarity").head(PAIRS_SHOWN)
+    pairs = []
+    for r in near.itertuples():
+        if r.canonical_id not in by_id.index or r.article_id not in by_id.index:
+            continue
+        a, b = (str(by_id.at[i, "body"] or "")[:EXCERPT_CHARS] for i in (r.canonical_id, r.article_id))
+        left, right = side_by_side_diff(a, b)
+        pairs.append(details(
+            f"{cell(by_id.at[r.canonical_id, 'title'], 60)} ⇄ {cell(by_id.at[r.article_id, 'title'], 60)} "
+            f"<small>similarity {cell(float(r.similarity))}</small>",
+            f'<table class="pair"><tr><th>canonical {esc(r.canonical_id)}</th><th>duplicate '
+            f"{esc(r.article_id)}</th></tr><tr><td>{left}…</td><td>{right}…</td></tr></table>"))
+    shown = dups.head(ROWS_SHOWN)
+    rows = [[r.canonical_id, by_id["title"].get(r.canonical_id), r.article_id,
+             by_id["title"].get(r.article_id), r.kind, float(r.similarity)] for r in shown.itertuples()]
+    intro = (f"<p>{len(dups):,} duplicates; the {len(pairs)} least similar near-duplicates side by "
+             "side, what differs <del>struck</del> in the canonical and <ins>underlined</ins> in "
+             f'the copy; <a href="{ROWS_DIR}/duplicates.csv">all {len(dups):,} rows (CSV)</a>.</p>')
+    return intro + "".join(pairs) + table(
+        ["canonical", "canonical title", "duplicate", "duplicate title", "kind", "similarity"], rows)
 
 
 def _stories_section(stories: pd.DataFrame | None, articles: pd.DataFrame | None) -> str:
@@ -133,66 +364,34 @@ def _stories_section(stories: pd.DataFrame | None, articles: pd.DataFrame | None
         figures = [f for fs in rows["shared_figures"] for f in (list(fs) if fs is not None else [])]
         cells = []
         for r in rows.itertuples():
-            title = body = date = ""
+            title = body = date = None
             if by_id is not None and r.article_id in by_id.index:
                 title, date = by_id.at[r.article_id, "title"], by_id.at[r.article_id, "published_date"]
-                body = str(by_id.at[r.article_id, "body"] or "")[:EXCERPT_CHARS]
+                body = plain(by_id.at[r.article_id, "body"], None)[:EXCERPT_CHARS]
             cells.append(
-                f"<td><b>{_e(title)}</b><br><small>{_e(r.article_id)} · {_e(date)} · "
-                f"{_e(r.relation)} {float(r.score):.2f}</small><br><small>{_e(r.evidence)}</small>"
-                f"<p>{_marked(body, figures)}…</p></td>")
+                f"<td><b>{cell(title)}</b><br><small>{cell(r.article_id)} · {cell(date)} · "
+                f"{cell(r.relation)} {float(r.score):.2f}</small><br><small>{cell(r.evidence)}</small>"
+                f"<p>{marked_all(body or '', figures)}…</p></td>")
         size = int(stories["story_id"].eq(story_id).sum())
-        parts.append(f"<details><summary>{_e(story_id)}: {size} articles, {int(shown[story_id])} "
-                     f"copy clusters</summary><table class=\"story\"><tr>{''.join(cells)}</tr>"
-                     f"</table></details>")
+        parts.append(details(f"{esc(story_id)}: {size} articles, {int(shown[story_id])} copy clusters",
+                             f"<table class=\"story\"><tr>{''.join(cells)}</tr></table>"))
     return "".join(parts)
-
-
-def _quarantine_section(quarantine: pd.DataFrame | None) -> str:
-    if quarantine is None or quarantine.empty:
-        return "<p>Nothing quarantined.</p>"
-    rows = quarantine[["stage", "source", "reason", "detail"]].head(200).values.tolist()
-    return _table(["stage", "source", "reason", "detail"], rows)
 
 
 def _coverage_section(tables: dict[str, pd.DataFrame]) -> str:
     rows = []
-    articles = tables.get("articles")
     clusters = tables.get("clusters")
-    n_canonical = int(clusters["is_canonical"].astype(bool).sum()) if clusters is not None and len(clusters) else 0
+    n_canonical = (int(clusters["is_canonical"].astype(bool).sum())
+                   if clusters is not None and len(clusters) else 0)
     for name in ("mentions", "projects", "indicators", "visits", "keywords"):
         df = tables.get(name)
         if df is None:
             continue
         with_facts = df["article_id"].nunique() if len(df) else 0
         rows.append([name, len(df), with_facts, n_canonical])
-    if articles is None:
+    if tables.get("articles") is None:
         return ""
-    return _table(["table", "rows", "articles with rows", "canonical articles"], rows)
-
-
-def svg_bar_chart(title: str, labels: list, values: list, unit: str = "") -> str:
-    """A horizontal bar chart as inline SVG: no script, renders offline in any browser."""
-    if not values:
-        return f"<p>{_e(title)}: no data.</p>"
-    top = max(values) or 1
-    bar_h, label_w, chart_w = 22, 260, 420
-    rows = []
-    for i, (label, value) in enumerate(zip(labels, values)):
-        y = i * bar_h
-        w = max(1, int(chart_w * value / top))
-        rows.append(
-            f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{_e(str(label)[:24])}</text>'
-            f'<rect x="{label_w}" y="{y + 3}" width="{w}" height="{bar_h - 6}" fill="#3b6ea8"/>'
-            f'<text x="{label_w + w + 4}" y="{y + 15}">{_e(_fmt(value))}{_e(unit)}</text>')
-    height = bar_h * len(values)
-    return (f'<figure><figcaption>{_e(title)}</figcaption><svg xmlns="http://www.w3.org/2000/svg" '
-            f'width="{label_w + chart_w + 120}" height="{height}" font-size="12" role="img" '
-            f'aria-label="{_e(title)}">{"".join(rows)}</svg></figure>')
-
-
-def _fmt(value) -> str:
-    return f"{value:,.2f}".rstrip("0").rstrip(".") if isinstance(value, float) else f"{value:,}"
+    return table(["table", "rows", "articles with rows", "canonical articles"], rows)
 
 
 def _charts_section(tables: dict[str, pd.DataFrame], limit: int = 12) -> str:
@@ -230,60 +429,87 @@ def _trends_section(tables: dict[str, pd.DataFrame], per_period: int = 8) -> str
         rows = [[period if isinstance(period, str) else "date unknown",
                  "、".join(f"{k} ({n})" for k, n in zip(g["keyword"], g["n_articles"]))]
                 for period, g in top.groupby("period", dropna=False, sort=True)]
-        parts.append("<h3>Keyword trends by year</h3>" + _table(["year", "top keywords (articles)"], rows))
+        parts.append("<h3>Keyword trends by year</h3>" + table(["year", "top keywords (articles)"], rows))
     visits = tables.get("visits")
     if visits is not None and len(visits):
         timeline = visits_timeline(visits, articles)
-        rows = [[r.date or "", r.person, r.title or "", r.place or "", r.evidence]
-                for r in timeline.itertuples()]
-        parts.append("<h3>Visits timeline</h3>" + _table(["date", "person", "title", "place", "evidence"], rows))
+        rows = [[r.date, r.person, r.title, r.place, r.evidence]
+                for r in timeline.head(ROWS_SHOWN).itertuples()]
+        more = (f"<p>The first {ROWS_SHOWN} of {len(timeline):,} visits.</p>"
+                if len(timeline) > ROWS_SHOWN else "")
+        parts.append("<h3>Visits timeline</h3>" + more
+                     + table(["date", "person", "title", "place", "evidence"], rows))
     return "".join(parts)
 
 
+def _data_docs_link(summary: RunSummary) -> str:
+    """GX's own pages of the same results: they load GX's scripts and styles from CDNs, so
+    they need a network; everything they show is in this report too."""
+    if not summary.data_docs:
+        return ""
+    return (' The same results as GX Data Docs (they need a network for GX\'s scripts and '
+            'styles): <a href="data_docs/index.html">data_docs/index.html</a>.')
+
+
+def _funnel_section(summary: RunSummary) -> str:
+    labels = [k for k, _ in summary.funnel]
+    return svg_bar_chart("Documents and rows through the stages", labels,
+                         [int(v) for _, v in summary.funnel])
+
+
 CSS = """
-body{font-family:system-ui,-apple-system,"Noto Sans CJK SC",sans-serif;margin:2rem;color:#222;max-width:1200px}
-table{border-collapse:collapse;margin:.5rem 0 1.5rem;font-size:.9rem;width:100%}
-th,td{border:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}
+body{font-family:system-ui,-apple-system,"Noto Sans CJK SC",sans-serif;margin:1.2rem 2rem;color:#222;
+max-width:1200px}
+h1{font-size:1.4rem;margin:.2rem 0} h2{font-size:1.15rem;margin:1.2rem 0 .4rem}
+table{border-collapse:collapse;margin:.4rem 0 1rem;font-size:.85rem;width:100%;table-layout:auto}
+th,td{border:1px solid #ddd;padding:.25rem .45rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}
 th{background:#f4f4f4} tr.fail td{background:#fde2e1} tr.warn td{background:#fff5d6}
-h3.fail{color:#b00020} h3.warn{color:#8a6d00} h3.pass{color:#1b7f3b}
-.badge{display:inline-block;padding:.2rem .6rem;border-radius:.3rem;color:#fff}
-.published,.unchanged{background:#1b7f3b}.blocked,.failed{background:#b00020}
+tr.accepted td{background:#e8f0fe}
+.state{display:inline-block;min-width:4.5rem;text-align:center;border-radius:.2rem;font-size:.8rem;padding:0 .3rem}
+.state.fail{background:#b00020;color:#fff}.state.warn{background:#f2c94c}.state.accepted{background:#8ab4f8}
+.state.pass{background:#1b7f3b;color:#fff}
+.badge{display:inline-block;padding:.2rem .6rem;border-radius:.3rem;color:#fff;background:#666}
+.published,.unchanged{background:#1b7f3b}.blocked,.failed,.rejected,.locked{background:#b00020}
+.badge.awaiting{background:#8a6d00}
+.verdict{font-size:1.1rem} ol.attention{padding-left:1.4rem} ol.attention li{margin:.3rem 0 .6rem}
+table.sample{font-size:.8rem;margin:.2rem 0} .waiver{margin:.2rem 0;color:#1a4d8f}
 code{font-size:.85em} small{color:#666;font-weight:normal}
-figure{margin:1rem 0} figcaption{font-weight:600;margin-bottom:.3rem}
-table.story td{width:25%} mark{background:#ffe58a}
+figure{margin:.5rem 0} figcaption{font-weight:600;margin-bottom:.3rem}
+table.story td{width:25%} table.pair td{width:50%} mark{background:#ffe58a}
+del{background:#fde2e1} ins{background:#d7f5dd} p.more{margin:.1rem 0 .4rem;font-size:.85rem}
+details{margin:.2rem 0} summary{cursor:pointer}
 """
 
 
 def render_html(summary: RunSummary) -> str:
     tables = summary.tables
-    funnel = _table(["stage", "count"], [[k, v] for k, v in summary.funnel])
-    timings = _table(["stage", "seconds"], [[k, f"{v:.2f}"] for k, v in summary.timings.items()])
+    found = changes(summary.previous_release, summary.previous_tables, tables)
+    timings = table(["stage", "seconds"], [[k, v] for k, v in summary.timings.items()])
     blocked = ""
     if summary.blocked_by:
-        blocked = "<p><b>Blocked by:</b> " + ", ".join(_e(b) for b in summary.blocked_by) + "</p>"
-    error = f"<pre>{_e(summary.error)}</pre>" if summary.error else ""
+        blocked = "<p><b>Blocked by:</b> " + ", ".join(esc(b) for b in summary.blocked_by) + "</p>"
+    error = f"<pre>{esc(summary.error)}</pre>" if summary.error else ""
     if summary.status == "unchanged":  # not an error: the latest release already holds it all
-        error = f"<p>{_e(summary.error)}</p>"
-    docs = ""
-    if summary.data_docs:
-        docs = (f'<p>Great Expectations Data Docs for this run: <a href="data_docs/index.html">'
-                f"data_docs/index.html</a></p>")
+        error = f"<p>{esc(summary.error)}</p>"
     return f"""<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>newsgate run {_e(summary.run_id)}</title>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>newsgate run {esc(summary.run_id)}</title>
 <style>{CSS}</style></head><body>
-<h1>newsgate run <code>{_e(summary.run_id)}</code>
- <span class="badge {_e(summary.status)}">{_e(summary.status)}</span></h1>
-<p>Release: <b>{_e(summary.release_id or "none")}</b> · started {_e(summary.started_at)} ·
-finished {_e(summary.finished_at)} · sources: {_e(", ".join(summary.sources))}</p>
-{blocked}{error}
-<h2>Funnel</h2>{funnel}
-<h2>Gates</h2>{docs}{_gate_section(summary.gates)}
+<h1>newsgate run <code>{esc(summary.run_id)}</code></h1>
+<p><small>Release: <b>{esc(summary.release_id or "none")}</b> · previous:
+{esc(summary.previous_release or "none")} · started {esc(summary.started_at)} · finished
+{esc(summary.finished_at)} · sources: {cell(", ".join(summary.sources), 200)}</small></p>
+{_verdict(summary)}{blocked}
+{_attention_section(summary)}
+{_changes_section(found, tables)}
+<section id="funnel"><h2>Funnel</h2>{_funnel_section(summary)}</section>
+<section id="gates"><h2>Gates</h2><p><small>One line per table; click for every check.{_data_docs_link(summary)}</small></p>
+{_gate_section(summary)}</section>
+{error}
 <h2>Cleaning: removed by rule</h2>{_removals_section(tables.get("removals"))}
 <h2>Duplicate clusters</h2>{_clusters_section(tables.get("clusters"), tables.get("articles"))}
 <h2>Story clusters</h2>{_stories_section(tables.get("stories"), tables.get("articles"))}
 <h2>Extraction coverage</h2>{_coverage_section(tables)}
 <h2>Charts</h2>{_charts_section(tables)}{_trends_section(tables)}
-<h2>Quarantine</h2>{_quarantine_section(tables.get("quarantine"))}
 <h2>Timings</h2>{timings}
 </body></html>
 """
@@ -310,7 +536,7 @@ def render_markdown(summary: RunSummary) -> str:
     problems = [c for g in summary.gates for c in g.checks if not c.success]
     if problems:
         lines += ["", "## Checks that did not pass", ""]
-        lines += [f"- **{c.status}** `{_md_escape(c.table)}.{_md_escape(c.check)}`: "
+        lines += [f"- **{summary.state(c)}** `{_md_escape(c.id)}`: "
                   f"{_md_escape(c.description)} (observed: {_md_escape(c.observed)})" for c in problems]
     return "\n".join(lines) + "\n"
 
@@ -322,6 +548,10 @@ def gate_rows(gates: list[GateResult]) -> list[dict]:
 
 
 def write_report(summary: RunSummary, run_dir: Path) -> Path:
+    """report.html and the rows/ files its links point at."""
     path = Path(run_dir) / "report.html"
+    for name, rows in row_files(summary).items():
+        (path.parent / name).parent.mkdir(parents=True, exist_ok=True)
+        rows.to_csv(path.parent / name, index=False)
     path.write_text(render_html(summary), encoding="utf-8")
     return path

@@ -344,7 +344,8 @@ def xss_run(harness, tmp_path_factory) -> Path:
 
 def test_no_page_the_run_writes_carries_an_executable_payload(xss_run):
     pages = sorted(xss_run.rglob("*.html"))
-    docs = [p for p in pages if p.name == "documents.html"]
+    # the validation page of the documents table (its suite's page holds no data)
+    docs = [p for p in pages if p.name == "documents.html" and "validations" in p.parts]
     assert (xss_run / "report.html") in pages and docs, pages
     for page in (xss_run / "report.html", *docs):  # the payload is there, as text
         assert MARKER in page.read_text(encoding="utf-8"), page

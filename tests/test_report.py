@@ -18,7 +18,7 @@ def _summary(**over) -> RunSummary:
          "kind": "near", "similarity": 0.93}])
     removals = pd.DataFrame([{"doc_id": "a", "rule": "copyright", "line_no": 12,
                               "text": "版权声明:凡注明“来源:中国西藏网”" + PAYLOAD}])
-    failing = CheckResult("articles", "gx", "expect_x(title)", "titles are clean", "error", False,
+    failing = CheckResult("articles", "gx", "expect_x(title)", "titles are clean", "critical", False,
                           observed="1 of 1 unexpected", n_failed=1, sample=[{"title": PAYLOAD}])
     gate = GateResult("articles", 1, 1, [failing], pd.DataFrame())
     base = dict(run_id="run-1", status="blocked", release_id=None, sources=["seeds"],
@@ -34,7 +34,7 @@ def test_html_escapes_article_text_everywhere():
     assert "<script>" not in page and "<img" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "titles are clean" in page and "1 of 1 unexpected" in page
-    assert "copyright" in page and "near" in page and "0.930" in page
+    assert "copyright" in page and "near" in page and "0.93" in page
 
 
 def test_markdown_summary_escapes_and_lists_failures():

@@ -1,5 +1,7 @@
 """The report in a real headless Chromium: it renders, logs no console error, executes nothing
-from the data (escaped <script>/<img onerror> payloads stay text), and a screenshot is saved."""
+from the data (escaped <script>/<img onerror> payloads stay text), reads as a decision (the
+attention list first, above the fold; the change section naming the previous release; no raw
+missing values; no broken link, in the report or the Data Docs), and screenshots are saved."""
 from __future__ import annotations
 
 import os
@@ -57,3 +59,60 @@ def test_report_renders_without_console_errors_and_runs_no_payload(report, tmp_p
     taken = _chromium(url, tmp_path / "p2", "--window-size=1280,2400", f"--screenshot={shot}")
     assert taken.returncode == 0 and shot.stat().st_size > 20_000, taken.stderr[-2000:]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# ------------------------------------------------------------------ the decision screen
+
+def _local_links_broken(page: Path) -> list[str]:
+    """Local href/src targets of an HTML file that do not exist (anchors and URLs aside)."""
+    text = page.read_text(encoding="utf-8")
+    targets = re.findall(r'(?:href|src)="([^"#]+)', text)
+    return [t for t in targets if not re.match(r"[a-z]+:", t) and not (page.parent / t).exists()]
+
+
+LAPTOP, DESKTOP = (1366, 768), (1400, 900)
+
+
+def test_the_report_of_a_second_release_reads_as_a_decision(seed_releases, tmp_path):
+    """A run on top of an earlier release: the change section names it, the attention list
+    comes first and starts above the fold at 1400x900, no cell shows nan/None/NaT, and every
+    link of the report and of the GX Data Docs resolves to a file that exists."""
+    from cdp import Chromium
+    from newsgate.tasks.publish import Lake
+
+    manifest = Lake(seed_releases).manifest()
+    report = Path(manifest["report"])
+    previous = manifest["previous"]
+    assert previous
+    with Chromium(tmp_path / "profile") as page:
+        page.load(report.resolve().as_uri(), *DESKTOP)
+        sections = page.evaluate("[...document.querySelectorAll('section')].map(s => s.id)")
+        assert sections[:4] == ["verdict", "attention", "changes", "funnel"]
+        assert previous in page.evaluate("document.querySelector('#changes h2').textContent")
+        assert page.evaluate("document.querySelectorAll('#changes td').length") > 0
+        top = page.evaluate("document.querySelector('#attention h2').getBoundingClientRect().bottom")
+        first = page.evaluate("(document.querySelector('#attention li') || "
+                              "document.querySelector('#attention p')).getBoundingClientRect().top")
+        assert top < DESKTOP[1] and first < DESKTOP[1], (top, first)
+        cells = page.evaluate("[...document.querySelectorAll('td, th')].map(c => c.textContent)")
+        raw = [c for c in cells if re.search(r"\b(nan|NaN|None|NaT)\b|<NA>", c)]
+        assert len(cells) > 50 and not raw, raw[:5]
+        links = page.evaluate("[...document.querySelectorAll('a[href]')].map(a => a.href)")
+        anchors = page.evaluate("[...document.querySelectorAll('[id]')].map(e => e.id)")
+        assert not page.console_errors()
+        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+        page.screenshot(SCREENSHOT_DIR / "report-desktop.png")
+        page.load(report.resolve().as_uri(), *LAPTOP)
+        assert page.evaluate("document.documentElement.scrollWidth") <= LAPTOP[0]  # no sideways scroll
+        page.screenshot(SCREENSHOT_DIR / "report-laptop.png")
+    assert links
+    for link in links:
+        target, _, anchor = link.partition("#")
+        if target == report.resolve().as_uri():
+            assert anchor in anchors, link
+        else:
+            assert target.startswith("file://") and Path(target[7:]).is_file(), link
+    docs = report.parent / "data_docs"
+    pages = list(docs.rglob("*.html"))
+    assert any("/validations/" in str(p) for p in pages) and any("/expectations/" in str(p) for p in pages)
+    assert not {str(p.relative_to(docs)): b for p in pages if (b := _local_links_broken(p))}

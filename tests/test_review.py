@@ -82,3 +82,51 @@ def test_the_prompt_goes_to_the_terminal_even_with_stdout_and_stderr_redirected(
     assert b"Publish this release? [y/N]" in seen
     assert os.waitstatus_to_exitcode(status) == 0
     assert answer.read_text(encoding="utf-8").strip() == "y"
+
+
+def test_a_rejection_records_its_reason_and_the_waivers_given_while_waiting(tmp_path):
+    """The terminal review of a waiting run: a waiver given meanwhile (as `newsgate review
+    accept` would) and the reason of the "no" are both kept with the run."""
+    import json
+
+    import pandas as pd
+
+    from newsgate.flows.review import DECISION_FILE, review_run
+    from newsgate.tasks import waivers
+    from newsgate.tasks.gates import CheckResult, GateResult
+    from newsgate.tasks.report import RunSummary
+
+    warned = CheckResult("indicators", "gx", "expect_column_values_to_not_be_null(period)",
+                         "most indicators state their period", "warning", False,
+                         observed="57 of 102 unexpected")
+    pending = RunSummary("run-9", "awaiting review", None, ["seeds"], [("inputs", 1)],
+                         [GateResult("indicators", 1, 1, [warned], pd.DataFrame())], "t0", "t1")
+    answers = iter(["n\n", "期间缺失太多，先修抽取\n"])
+
+    def ask(question):
+        if "[y/N]" in question:  # while the prompt waits, another terminal accepts the check
+            assert waivers.warned_checks(tmp_path) == [warned.id]
+            waivers.accept(tmp_path, warned.id, "known gap", "王编辑", "newsgate review accept")
+        return next(answers)
+
+    verdict = review_run("ask", pending, tmp_path, ask=ask)
+    assert not verdict.approved and verdict.comment == "期间缺失太多，先修抽取"
+    assert [w["check"] for w in verdict.waivers] == [warned.id]
+    kept = json.loads((tmp_path / DECISION_FILE).read_text(encoding="utf-8"))
+    assert (kept["decision"], kept["comment"]) == ("rejected", "期间缺失太多，先修抽取")
+    assert kept["waivers"][0]["comment"] == "known gap"
+    assert not (tmp_path / waivers.PENDING_FILE).exists()  # no longer waiting
+    assert "Awaiting review" in (tmp_path / "report.html").read_text(encoding="utf-8")
+
+
+def test_the_resume_form_offers_the_warned_checks_and_nothing_else():
+    from newsgate.flows.review import review_form
+
+    form = review_form(["indicators.expect_x(period)", "articles.y"])
+    items = form.model_json_schema()["properties"]["accept"]["items"]
+    assert items["enum"] == ["indicators.expect_x(period)", "articles.y"]
+    chosen = form(approve=True, reviewer="李审核", accept=["articles.y"], comment="ok")
+    assert chosen.accept == ["articles.y"]
+    with pytest.raises(ValidationError):
+        form(approve=True, reviewer="李审核", accept=["projects.not_warned"])
+    assert review_form([]) is ReviewDecision  # nothing warned: nothing to accept
