@@ -10,6 +10,7 @@
     newsgate report [RUN]                       path of a run's report (default: latest run)
     newsgate verify [--release R]               check a release's files against its checksums
     newsgate repair                             point a lost/damaged LATEST at the newest good release
+    newsgate maintain [--keep N]                compact the tables; keep the N newest releases
 
 --out is always the output folder a run writes (the lake: lake/, releases/, runs/; default
 ./data); -o is the file or folder `export` writes. A release id may be LATEST.
@@ -189,6 +190,15 @@ def _parser() -> argparse.ArgumentParser:
                                      "committed release that verifies",
                       "newsgate repair --out /srv/newsgate")
     _out(repair)
+
+    maintain = _command(sub, "maintain", "compact the tables of the latest release into a new "
+                                         "release of the same content, then delete the files no "
+                                         "kept release names (every kept release stays readable)",
+                        "newsgate maintain --out /srv/newsgate --keep 30")
+    maintain.add_argument("--keep", type=_whole(1), default=None, metavar="N",
+                          help="keep only the N newest releases (the others are dropped and named); "
+                               "default: keep every release")
+    _out(maintain)
     return p
 
 
@@ -487,8 +497,15 @@ def cmd_repair(args) -> int:
     return 0
 
 
+def cmd_maintain(args) -> int:
+    for line in _lake(args).maintain(keep=args.keep):
+        print(line)
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "releases": cmd_releases, "show": cmd_show, "export": cmd_export,
-            "diff": cmd_diff, "report": cmd_report, "verify": cmd_verify, "repair": cmd_repair}
+            "diff": cmd_diff, "report": cmd_report, "verify": cmd_verify, "repair": cmd_repair,
+            "maintain": cmd_maintain}
 
 
 # ------------------------------------------------------------------ errors

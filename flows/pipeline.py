@@ -215,7 +215,7 @@ def _load_dedup_index(run: Run):
     if not path.exists():
         return None
     try:
-        return DedupIndex.load(path)
+        return DedupIndex.load(path, fetch=run.lake.bodies_fetch(run.previous_manifest))
     except ValueError as exc:  # other parameters: recompute everything
         get_run_logger().warning("dedup index not reused: %s", exc)
         return None

@@ -304,6 +304,19 @@ class Lake:
                 arrow = arrow.drop_columns([SEQUENCE])
         return arrow
 
+    def bodies_fetch(self, manifest: dict):
+        """ids -> bodies of the release's articles, read by a filtered scan of two columns
+        (what dedup verifies new articles against; its index keeps no bodies)."""
+        import pyarrow.compute as pc
+        import pyarrow.dataset as ds
+
+        def fetch(article_ids: list[str]) -> dict[str, str]:
+            found = self.dataset("articles", manifest).to_table(
+                columns=["article_id", "body"],
+                filter=pc.is_in(ds.field("article_id"), value_set=pa.array(article_ids, pa.string())))
+            return dict(zip(found.column("article_id").to_pylist(), found.column("body").to_pylist()))
+        return fetch
+
     def dataset(self, table: str, manifest: dict):
         """A release's table as a `pyarrow.dataset.Dataset`: scanned in batches, columns and
         filters pushed down (what table-wide checks query, never loading the whole table)."""
