@@ -55,6 +55,10 @@ class GateBlocked(RuntimeError):
     """A gate failed an error-severity check: nothing is published."""
 
 
+class InvariantBroken(GateBlocked):
+    """A table-wide invariant does not hold over the written Delta versions: not committed."""
+
+
 class ReviewRejected(RuntimeError):
     """The reviewer (or the lack of one) did not approve the release."""
 
@@ -143,7 +147,16 @@ def gate(table: str, df: pd.DataFrame, stage: str, context: dict | None = None,
 
 @task(name="publish", cache_policy=NO_CACHE)
 def publish(lake: Lake, release_id: str, tables: dict, meta: dict) -> dict:
-    return lake.publish(release_id, tables, meta)
+    """Write the Delta versions, check the table-wide invariants over them (columnar, not in
+    pandas), and commit only when they hold."""
+    from newsgate.tasks.invariants import check_release
+
+    def audit(entries: dict) -> None:
+        broken = check_release(lake, entries)
+        if broken:
+            raise InvariantBroken("; ".join(f"{rule}: {problems[0]}"
+                                            for rule, problems in broken.items()))
+    return lake.publish(release_id, tables, meta, audit=audit)
 
 
 # ------------------------------------------------------------------ helpers
@@ -578,6 +591,7 @@ def newsgate(sources: list[str] | None = None, out: str = "data", batch_size: in
                 })
             status = "published"
     except (GateBlocked, ReviewRejected) as exc:
+        status = "blocked" if isinstance(exc, InvariantBroken) else status
         error = str(exc)
     except NothingNew as exc:  # a re-run of published input: LATEST already holds the result
         status, error = "unchanged", str(exc)
