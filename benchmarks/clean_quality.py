@@ -11,7 +11,7 @@
    gold counts photo captions as main text, newsgate keeps them apart from the body).
    For the 3 pages with a GeneralNewsExtractor reference (_gold/gne_N.json, not human-checked) the
    same F1 against GNE's content is printed for information.
-3. --bench: articles/s of clean_documents on corpus/bench/eb.jsonl (3,426 HTML pages).
+3. --bench: articles/s of the clean stage on corpus/bench/eb.jsonl (3,426 HTML pages).
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ import resource
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import trafilatura
@@ -30,8 +31,13 @@ import trafilatura
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from newsgate.tasks.clean import clean_documents  # noqa: E402
-from newsgate.tasks.clean.quality import char_f1, format_tallies, score_seeds  # noqa: E402
+from benchmarks.clean_scoring import char_f1, format_tallies, score_seeds  # noqa: E402
+from newsgate.tasks.clean import STAGE as CLEAN  # noqa: E402
+
+
+def clean_documents(rows: list[dict]) -> SimpleNamespace:
+    """The clean stage over one batch of document rows: articles, removals, quarantine frames."""
+    return SimpleNamespace(**CLEAN.frames(CLEAN.function(rows)))
 
 
 def document_row(text: str, source: str, fmt: str, **extra) -> dict:
@@ -55,7 +61,7 @@ def seeds_report(shared: Path) -> None:
         row = document_row(path.read_text(encoding="utf-8"), str(path), "text")
         rows.append(row)
         ids[path.name] = row["doc_id"]
-    batch = clean_documents(pd.DataFrame(rows))
+    batch = clean_documents(rows)
     tallies = score_seeds(gold, batch.articles, batch.removals, ids)
     print("== seeds gold")
     print(format_tallies(tallies))
@@ -74,7 +80,7 @@ def html_report(shared: Path) -> tuple[float, float]:
         else:
             pages.append((page, json.loads(gold_path.read_text(encoding="utf-8"))["content"], "gne"))
     rows = [document_row(read_page(p), str(p), "html") for p, _, _ in pages]
-    batch = clean_documents(pd.DataFrame(rows))
+    batch = clean_documents(rows)
     arts = batch.articles
     bodies = arts.groupby("doc_id")["body"].apply("\n".join).to_dict()
     captions = arts.groupby("doc_id")["captions"].apply(lambda c: "\n".join(x for cs in c for x in cs)).to_dict()
@@ -100,9 +106,7 @@ def speed_report(shared: Path, workers: int | None) -> None:
     pool, tasks/workers.py)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from newsgate.tasks.clean import INPUT_COLUMNS, CleanBatch, clean_records
-    from newsgate.tasks.records import to_records
-    from newsgate.tasks.workers import available_cpus, call, worker_pool
+    from newsgate.tasks.workers import Workers, available_cpus
 
     path = shared / "corpus" / "bench" / "eb.jsonl"
     rows = []
@@ -110,20 +114,19 @@ def speed_report(shared: Path, workers: int | None) -> None:
         for n, line in enumerate(handle, start=1):
             record = json.loads(line)
             rows.append(document_row(record["html"], str(path), "html", container="jsonl", line_no=n))
-    frame = pd.DataFrame(rows)
     workers = workers or available_cpus()
-    batches = [frame.iloc[i:i + 400] for i in range(0, len(frame), 400)]
+    batches = [[{k: r.get(k) for k in CLEAN.columns} for r in rows[i:i + 400]]
+               for i in range(0, len(rows), 400)]
     cpu_before = _cpu_seconds()
     start = time.perf_counter()
-    with worker_pool(workers), ThreadPoolExecutor(workers) as threads:
-        done = list(threads.map(lambda b: CleanBatch.from_rows(
-            call(clean_records, to_records(b, INPUT_COLUMNS))), batches))
+    with Workers(workers) as pool, ThreadPoolExecutor(workers) as threads:
+        done = list(threads.map(lambda b: pool.call(CLEAN.function, b), batches))
     seconds = time.perf_counter() - start
     cpu = _cpu_seconds() - cpu_before
-    batch = CleanBatch(*(pd.concat([getattr(d, f) for d in done], ignore_index=True)
-                         for f in ("articles", "removals", "quarantine")))
+    batch = SimpleNamespace(**CLEAN.frames(
+        {t: [r for d in done for r in d[t]] for t in ("articles", "removals", "quarantine")}))
     n = len(batch.articles)
-    print(f"\n== speed: {len(frame)} documents -> {n} articles, {len(batch.quarantine)} quarantined, "
+    print(f"\n== speed: {len(rows)} documents -> {n} articles, {len(batch.quarantine)} quarantined, "
           f"{seconds:.1f} s wall, {n / seconds:.0f} articles/s (workers={workers}, "
           f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f})")
     # CPU time says what the stage costs when the box is shared with other jobs

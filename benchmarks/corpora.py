@@ -32,17 +32,16 @@ def _cleaned(paths: list[Path], cache: Path, batch_size: int) -> pd.DataFrame:
     newest = max([p.stat().st_mtime for p in paths] + [_clean_code_mtime()])
     if cache.exists() and cache.stat().st_mtime > newest:
         return pd.read_parquet(cache)
-    from newsgate.flows.pipeline import CLEAN_BATCH_MULTIPLE, frame_batches
-    from newsgate.tasks.clean import INPUT_COLUMNS, CleanBatch, clean_records
+    from newsgate.flows.stage_runner import split
+    from newsgate.tasks.clean import STAGE as CLEAN
     from newsgate.tasks.ingest import ingest_files
     from newsgate.tasks.records import to_records
 
     documents = ingest_files(paths).documents
-    batches = [to_records(b, INPUT_COLUMNS)
-               for b in frame_batches(documents, batch_size, CLEAN_BATCH_MULTIPLE)]
+    batches = split(to_records(documents, CLEAN.columns), batch_size, CLEAN.batches.multiple)
     with ProcessPoolExecutor(max(1, min(len(batches), os.cpu_count() or 1))) as pool:
-        cleaned = list(pool.map(clean_records, batches))
-    articles = pd.concat([CleanBatch.from_rows(c).articles for c in cleaned], ignore_index=True)
+        cleaned = list(pool.map(CLEAN.function, batches))
+    articles = pd.concat([CLEAN.frames(c)["articles"] for c in cleaned], ignore_index=True)
     cache.parent.mkdir(parents=True, exist_ok=True)
     articles.to_parquet(cache, index=False)
     return articles

@@ -142,28 +142,9 @@ class RssSampler:
         self._thread.join()
 
 
-# ------------------------------------------------------------------ floors
+# ------------------------------------------------------------------ floors: benchmarks/floor.py
 
-def floor_per_line(lines: list[bytes]) -> list[tuple[float, float]]:
-    """(a, b) seconds per line: json.loads + trafilatura.extract, then one jieba.lcut pass."""
-    import jieba
-    import trafilatura
-    jieba.setLogLevel(60)
-    jieba.initialize()
-    trafilatura.extract("<html><body><p>预热。</p></body></html>")  # imports, lazy init
-    texts, a = [], []
-    for raw in lines:
-        t0 = time.perf_counter()
-        row = json.loads(raw)
-        html = row.get("html") or row.get("text") or ""
-        texts.append(trafilatura.extract(html) or "")
-        a.append(time.perf_counter() - t0)
-    b = []
-    for text in texts:
-        t0 = time.perf_counter()
-        jieba.lcut(text)
-        b.append(time.perf_counter() - t0)
-    return list(zip(a, b))
+from floor import floor_per_line  # noqa: E402
 
 
 # ------------------------------------------------------------------ one flow run

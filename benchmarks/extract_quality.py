@@ -4,7 +4,7 @@
                                          [--only seeds|tune|test]
 
 Seeds gold (`../shared/gold/seeds.json`, skipped when absent): the real pipeline front (ingest ->
-clean_documents) on seeds/*.txt, or tests/fixtures/extract/articles.json with --fixture; money
+the clean stage) on seeds/*.txt, or tests/fixtures/extract/articles.json with --fixture; money
 cases, projects recall/precision, indicators recall (all / core), visits, places, traps.
 Facts gold (`tests/gold/facts/`, in the repository): projects P/R (names match after whitespace
 folding, the amount exact where the gold states one), indicators P/R, money recall and the share
@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from facts_gold import load  # noqa: E402
-from newsgate.tasks.extract import extract_articles  # noqa: E402
+from stages import clean_documents, extract_articles  # noqa: E402  (the stages over frames)
 from scoring import articles_of, score, score_facts  # noqa: E402
 
 SEED_TARGETS = {"money_cases": 1.0, "projects_recall": 0.95, "projects_precision": 0.90,
@@ -45,7 +45,6 @@ def load_seeds(fixture: bool) -> tuple[pd.DataFrame, dict[str, str]]:
     if fixture:
         arts = pd.DataFrame(json.loads((ROOT / "tests/fixtures/extract/articles.json").read_text("utf-8")))
         return arts, dict(zip(arts["article_id"], arts["seed"]))
-    from newsgate.tasks.clean import clean_documents
     from newsgate.tasks.ingest import ingest_files
     batch = ingest_files(sorted((ROOT / "seeds").glob("*.txt")))
     arts = clean_documents(batch.documents).articles
@@ -69,7 +68,7 @@ def seeds_report(shared: Path, fixture: bool, misses: bool) -> None:
     articles, seed_of = load_seeds(fixture)
     tables = extract_articles(articles)
     s = score(gold, articles, tables, seed_of)
-    print(f"seeds gold ({'fixture articles' if fixture else 'ingest + clean_documents on seeds/'}, "
+    print(f"seeds gold ({'fixture articles' if fixture else 'ingest + clean on seeds/'}, "
           f"{len(articles)} articles)")
     _show(s.summary(), SEED_TARGETS)
     print(f"  money cases {sum(s.money)}/{len(s.money)}, projects {s.projects_found}/{s.projects_gold} found, "

@@ -57,7 +57,8 @@ def main() -> None:
     articles = as_articles(bench_texts(Path(args.shared)))
     if args.limit:
         articles = articles.head(args.limit)
-    from newsgate.tasks.extract import extract_articles
+    from newsgate.tasks.extract import STAGE as EXTRACT
+    extract_articles = EXTRACT.over_frame
     from newsgate.tasks.extract.tokenize import segmenter
     jieba = segmenter()
     extract_articles(articles.head(1))                      # warm-up: dictionaries, gazetteer

@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 from newsgate.tasks.clean import clean_records  # noqa: E402
 from newsgate.tasks.clean.metadata import looks_like_person  # noqa: E402
-from newsgate.tasks.clean.quality import (FULL_DATE, first_articles, format_tallies,  # noqa: E402
-                                          gold_documents, score_metadata)
+from benchmarks.clean_scoring import (FULL_DATE, first_articles, format_tallies,  # noqa: E402
+                                    gold_documents, score_metadata)
 
 GOLD = ROOT / "tests" / "gold" / "metadata"
 FIXTURES = ROOT / "tests" / "fixtures" / "metadata"

@@ -246,6 +246,18 @@ def check_run(args) -> tuple[int, int]:
 
 def _run_flow(args, log_path: Path) -> dict:
     """The flow, its logs in `log_path`; its result dict whatever the final state."""
+    from newsgate.flows.server import TemporaryServer, api_configured
+
+    # the temporary Prefect server starts first: its start-up overlaps the imports below
+    server = None if api_configured() else TemporaryServer()
+    try:
+        return _run_flow_on(args, log_path, server)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def _run_flow_on(args, log_path: Path, server) -> dict:
     from prefect.settings import PREFECT_API_URL
 
     from newsgate.flows.pipeline import newsgate, run_newsgate
@@ -254,20 +266,21 @@ def _run_flow(args, log_path: Path) -> dict:
 
     flow = newsgate.with_options(
         task_runner=make_task_runner(args.runner, args.dask_address, args.workers))
-    with run_log(log_path, args.verbose), \
-            heartbeats_for(temporary_server=not PREFECT_API_URL.value()), \
-            shared_prefect_api(args.runner):
-        return run_newsgate(
-            flow, sources=args.sources, out=args.out,
-            batch_size=args.batch_size, expectations_dir=args.expectations,
-            review_mode=_review_mode(args), max_warnings=args.max_warnings,
-            workers=args.workers, exclude=args.exclude)
+    with run_log(log_path, args.verbose):
+        if server is not None:  # while the server starts: GX and pandera, which the first gate loads
+            from newsgate.tasks.gates import warm_up
+            warm_up()
+        with heartbeats_for(temporary_server=not PREFECT_API_URL.value()), \
+                shared_prefect_api(args.runner, server):
+            return run_newsgate(
+                flow, sources=args.sources, out=args.out,
+                batch_size=args.batch_size, expectations_dir=args.expectations,
+                review_mode=_review_mode(args), max_warnings=args.max_warnings,
+                workers=args.workers, exclude=args.exclude)
 
 
 def cmd_run(args) -> int:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    # Prefect's temporary server gets 20 s to start by default: too few on a busy machine
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     n_files, n_excluded = check_run(args)
     from newsgate.tasks.publish import Lake, PublishLocked
 
@@ -291,17 +304,18 @@ def cmd_run(args) -> int:
         print(f"FAILED: nothing was published: {type(exc).__name__}: {_one_line(exc)}\n"
               f"log     {pending}", file=sys.stderr)
         return EXIT_FAILED
-    report = Path(result["report"])
-    log = report.parent / "run.log"
-    if pending.exists():
+    log = lake.run_dir(result["run_id"]) / "run.log" if result.get("run_id") else pending
+    if pending.exists() and log != pending:
+        log.parent.mkdir(parents=True, exist_ok=True)
         os.replace(pending, log)
-    return _summary(result, report, log, args.debug)
+    return _summary(result, result["report"], log, args.debug)
 
 
-def _summary(result: dict, report: Path, log: Path, debug: bool) -> int:
-    """The run's outcome, once: on stdout when it published, on stderr when it did not."""
+def _summary(result: dict, report: str | None, log: Path, debug: bool) -> int:
+    """The run's outcome, once: on stdout when it published, on stderr when it did not. (A
+    report that could not be written is a warning the run logged.)"""
     status = result["status"]
-    paths = f"report  {report}\nlog     {log}"
+    paths = f"report  {report or '(not written)'}\nlog     {log}"
     if status == "published":
         print(f"release {result['release_id']} published\n{paths}")
     elif status == "unchanged":

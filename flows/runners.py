@@ -1,9 +1,8 @@
 """How a run runs: its task runner, its Prefect API, its heartbeats and where its logs go.
 
-Task runners: local threads (default) or a Dask cluster through prefect-dask. Dask worker
-processes report their task runs to the Prefect API. Without `PREFECT_API_URL` each worker
-would start its own temporary server, so for a local cluster we start one server for the whole
-run and hand its address to the workers through the environment.
+Every process of a run reports to one Prefect API. Without `PREFECT_API_URL` the run starts one
+temporary server (flows/server.py) and hands its address to Dask's worker processes through
+the environment (each would start its own otherwise).
 
 Logs: a `newsgate run` on a terminal shows one progress line per stage and newsgate's own
 warnings; everything Prefect and the stages log goes to the run's log file, and to the
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from newsgate.flows.server import TemporaryServer
 from newsgate.tasks.workers import available_cpus
 
 
@@ -41,15 +41,16 @@ def make_task_runner(runner: str = "local", address: str | None = None, workers:
 
 
 @contextlib.contextmanager
-def shared_prefect_api(runner: str):
-    """Make sure every process of the run talks to one Prefect API (a no-op for local runs)."""
+def shared_prefect_api(runner: str, server: TemporaryServer | None = None):
+    """Make every process of the run talk to one Prefect API: the configured one, or else a
+    temporary server that stops with the run, even when the run is killed (flows/server.py;
+    `server`: one started earlier, to overlap its start-up with the run's imports)."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     current = PREFECT_API_URL.value()
-    if runner == "local":
-        yield current
-        return
-    if current:  # a real server, or a test harness: let worker processes inherit it
+    if current:  # a real server, or a test harness: worker processes inherit it
+        if server is not None:
+            server.stop()  # started before the settings were read: not needed
         previous = os.environ.get("PREFECT_API_URL")
         os.environ["PREFECT_API_URL"] = current
         try:
@@ -60,14 +61,18 @@ def shared_prefect_api(runner: str):
             else:
                 os.environ["PREFECT_API_URL"] = previous
         return
-    from prefect.server.api.server import SubprocessASGIServer
-
-    server = SubprocessASGIServer()
-    server.start(timeout=120)
-    os.environ["PREFECT_API_URL"] = server.api_url
+    server = server or TemporaryServer()
     try:
-        with temporary_settings({PREFECT_API_URL: server.api_url}):
-            yield server.api_url
+        url = server.url()
+    except RuntimeError as exc:  # Prefect starts its own (in this process, at its first call)
+        logging.getLogger(__name__).warning("%s; using Prefect's own temporary server", exc)
+        os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+        yield None
+        return
+    os.environ["PREFECT_API_URL"] = url  # Dask worker processes read it from the environment
+    try:
+        with temporary_settings({PREFECT_API_URL: url}):
+            yield url
     finally:
         from prefect.logging.handlers import APILogWorker
 

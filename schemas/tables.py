@@ -1,35 +1,28 @@
 """Pandera models: one per published table (the cheap, fail-fast half of every gate).
 
-Column checks catch types, nulls and enums; `dataframe_check`s are row rules whose failing rows
-go to quarantine (see tasks/gates.py). Dataset-level rules (unique keys, reconciliation) live in
-the Great Expectations suites under expectations/.
+Column checks catch types, nulls, enums and caps (their values: schemas/contract.py); a row
+that fails one, or a `dataframe_check` (a row rule), goes to quarantine under the check's name
+(see tasks/gates.py). Dataset-level rules (unique keys, reconciliation) live in the Great
+Expectations suites under expectations/, and only there.
 
 `Field(metadata={"arrow": ...})` names the Arrow type a column is published with when pandas
 alone cannot say it (lists, all-null columns).
 """
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from newsgate.tasks.clean.metadata import DATE_SOURCES, looks_like_person, plausible
+from newsgate.schemas.contract import (CLUSTER_KINDS, DATE_SOURCES, DOCUMENT_FORMATS,
+                                       ISO_PARTIAL_DATE, ISO_TIME, MAX_INVESTMENT_YUAN,
+                                       MENTION_KINDS, PROJECT_STATUSES, REGION_LEVELS,
+                                       STORY_RELATIONS)
+from newsgate.tasks.clean.metadata import looks_like_person, plausible
 from newsgate.tasks.extract import sense
-
-MAX_INVESTMENT_YUAN = 1e13  # no single Chinese project comes near 10^13 yuan (10万亿)
-PROJECT_STATUSES = [
-    "planned", "new_start", "under_construction", "completed",
-    "in_operation", "trial_production", "unknown",
-]
-MENTION_KINDS = ["place", "person", "org", "money", "date", "percent", "count", "area"]
-ISO_TIME = r"^\d{2}:\d{2}(:\d{2})?$"
-CLUSTER_KINDS = ["unique", "exact", "near"]
-# unique = the story's representative (as clusters.kind); the others say how an article joined
-STORY_RELATIONS = ["unique", "copy", "condensed", "rewrite", "same"]
-REGION_LEVELS = ["country", "province", "city", "county", "other"]
-ISO_PARTIAL_DATE = r"^\d{4}(-\d{2}(-\d{2})?)?$"
 
 LIST_OF_STR = {"arrow": "list<string>"}
 
@@ -47,7 +40,7 @@ class _Base(pa.DataFrameModel):
 class Documents(_Base):
     doc_id: Series[str] = pa.Field(str_length={"min_value": 8})
     source: Series[str]
-    format: Series[str] = pa.Field(isin=["text", "html"])
+    format: Series[str] = pa.Field(isin=DOCUMENT_FORMATS)
     encoding: Series[str]
     n_bytes: Series[int] = pa.Field(ge=1)
     text: Series[str]
@@ -82,8 +75,9 @@ class Articles(_Base):
     @pa.dataframe_check(name="published_date_plausible",
                         error="published_date is in the future or before 1990")
     def published_date_plausible(cls, df: pd.DataFrame) -> pd.Series:
-        today = date.today()
-        return df["published_date"].map(lambda d: not isinstance(d, str) or plausible(d, today)).astype(bool)
+        today = date.today()  # (a malformed date is str_matches' to quarantine, not this rule's)
+        return df["published_date"].map(lambda d: not isinstance(d, str) or not re.match(ISO_PARTIAL_DATE, d)
+                                        or plausible(d, today)).astype(bool)
 
     @pa.dataframe_check(name="outlet_not_a_person", error="the outlet is a person's name, not an organisation")
     def outlet_not_a_person(cls, df: pd.DataFrame) -> pd.Series:
@@ -101,7 +95,9 @@ class Clusters(_Base):
     article_id: Series[str]
     cluster_id: Series[str]
     canonical_id: Series[str]
-    is_canonical: Series[bool]
+    # the nullable boolean type: pandera coerces a missing flag to <NA> (then refused, the row
+    # quarantined), where `bool` would silently make it False
+    is_canonical: Series[pd.BooleanDtype] = pa.Field(nullable=False)
     kind: Series[str] = pa.Field(isin=CLUSTER_KINDS)
     similarity: Series[float] = pa.Field(ge=0.0, le=1.0)
 
@@ -141,7 +137,8 @@ class _Spans(_Base):
 
     @pa.dataframe_check(name="span_not_empty", error="end <= start")
     def span_not_empty(cls, df: pd.DataFrame) -> pd.Series:
-        return df["end"] > df["start"]
+        # numbers, whatever the columns hold: a missing offset fails here, it does not raise
+        return pd.to_numeric(df["end"], errors="coerce") > pd.to_numeric(df["start"], errors="coerce")
 
 
 def _each(df: pd.DataFrame, rule, *columns: str) -> pd.Series:

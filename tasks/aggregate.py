@@ -27,6 +27,7 @@ import re
 import pandas as pd
 
 from newsgate.tasks.extract.places import Region, gazetteer
+from newsgate.tasks.stage import Stage
 
 REGION_COLUMNS = ["region_full", "admin_code", "level", "year", "n_articles", "n_projects",
                   "investment_yuan_total", "n_projects_with_investment"]
@@ -219,3 +220,20 @@ def visits_timeline(visits: pd.DataFrame, articles: pd.DataFrame | None = None) 
     if articles is not None and not df.empty:
         df = df.merge(articles[["article_id", "published_date"]], on="article_id", how="left")
     return df.sort_values(["date", "person"], na_position="last", kind="stable").reset_index(drop=True)
+
+
+def aggregate_stage(tables: dict[str, pd.DataFrame], prior=None):
+    """The stage's function: the release's region statistics (articles counted per story)."""
+    stats = region_stats(tables["articles"], tables["clusters"], tables["mentions"], tables["projects"],
+                         stories=tables["stories"])
+    return {"region_stats": stats}, None
+
+
+STAGE = Stage(
+    name="aggregate", function=aggregate_stage, key="region_full",
+    reads={"articles": ("article_id", "published_date"), "clusters": ("article_id", "is_canonical"),
+           "stories": ("article_id", "story_id", "is_representative"),
+           "mentions": ("article_id", "kind", "normalized"),
+           "projects": ("article_id", "name", "place_full", "investment_yuan", "year")},
+    writes={"region_stats": REGION_COLUMNS},
+    code=("newsgate.tasks.aggregate", "newsgate.tasks.extract"))  # the gazetteer: extract/places

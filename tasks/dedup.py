@@ -57,6 +57,8 @@ import pandas as pd
 import pyarrow as pa
 from rensa import RMinHash
 
+from newsgate.tasks.stage import Stage
+
 # ---- parameters (chosen by measurement, see benchmarks/README_dedup.md) -----------------------
 NGRAM = 5                 # character n-gram length of the shingles
 BANDS = 16                # LSH bands
@@ -799,3 +801,24 @@ def inherit_metadata(articles: pd.DataFrame, articles_update: pd.DataFrame) -> p
         if hit.any():
             out.loc[hit, col] = out.loc[hit, "article_id"].map(patch[col]).to_numpy()
     return out
+
+
+def dedup_stage(tables: dict[str, pd.DataFrame], prior: DedupIndex | None):
+    """The stage's function: the release's articles clustered (against `prior`, the index the
+    previous release saved); canonicals inherit metadata from their cluster."""
+    result = dedup_articles(tables["articles"], prior)
+    articles = inherit_metadata(tables["articles"], result.articles_update)
+    return {"clusters": result.clusters, "articles": articles}, result.index
+
+
+def _counts(output, tables) -> list[tuple[str, int]]:
+    n_canonical = int(tables["clusters"]["is_canonical"].astype(bool).sum())
+    return [("canonical articles", n_canonical), ("duplicates", len(tables["clusters"]) - n_canonical)]
+
+
+STAGE = Stage(
+    name="dedup", function=dedup_stage, key="article_id",
+    reads={"articles": ("article_id", "body", "outlet", "published_date")},
+    writes={"clusters": CLUSTER_COLUMNS}, carry="upsert", state=DedupIndex, counts=_counts,
+    # the index keys articles by id: one cleaned by other code under the same id is stale
+    code=("newsgate.tasks.dedup", "newsgate.tasks.clean"))

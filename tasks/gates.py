@@ -6,7 +6,13 @@
   expectation of severity `critical` ("error") blocks publishing; `warning` is reported.
 - Some rules need facts pandas cannot see in the row itself (the article body a span quotes,
   the boilerplate catalogue). Those are computed into `_check_*` columns before GX runs and
-  dropped afterwards, so the suites stay plain JSON a reviewer can read.
+  dropped afterwards, so the suites stay plain JSON a reviewer can read. A `_check_*` column
+  named in ROW_RULES is a row rule (its failing rows are quarantined); any other is checked by
+  the table's suite. `GateContext` carries what they need from outside the table.
+
+Each check lives in one place with one severity: pandera for types, nulls, enums, caps and row
+rules (schemas/tables.py), the suites for what needs the whole table (a test keeps a suite from
+restating a pandera check, and proves that every check can fail).
 """
 from __future__ import annotations
 
@@ -17,16 +23,25 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
 from newsgate import package_dir
+from newsgate.schemas.contract import QUARANTINE_COLUMNS
 from newsgate.schemas.tables import SCHEMAS
 
 EXPECTATIONS_DIR = package_dir("expectations")
+# what the checks depend on besides the suites: this module, the pandera models, and what the
+# derived checks compute with: the boilerplate catalogue (tasks/clean/rules.json), the dedup
+# threshold, the stories' link threshold, the region roll-up (tasks/aggregate.py, with
+# extract's gazetteer) and extract's sense checks
+GATES_CODE = ("newsgate.tasks.gates", "newsgate.schemas", "newsgate.tasks.clean",
+              "newsgate.tasks.dedup", "newsgate.tasks.stories", "newsgate.tasks.aggregate",
+              "newsgate.tasks.extract")
+SEVERITIES = ("critical", "warning")
 CHECK_PREFIX = "_check_"
 SAMPLE_ROWS = 5
 SAMPLE_CHARS = 160
@@ -75,6 +90,25 @@ class GateResult:
         return not self.failed_errors
 
 
+@dataclass
+class GateContext:
+    """What a gate's derived checks may need from outside the table."""
+    tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)  # the release so far
+    previous: Mapping[str, pd.DataFrame] = field(default_factory=dict)  # the previous release
+    # the previous release was gated by these very checks (same gate code, rules and suites):
+    # its rows passed them, and row checks need not run again on rows it holds unchanged
+    same_gates: bool = False
+    carried: frozenset = frozenset()  # article ids whose rows the stage carried over unchanged
+    workers: Any = None  # tasks.workers.Workers: long scans run on the run's workers
+
+    def verified_articles(self) -> frozenset:
+        """Articles whose carried-over rows a release already checked (under the same gates)."""
+        return self.carried if self.same_gates else frozenset()
+
+    def map_chunks(self, fn, items: list) -> list:
+        return self.workers.map_chunks(fn, items) if self.workers is not None else fn(items)
+
+
 # ---------------------------------------------------------------- derived check columns
 
 def _span_matches(df: pd.DataFrame, bodies: pd.Series, quoted: str,
@@ -102,8 +136,8 @@ def _span_matches(df: pd.DataFrame, bodies: pd.Series, quoted: str,
     return matches
 
 
-def _bodies(ctx: dict) -> pd.Series:
-    articles = ctx.get("articles")
+def _bodies(ctx: GateContext) -> pd.Series:
+    articles = ctx.tables.get("articles")
     if articles is None or articles.empty:
         return pd.Series(dtype=object)
     return articles.set_index("article_id")["body"]
@@ -114,20 +148,19 @@ def full_date_share(dates: pd.Series) -> float:
     return float(dates.astype("string").str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False).mean()) if len(dates) else 0.0
 
 
-def _derive_articles(df: pd.DataFrame, ctx: dict) -> dict:
-    """Boilerplate left in a body. A body a release already published with no hit under the
-    same rules (`verified_bodies`: article_id -> body) is not scanned again; the others are
-    scanned on the run's workers (pure-Python regexes: ~0.9 s for the bench corpus).
-    The change of the full-date share against the previous release (`previous_articles`;
-    0 without one) is the same value on every row."""
+def _derive_articles(df: pd.DataFrame, ctx: GateContext) -> dict:
+    """Boilerplate left in a body. A body a release published under the same rules (so with no
+    hit) is not scanned again; the others are scanned on the run's workers (pure-Python
+    regexes: ~0.9 s for the bench corpus). The change of the full-date share against the
+    previous release's articles (0 without one) is the same value on every row."""
     from newsgate.tasks.clean.rules import count_boilerplate
-    from newsgate.tasks.workers import map_chunks
-    verified = ctx.get("verified_bodies") or {}
+    before = ctx.previous.get("articles") if ctx.same_gates else None
+    verified = {} if before is None else dict(zip(before["article_id"], before["body"]))
     bodies = df["body"].tolist()
     todo = [i for i, (a, b) in enumerate(zip(df["article_id"], bodies)) if verified.get(a) != b]
     hits = np.zeros(len(df), dtype=int)
-    hits[todo] = map_chunks(count_boilerplate, [bodies[i] for i in todo])
-    previous = ctx.get("previous_articles")
+    hits[todo] = ctx.map_chunks(count_boilerplate, [bodies[i] for i in todo])
+    previous = ctx.previous.get("articles")
     share = full_date_share(df["published_date"]) if "published_date" in df else 0.0
     before = share
     if previous is not None and len(previous) and "published_date" in previous:
@@ -136,8 +169,8 @@ def _derive_articles(df: pd.DataFrame, ctx: dict) -> dict:
             "full_date_share_change": pd.Series(share - before, index=df.index, dtype=float)}
 
 
-def _derive_clusters(df: pd.DataFrame, ctx: dict) -> dict:
-    threshold = ctx.get("near_threshold", 0.0)
+def _derive_clusters(df: pd.DataFrame, ctx: GateContext) -> dict:
+    from newsgate.tasks.dedup import NEAR_THRESHOLD as threshold
     canon = df.groupby("cluster_id")["is_canonical"].transform("sum").astype(int)
     canonical_rows = set(df.loc[df["is_canonical"].astype(bool), "article_id"])
     return {
@@ -147,12 +180,11 @@ def _derive_clusters(df: pd.DataFrame, ctx: dict) -> dict:
     }
 
 
-def _drift(df: pd.DataFrame, ctx: dict, share_of: str | None) -> dict:
-    """Drift against the previous release (ctx["previous"], the same table as published):
+def _drift(df: pd.DataFrame, before: pd.DataFrame | None, share_of: str | None) -> dict:
+    """Drift against the previous release (`before`: the same table as published):
     `share_drift` names, on its rows, a value of `share_of` whose share of the rows left the band;
     `per_article_drift` is set on every row when facts per article left it ('' = within)."""
     from newsgate.tasks.extract import sense
-    before = ctx.get("previous")
     if before is None or before.empty:
         return {"share_drift": pd.Series("", index=df.index), "per_article_drift": pd.Series("", index=df.index)}
     share = pd.Series("", index=df.index)
@@ -164,9 +196,10 @@ def _drift(df: pd.DataFrame, ctx: dict, share_of: str | None) -> dict:
     return {"share_drift": share, "per_article_drift": pd.Series(per_article, index=df.index)}
 
 
-def _derive_stories(df: pd.DataFrame, ctx: dict) -> dict:
+def _derive_stories(df: pd.DataFrame, ctx: GateContext) -> dict:
     """Story consistency: one representative per story, matches inside the story, sizes, and
-    links across copy clusters at or above the threshold (context `link_threshold`)."""
+    links across copy clusters at or above the stories' link threshold."""
+    from newsgate.tasks.stories import LINK_THRESHOLD
     story_of = dict(zip(df["article_id"], df["story_id"]))
     cluster_of = dict(zip(df["article_id"], df["cluster_id"]))
     by_story = df.groupby("story_id")
@@ -177,43 +210,42 @@ def _derive_stories(df: pd.DataFrame, ctx: dict) -> dict:
         "representatives_in_story": by_story["is_representative"].transform("sum").astype(int),
         "match_in_story": df["matched_id"].isna() | (matched_story == df["story_id"]),
         "size_matches": by_story["article_id"].transform("size") == df["story_size"],
-        "link_meets_threshold": ~across | (df["score"] >= ctx.get("link_threshold", 0.0)),
+        "link_meets_threshold": ~across | (df["score"] >= LINK_THRESHOLD),
         "within_cluster_is_copy": ~within | (df["relation"] == "copy"),
     }
 
 
-def _derive_mentions(df: pd.DataFrame, ctx: dict) -> dict:
+def _derive_mentions(df: pd.DataFrame, ctx: GateContext) -> dict:
     is_place = df["kind"] == "place"
     return {
-        "span_matches": _span_matches(df, _bodies(ctx), "text", ctx.get("verified", frozenset())),
+        "span_matches": _span_matches(df, _bodies(ctx), "text", ctx.verified_articles()),
         "place_resolved": ~is_place | df["normalized"].notna(),
-        **_drift(df, ctx, "kind"),
+        **_drift(df, ctx.previous.get("mentions"), "kind"),
     }
 
 
-def _derive_facts(share_of: str | None):
+def _derive_facts(table: str, share_of: str | None):
     """Derived columns of a fact table that quotes its evidence: span check and drift."""
-    def derive(df: pd.DataFrame, ctx: dict) -> dict:
-        return {"span_matches": _span_matches(df, _bodies(ctx), "evidence",
-                                              ctx.get("verified", frozenset())),
-                **_drift(df, ctx, share_of)}
+    def derive(df: pd.DataFrame, ctx: GateContext) -> dict:
+        return {"span_matches": _span_matches(df, _bodies(ctx), "evidence", ctx.verified_articles()),
+                **_drift(df, ctx.previous.get(table), share_of)}
     return derive
 
 
-def _derive_region_stats(df: pd.DataFrame, ctx: dict) -> dict:
+def _derive_region_stats(df: pd.DataFrame, ctx: GateContext) -> dict:
     from newsgate.tasks.aggregate import reconcile
-    problems = reconcile(df, ctx.get("projects", pd.DataFrame()))
+    problems = reconcile(df, ctx.tables.get("projects", pd.DataFrame()))
     return {"reconciles": pd.Series(not problems, index=df.index, dtype=bool)}
 
 
-DERIVED: dict[str, Callable[[pd.DataFrame, dict], dict]] = {
+DERIVED: dict[str, Callable[[pd.DataFrame, GateContext], dict]] = {
     "articles": _derive_articles,
     "clusters": _derive_clusters,
     "stories": _derive_stories,
     "mentions": _derive_mentions,
-    "projects": _derive_facts("pattern"),
-    "indicators": _derive_facts("measure"),
-    "visits": _derive_facts(None),
+    "projects": _derive_facts("projects", "pattern"),
+    "indicators": _derive_facts("indicators", "measure"),
+    "visits": _derive_facts("visits", None),
     "region_stats": _derive_region_stats,
 }
 
@@ -295,9 +327,6 @@ def _row_label(row: pd.Series) -> str:
     return str(row.name)
 
 
-QUARANTINE_COLUMNS = ["stage", "source", "doc_id", "reason", "detail"]
-
-
 def _empty_quarantine() -> pd.DataFrame:
     return pd.DataFrame(columns=QUARANTINE_COLUMNS)
 
@@ -313,6 +342,14 @@ def _gx_context():
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     return context
+
+
+def warm_up() -> None:
+    """Import GX and make its context, and build the pandera schemas (importing what pandera
+    looks up the first time), now: seconds the first gate would otherwise spend."""
+    _gx_context()
+    for model in SCHEMAS.values():
+        model.to_schema()
 
 
 @functools.lru_cache(maxsize=None)
@@ -354,6 +391,11 @@ def suites_problem(suites_dir: Path | str) -> str | None:
             return f"{path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         if not (isinstance(suite, dict) and isinstance(suite.get("expectations"), list)):
             return f"{path} is not a GX suite: it has no expectations list"
+        for i, e in enumerate(suite["expectations"]):
+            if not (isinstance(e, dict) and isinstance(e.get("type"), str)
+                    and e.get("severity") in SEVERITIES):
+                return (f"{path}: expectation {i} needs a \"type\" and a \"severity\" "
+                        f"({' or '.join(SEVERITIES)})")
     return None
 
 
@@ -410,10 +452,10 @@ def _observed(res: dict) -> str:
 
 # ---------------------------------------------------------------- the gate
 
-def run_gate(table: str, df: pd.DataFrame, *, stage: str, context: dict | None = None,
+def run_gate(table: str, df: pd.DataFrame, *, stage: str, context: GateContext | None = None,
              suites_dir: Path | str | None = None) -> tuple[pd.DataFrame, GateResult]:
     """Validate one table. Returns the rows that passed (typed) and the gate's result."""
-    context = context or {}
+    context = context or GateContext()
     suites_dir = Path(suites_dir) if suites_dir else EXPECTATIONS_DIR
     rows_in = len(df)
     quarantine = [_empty_quarantine()]
@@ -491,7 +533,7 @@ def docs_safe_result(gx_result: dict) -> dict:
     return safe
 
 
-def _with_derived_columns(table: str, df: pd.DataFrame, context: dict, suite: dict):
+def _with_derived_columns(table: str, df: pd.DataFrame, context: GateContext, suite: dict):
     derive = DERIVED.get(table)
     if derive is not None and len(df):
         extra = derive(df, context)

@@ -19,9 +19,9 @@ document over ``MAX_DOCUMENT_BYTES`` or ``MAX_DOCUMENT_CHARS`` is quarantined as
 and no encoding is guessed from fewer than ``MIN_GUESS_BYTES``. A batch slower than
 ``BATCH_TIME_BUDGET_S`` is logged with its slowest input.
 
-Entry points: ``discover`` -> ``ingest_files`` (one batch) or ``iter_ingest_batches`` (bounded
-batches, streaming through large JSONL files); ``ingest`` does discover + ingest_files.
-The contract is docs/INTERFACES.md; this module has no Prefect imports (the flow wraps it).
+Entry points: ``discover`` -> ``ingest_records`` (the stage's function over a batch of files,
+declared to the flow by ``STAGE``) or ``ingest_files`` (the same as frames). The contract is
+docs/INTERFACES.md; this module has no Prefect imports (the flow runs it).
 """
 from __future__ import annotations
 
@@ -33,21 +33,22 @@ import os
 import re
 import stat
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from newsgate.schemas.contract import QUARANTINE_COLUMNS
+from newsgate.tasks.stage import Batches, Stage
+
 __all__ = [
     "DOCUMENT_COLUMNS",
-    "QUARANTINE_COLUMNS",
     "IngestBatch",
     "decode_bytes",
     "discover",
-    "ingest",
     "ingest_files",
-    "iter_ingest_batches",
+    "ingest_records",
     "iter_jsonl_outcomes",
     "normalise_text",
 ]
@@ -56,7 +57,6 @@ DOCUMENT_COLUMNS = [
     "doc_id", "source", "format", "container", "line_no", "encoding", "n_bytes", "text",
     "url", "title_hint", "published_hint", "record_id", "warnings",
 ]
-QUARANTINE_COLUMNS = ["stage", "source", "doc_id", "reason", "detail"]
 
 # Extension (lower-cased) -> how the file is read.
 FILE_KINDS = {".txt": "text", ".text": "text", ".html": "html", ".htm": "html", ".jsonl": "jsonl"}
@@ -191,10 +191,6 @@ class IngestBatch:
     documents: pd.DataFrame
     quarantine: pd.DataFrame
     n_inputs: int
-
-    def reason_counts(self) -> dict[str, int]:
-        """Quarantined units per reason (datatrove-style drop stats)."""
-        return self.quarantine["reason"].value_counts().to_dict()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -722,7 +718,8 @@ def assign_doc_id(text: str, source: str, taken: set[str]) -> str:
     return doc_id
 
 
-def build_batch(outcomes: Iterable[Outcome], taken_ids: set[str]) -> IngestBatch:
+def outcome_rows(outcomes: Iterable[Outcome], taken_ids: set[str]) -> dict[str, list[dict]]:
+    """Documents and quarantine rows of ``outcomes``, doc_ids kept unique through ``taken_ids``."""
     documents, quarantine = [], []
     for outcome in outcomes:
         if isinstance(outcome, Document):
@@ -731,11 +728,28 @@ def build_batch(outcomes: Iterable[Outcome], taken_ids: set[str]) -> IngestBatch
         else:
             quarantine.append({"stage": "ingest", "source": outcome.source, "doc_id": None,
                                "reason": outcome.reason, "detail": outcome.detail})
-    docs = pd.DataFrame(documents, columns=DOCUMENT_COLUMNS)
-    docs["line_no"] = docs["line_no"].astype("Int64")
-    docs["n_bytes"] = docs["n_bytes"].astype("int64")
-    quarantined = pd.DataFrame(quarantine, columns=QUARANTINE_COLUMNS).astype({"doc_id": object})
-    return IngestBatch(docs, quarantined, n_inputs=len(documents) + len(quarantine))
+    return {"documents": documents, "quarantine": quarantine}
+
+
+def unique_doc_ids(documents: list[dict]) -> list[dict]:
+    """The rows of several batches with doc_ids unique across them (``assign_doc_id``'s rule:
+    the first one seen keeps its id), each batch's own ids having been made unique within it."""
+    taken: set[str] = set()
+    out = []
+    for row in documents:
+        if row["doc_id"] in taken:
+            row = row | {"doc_id": assign_doc_id(row["text"], row["source"], taken)}
+        else:
+            taken.add(row["doc_id"])
+        out.append(row)
+    return out
+
+
+def build_batch(outcomes: Iterable[Outcome], taken_ids: set[str]) -> IngestBatch:
+    rows = outcome_rows(outcomes, taken_ids)
+    docs = pd.DataFrame(rows["documents"], columns=DOCUMENT_COLUMNS).astype(DOCUMENT_DTYPES)
+    quarantined = pd.DataFrame(rows["quarantine"], columns=QUARANTINE_COLUMNS).astype({"doc_id": object})
+    return IngestBatch(docs, quarantined, n_inputs=len(docs) + len(quarantined))
 
 
 def ingest_files(paths: Iterable[str | Path], taken_ids: set[str] | None = None) -> IngestBatch:
@@ -747,10 +761,7 @@ def ingest_files(paths: Iterable[str | Path], taken_ids: set[str] | None = None)
     clock = _Clock()
     batch = build_batch(clock.timed(iter_outcomes(Path(p) for p in paths)),
                         set() if taken_ids is None else taken_ids)
-    if clock.total > BATCH_TIME_BUDGET_S:
-        log.warning("ingest: a batch of %d inputs took %.0f s, over its budget of %.0f s; the "
-                    "slowest was %s (%.1f s)", batch.n_inputs, clock.total, BATCH_TIME_BUDGET_S,
-                    clock.slowest, clock.slowest_s)
+    clock.report(batch.n_inputs)
     return batch
 
 
@@ -771,21 +782,38 @@ class _Clock:
             yield outcome
             start = time.perf_counter()
 
-
-def iter_ingest_batches(paths: Iterable[str | Path], batch_size: int = 5000) -> Iterator[IngestBatch]:
-    """Streaming variant: batches of at most ``batch_size`` input units, even inside one huge
-    JSONL file; doc_ids stay unique across the batches."""
-    taken: set[str] = set()
-    pending: list[Outcome] = []
-    for outcome in iter_outcomes(Path(p) for p in paths):
-        pending.append(outcome)
-        if len(pending) >= batch_size:
-            yield build_batch(pending, taken)
-            pending = []
-    if pending:
-        yield build_batch(pending, taken)
+    def report(self, n_inputs: int) -> None:
+        if self.total > BATCH_TIME_BUDGET_S:
+            log.warning("ingest: a batch of %d inputs took %.0f s, over its budget of %.0f s; the "
+                        "slowest was %s (%.1f s)", n_inputs, self.total, BATCH_TIME_BUDGET_S,
+                        self.slowest, self.slowest_s)
 
 
-def ingest(sources: Iterable[str | Path]) -> IngestBatch:
-    """Discover and ingest everything under ``sources`` in one batch."""
-    return ingest_files(discover(sources))
+def ingest_records(files: list[Mapping]) -> dict[str, list[dict]]:
+    """The stage's function: documents and quarantine rows of a batch of files ({"path", ...}).
+    A batch slower than BATCH_TIME_BUDGET_S is logged with its slowest input."""
+    clock = _Clock()
+    rows = outcome_rows(clock.timed(iter_outcomes(Path(f["path"]) for f in files)), set())
+    clock.report(len(rows["documents"]) + len(rows["quarantine"]))
+    return rows
+
+
+def _join_batches(rows: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    return {**rows, "documents": unique_doc_ids(rows["documents"])}
+
+
+def _inputs(output, tables) -> list[tuple[str, int]]:
+    """Input units: every one is a document or a quarantine row."""
+    return [("inputs", len(output.made["documents"]) + len(output.rejected))]
+
+
+DOCUMENT_DTYPES = {"line_no": "Int64", "n_bytes": "int64"}
+
+STAGE = Stage(
+    # a file's size and modification time are part of the key: an edited file is read again
+    name="ingest", function=ingest_records, reads={"files": ("path", "size", "mtime_ns")},
+    key="path", writes={"documents": DOCUMENT_COLUMNS},
+    code=("newsgate.tasks.ingest", "newsgate.schemas.contract"),
+    carry="replace", batches=Batches(in_workers=False), dtypes=DOCUMENT_DTYPES,
+    join=_join_batches, counts=_inputs,
+    gate_release=False)  # a release's documents were gated when they were read

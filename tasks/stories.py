@@ -63,6 +63,7 @@ import numpy as np
 import pandas as pd
 
 from newsgate.tasks.dedup import normalize_body, shingle_hashes
+from newsgate.tasks.stage import Stage
 from newsgate.tasks.extract.dates import resolve_date
 from newsgate.tasks.extract.numbers import find_quantities
 
@@ -688,3 +689,27 @@ def _row(story_id: str, article_id: str, relation: str, score: float, evidence: 
             "conflicting_figures": list(e.conflicting_figures) if e else [],
             "shared_names": list(e.shared_names) if e else [],
             "days_apart": e.days_apart if e else None}
+
+
+# ---- the declared stage ---------------------------------------------------------------------------
+def stories_stage(tables, prior: StoryIndex | None):
+    """The stage's function: the release's stories, resuming from the index the previous
+    release saved (when the same code made it); the new index is saved with this release."""
+    result = build_stories(tables["articles"], tables["clusters"], prior)
+    return {"stories": result.stories}, result.index
+
+
+def _counts(output, tables) -> list[tuple[str, int]]:
+    return [("distinct stories", int(tables["stories"]["story_id"].nunique()))]
+
+
+STAGE = Stage(
+    name="stories", function=stories_stage, key="article_id",
+    reads={"articles": ("article_id", "title", "body", "published_date"),
+           "clusters": ("article_id", "cluster_id", "canonical_id", "is_canonical", "kind",
+                        "similarity")},
+    writes={"stories": STORY_COLUMNS}, state=StoryIndex, counts=_counts,
+    # fingerprints read numbers, dates and words with extract's parsers; the index keys
+    # articles by id, as dedup's does: other cleaning or clustering code makes it stale
+    code=("newsgate.tasks.stories", "newsgate.tasks.extract", "newsgate.tasks.dedup",
+          "newsgate.tasks.clean"))

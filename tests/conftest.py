@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # benchmarks/ (gold scorers) imports as `benchmarks.*`
+    sys.path.insert(0, str(ROOT))
 SEEDS = ROOT / "seeds"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED = Path(os.environ.get("NEWSGATE_SHARED", ROOT.parent / "shared"))

@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 from conftest import FIXTURES
 
-from newsgate.tasks.clean import ARTICLE_COLUMNS, clean_documents
+from stages import clean_documents
+
+from newsgate.tasks.clean import ARTICLE_COLUMNS
 from newsgate.tasks.clean.repeated import repeated_lines, site_group
 from newsgate.tasks.clean.rules import boilerplate_hits
 from newsgate.tasks.clean.text import normalize_line

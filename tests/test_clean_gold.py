@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import trafilatura
 from conftest import SEEDS, needs_shared
+from stages import clean_documents
 from test_clean_documents import document_row
 
-from newsgate.tasks.clean import clean_documents
-from newsgate.tasks.clean.quality import char_f1, format_tallies, score_seeds
+from benchmarks.clean_scoring import char_f1, format_tallies, score_seeds
 
 
 def test_seeds_gold_every_check_passes(gold):

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import pandas as pd
+from stages import clean_documents
 from test_clean_documents import document_row
 
-from newsgate.tasks.clean import clean_documents
 from newsgate.tasks.clean.html import choose_title, clean_title
 
 SEED4 = "004_565aa33160096c90.txt"

@@ -16,7 +16,7 @@ import pytest
 from newsgate.tasks.clean import clean_records
 from newsgate.tasks.clean import metadata as md
 from newsgate.tasks.clean.html import read_page
-from newsgate.tasks.clean.quality import first_articles, gold_documents, gold_split, score_metadata
+from benchmarks.clean_scoring import first_articles, gold_documents, gold_split, score_metadata
 from newsgate.tasks.clean.rules import match_rule
 
 GOLD = Path(__file__).parent / "gold" / "metadata"

@@ -13,7 +13,7 @@ import pytest
 
 from conftest import ROOT
 from facts_gold import load
-from newsgate.tasks.extract import extract_articles
+from stages import extract_articles
 
 sys.path.insert(0, str(ROOT / "benchmarks"))  # the scorer is benchmark tooling, not pipeline code
 from scoring import articles_of, score_facts  # noqa: E402

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT, SEEDS, needs_shared
-from newsgate.tasks.extract import extract_articles
+from stages import clean_documents, extract_articles
 
 sys.path.insert(0, str(ROOT / "benchmarks"))  # the scorer is benchmark tooling, not pipeline code
 from scoring import score  # noqa: E402
@@ -38,10 +38,9 @@ def test_fixture_articles_meet_targets(gold):
 
 @needs_shared
 def test_clean_then_extract_meets_targets(gold):
-    clean = pytest.importorskip("newsgate.tasks.clean")
     ingest = pytest.importorskip("newsgate.tasks.ingest")
     batch = ingest.ingest_files(sorted(SEEDS.glob("*.txt")))
-    articles = clean.clean_documents(batch.documents).articles
+    articles = clean_documents(batch.documents).articles
     seed_of = {r.article_id: Path(r.source).name for r in articles.itertuples()}
     s = score(gold, articles, extract_articles(articles), seed_of)
     check(s.summary())

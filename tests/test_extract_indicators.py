@@ -47,7 +47,7 @@ def test_period_expressions():
 def article_indicators(text: str, title: str | None = None):
     """(metric, value, unit) of the indicators the whole extractor keeps (projects claim theirs)."""
     import pandas as pd
-    from newsgate.tasks.extract import extract_articles
+    from stages import extract_articles
     rows = extract_articles(pd.DataFrame([{"article_id": "x", "body": text, "title": title,
                                            "published_date": None}]))["indicators"]
     return [(r.metric, r.value, r.unit) for r in rows.itertuples()]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from newsgate.tasks.extract import extract_articles
+from stages import extract_articles
 from newsgate.tasks.extract.confidence import REVIEW_THRESHOLD, confidence
 from newsgate.tasks.extract.sense import (amount_reads_back, count_is_whole, measure_head, names_a_measure,
                                           range_ordered, share_drift, unit_fits)
-from newsgate.tasks.gates import run_gate
+from newsgate.tasks.gates import GateContext, run_gate
 
 # seed 000: a provincial statistics sentence
 SENTENCE = "1-6月份,全省固定资产投资同比增长7.8%,高于全国10.9个百分点,居全国第4位。"
@@ -70,7 +70,7 @@ def test_rows_that_make_no_sense_are_quarantined_under_the_checks_name(article):
     percent_as_money = _indicator(SENTENCE, "7.8%", "全省固定资产投资", 7.8, "%", "percent")
     slip = _indicator(SENTENCE, "10.9个百分点", "高于全国", 109000.0, "个百分点", "percentage_point")
     kept, result = run_gate("indicators", pd.DataFrame([good, no_measure, percent_as_money, slip]),
-                            stage="extract", context={"articles": article})
+                            stage="extract", context=GateContext(tables={"articles": article}))
     assert len(kept) == 1 and kept["metric"].tolist() == ["全省固定资产投资同比增长"]
     reasons = set(result.quarantine["reason"])
     assert {"indicators: metric_names_a_measure", "indicators: unit_fits_metric",
@@ -82,7 +82,7 @@ def test_extracted_rows_pass_their_own_gates(article):
     tables = extract_articles(pd.DataFrame([{"article_id": "s-0", "body": SENTENCE, "title": None,
                                              "published_date": "2020-07-20"}]))
     for table in ("mentions", "indicators"):
-        kept, result = run_gate(table, tables[table], stage="extract", context={"articles": article})
+        kept, result = run_gate(table, tables[table], stage="extract", context=GateContext(tables={"articles": article}))
         assert result.passed and result.quarantine.empty, result.quarantine
         assert len(kept) == len(tables[table])
     assert {"7.8%", "10.9个百分点", "第4位"} <= set(tables["indicators"]["value_text"])
@@ -96,12 +96,12 @@ def test_drift_against_the_previous_release_warns_and_names_the_offenders(articl
     now.loc[:299, ["measure", "unit", "metric", "value", "value_text"]] = [
         "percentage_point", "个百分点", "高于全国", 10.9, "10.9个百分点"]
     articles = pd.DataFrame([{"article_id": f"a{i}", "doc_id": f"a{i}", "body": SENTENCE} for i in range(600)])
-    _, result = run_gate("indicators", now, stage="extract", context={"articles": articles, "previous": before})
+    _, result = run_gate("indicators", now, stage="extract", context=GateContext(tables={"articles": articles}, previous={"indicators": before}))
     drift = next(c for c in result.checks if "share_drift" in c.check)
     assert drift.status == "warn" and drift.n_failed == 600
     assert "percent: 100% of rows -> 50%" in drift.observed and "percentage_point: 0% of rows -> 50%" in drift.observed
     assert result.passed  # a warning, not a block
-    _, same = run_gate("indicators", before, stage="extract", context={"articles": articles, "previous": before})
+    _, same = run_gate("indicators", before, stage="extract", context=GateContext(tables={"articles": articles}, previous={"indicators": before}))
     assert next(c for c in same.checks if "share_drift" in c.check).success
 
 

@@ -22,6 +22,24 @@ def seeds_run(harness, tmp_path_factory):
     return out, newsgate(sources=[str(SEEDS)], out=str(out))
 
 
+def counted(monkeypatch, name: str) -> list[int]:
+    """The sizes of the batches the flow hands to the stage `name` (its function, counted)."""
+    import dataclasses
+
+    import newsgate.flows.pipeline as pipeline
+    i = [s.name for s in pipeline.PIPELINE].index(name)
+    stage, sizes = pipeline.PIPELINE[i], []
+
+    def function(rows):
+        sizes.append(len(rows))
+        return stage.function(rows)
+
+    stages = list(pipeline.PIPELINE)
+    stages[i] = dataclasses.replace(stage, function=function)
+    monkeypatch.setattr(pipeline, "PIPELINE", stages)
+    return sizes
+
+
 def test_seeds_publish_a_release_with_every_table(seeds_run):
     out, result = seeds_run
     assert result["status"] == "published", result["blocked_by"] or result["error"]
@@ -186,16 +204,9 @@ def test_a_later_run_dedups_against_the_published_release(harness, tmp_path):
 
 
 def test_a_rerun_of_unchanged_input_publishes_nothing_new(harness, tmp_path, monkeypatch):
-    import newsgate.tasks.clean as clean_module
-    import newsgate.tasks.extract as extract_module
     from newsgate.flows.pipeline import newsgate
-    calls, extracted = [], []
     # what the flow's clean and extract batches call (in-process: a seeds run starts no workers)
-    real_clean, real_extract = clean_module.clean_records, extract_module.extract_records
-    monkeypatch.setattr(clean_module, "clean_records",
-                        lambda docs, *a, **k: calls.append(len(docs)) or real_clean(docs, *a, **k))
-    monkeypatch.setattr(extract_module, "extract_records",
-                        lambda arts: extracted.append(len(arts)) or real_extract(arts))
+    calls, extracted = counted(monkeypatch, "clean"), counted(monkeypatch, "extract")
     out = tmp_path / "out"
     first = newsgate(sources=[str(SEEDS)], out=str(out), review_mode="skip")
     assert first["status"] == "published" and sum(calls) == 5 and sum(extracted) == 8
@@ -243,57 +254,58 @@ def test_cli_reads_releases_back(harness, tmp_path, capsys):
 
 
 def test_changed_extractors_re_extract_carried_over_articles(harness, tmp_path, monkeypatch):
-    import newsgate.flows.pipeline as pipeline
+    import newsgate.flows.stage_runner as stage_runner
     import newsgate.tasks.extract as extract_module
     from newsgate.flows.pipeline import newsgate
-    real, extracted = extract_module.extract_records, []
-    monkeypatch.setattr(extract_module, "extract_records",
-                        lambda a: extracted.append(len(a)) or real(a))
+    extracted = counted(monkeypatch, "extract")
     out = tmp_path / "out"
     one = SEEDS / "004_565aa33160096c90.txt"
     assert newsgate(sources=[str(one)], out=str(out), review_mode="skip", cache=False)["status"] == "published"
     assert newsgate(sources=[str(SEEDS / "003_1ff4c3e9b6ed5b66.txt")], out=str(out),
                     review_mode="skip", cache=False)["status"] == "published"
     assert extracted == [1, 1]  # the second run extracts only its new article
-    fingerprint = pipeline.code_fingerprint
-    monkeypatch.setattr(pipeline, "code_fingerprint",
-                        lambda *m: "changed" if m == ("newsgate.tasks.extract",) else fingerprint(*m))
+    fingerprint = stage_runner.code_fingerprint
+    monkeypatch.setattr(stage_runner, "code_fingerprint",  # the extract stage's code, edited
+                        lambda *m: "changed" if extract_module.STAGE.code == m else fingerprint(*m))
     assert newsgate(sources=[str(one)], out=str(out), review_mode="skip", cache=False)["status"] == "published"
     assert extracted[-1] == 2  # new extractor code: both canonical articles again
 
 
-def test_batches_start_longest_first_and_come_back_in_order(harness):
+def test_batches_start_longest_first_and_come_back_in_order(harness, tmp_path):
     """The longest batches go to the workers first (the last to start are short, so parallel
     workers finish together); the results keep the batches' order."""
-    import pandas as pd
-    from prefect import flow, task
+    from prefect import flow
     from prefect.task_runners import ThreadPoolTaskRunner
 
-    from newsgate.flows.pipeline import largest_first
+    from newsgate.flows.run import Run
+    from newsgate.flows.stage_runner import _batched
+    from newsgate.tasks.stage import Batches, Stage
     started = []
 
-    @task
-    def first_text(batch: pd.DataFrame, code: str) -> str:
-        started.append(batch["text"].iloc[0])
-        return batch["text"].iloc[0]
+    def first_text(rows: list[dict]) -> dict:
+        started.append(rows[0]["text"])
+        return {"texts": [{"text": r["text"]} for r in rows]}
+
+    stage = Stage(name="probe", function=first_text, reads={"docs": ("text",)}, key="text",
+                  writes={"texts": ("text",)}, code=(), batches=Batches(1, "text", in_workers=False))
 
     @flow(task_runner=ThreadPoolTaskRunner(max_workers=1))  # one at a time: a visible order
     def mapped():
-        batches = [pd.DataFrame({"text": [t]}) for t in ("短", "最长的一批文字", "中等长度")]
-        return largest_first(first_text, batches, "text", "code")
+        run = Run.begin(["x"], str(tmp_path), batch_size=1, expectations_dir=None)
+        run.code = {"probe": "code"}
+        rows = [{"text": t} for t in ("短", "最长的一批文字", "中等长度")]
+        return _batched(run, stage, rows, 0)["texts"]["text"].tolist()
 
     assert mapped() == ["短", "最长的一批文字", "中等长度"]
     assert started == ["最长的一批文字", "中等长度", "短"]
 
 
 def test_batches_are_even_and_an_even_number_only_when_several_are_needed():
-    import pandas as pd
-
-    from newsgate.flows.pipeline import CLEAN_BATCH_MULTIPLE, frame_batches
-    sizes = lambda n, size, multiple: [len(b) for b in frame_batches(  # noqa: E731
-        pd.DataFrame({"a": range(n)}), size, multiple)]
+    from newsgate.flows.stage_runner import split
+    from newsgate.tasks.clean import STAGE as CLEAN
+    sizes = lambda n, size, multiple: [len(b) for b in split(list(range(n)), size, multiple)]  # noqa: E731
     # 3,392 documents: 9 batches would leave one of two workers alone for the last round
-    batches = sizes(3392, 400, CLEAN_BATCH_MULTIPLE)
+    batches = sizes(3392, 400, CLEAN.batches.multiple)
     assert len(batches) == 10 and sum(batches) == 3392 and max(batches) - min(batches) <= 1
     assert sizes(5, 400, 2) == [5]  # one batch is enough: no split for its own sake
     assert sizes(0, 400, 2) == [0]

@@ -6,7 +6,7 @@ import json
 import pandas as pd
 import pytest
 
-from newsgate.tasks.gates import run_gate
+from newsgate.tasks.gates import GateContext, run_gate
 
 SENTENCE_MARK = "总投资0.55亿元的中共辽源市纪委廉政建设基础设施项目已投入使用"
 
@@ -33,7 +33,7 @@ def _project(body: str, quote: str, **over) -> dict:
 def test_valid_project_passes(article):
     body = article.body[0]
     kept, result = run_gate("projects", pd.DataFrame([_project(body, SENTENCE_MARK)]),
-                            stage="extract", context={"articles": article})
+                            stage="extract", context=GateContext(tables={"articles": article}))
     assert result.passed, [c for c in result.checks if not c.success]
     assert len(kept) == 1 and result.quarantine.empty
 
@@ -45,7 +45,7 @@ def test_span_that_misquotes_its_body_is_quarantined(article):
     shifted["start"] += 1
     shifted["end"] += 1
     kept, result = run_gate("projects", pd.DataFrame([good, shifted]), stage="extract",
-                            context={"articles": article})
+                            context=GateContext(tables={"articles": article}))
     assert list(kept["project_id"]) == ["p1"]
     assert result.passed  # a row rule quarantines, it does not block
     assert list(result.quarantine["reason"]) == ["projects: span_matches"]
@@ -57,7 +57,7 @@ def test_investment_out_of_range_is_quarantined(article):
     rows = [_project(body, SENTENCE_MARK), _project(body, SENTENCE_MARK, project_id="p3",
                                                     investment_yuan=2e13)]
     kept, result = run_gate("projects", pd.DataFrame(rows), stage="extract",
-                            context={"articles": article})
+                            context=GateContext(tables={"articles": article}))
     assert list(kept["project_id"]) == ["p1"]
     assert "investment_yuan" in result.quarantine["detail"].iloc[0]
 
@@ -66,7 +66,7 @@ def test_duplicate_keys_block(article):
     body = article.body[0]
     rows = [_project(body, SENTENCE_MARK), _project(body, SENTENCE_MARK)]
     _, result = run_gate("projects", pd.DataFrame(rows), stage="extract",
-                         context={"articles": article})
+                         context=GateContext(tables={"articles": article}))
     assert not result.passed
     assert any("project_id" in c.check for c in result.failed_errors)
 
@@ -117,25 +117,31 @@ def test_row_checks_skip_only_rows_a_release_verified_unchanged(article, seed_te
     shifted = _project(body, SENTENCE_MARK)
     shifted["start"] += 1
     shifted["end"] += 1
+    def carried(ids, same_gates=True):
+        return GateContext(tables={"articles": article}, carried=frozenset(ids),
+                           same_gates=same_gates)
+
     kept, result = run_gate("projects", pd.DataFrame([shifted]), stage="extract",
-                            context={"articles": article, "verified": frozenset({"d003-0"})})
+                            context=carried({"d003-0"}))
     assert len(kept) == 1 and result.quarantine.empty
-    _, result = run_gate("projects", pd.DataFrame([shifted]), stage="extract",
-                         context={"articles": article, "verified": frozenset({"other-0"})})
-    assert list(result.quarantine["reason"]) == ["projects: span_matches"]
+    for context in (carried({"other-0"}), carried({"d003-0"}, same_gates=False)):
+        _, result = run_gate("projects", pd.DataFrame([shifted]), stage="extract", context=context)
+        assert list(result.quarantine["reason"]) == ["projects: span_matches"]
     # boilerplate: a body is rescanned unless it is exactly the body the release verified
     dirty = body + "\n责任编辑：刘响"
     rows = pd.DataFrame([{"article_id": "a-0", "body": dirty}, {"article_id": "b-0", "body": dirty}])
-    hits = _derive_articles(rows, {"verified_bodies": {"a-0": dirty, "b-0": body}})
+    before = pd.DataFrame([{"article_id": "a-0", "body": dirty}, {"article_id": "b-0", "body": body}])
+    hits = _derive_articles(rows, GateContext(previous={"articles": before}, same_gates=True))
     assert hits["boilerplate_hits"].tolist() == [0, 1]
-    assert _derive_articles(rows, {})["boilerplate_hits"].tolist() == [1, 1]
+    other_gates = GateContext(previous={"articles": before}, same_gates=False)
+    assert _derive_articles(rows, other_gates)["boilerplate_hits"].tolist() == [1, 1]
 
 
 @pytest.fixture(scope="module")
 def seed_articles(seed_paths):
     from test_clean_documents import document_row
 
-    from newsgate.tasks.clean import clean_documents
+    from stages import clean_documents
     rows = [document_row(p.read_text(encoding="utf-8"), str(p)) for p in seed_paths]
     return clean_documents(pd.DataFrame(rows)).articles
 
@@ -159,10 +165,10 @@ def test_articles_gate_quarantines_a_person_outlet_and_an_implausible_date(seed_
 
 def test_a_drop_in_full_dates_against_the_previous_release_warns(seed_articles):
     previous = seed_articles.assign(published_date="2020-01-02")
-    same = run_gate("articles", previous, stage="clean", context={"previous_articles": previous})[1]
+    same = run_gate("articles", previous, stage="clean", context=GateContext(previous={"articles": previous}))[1]
     assert not same.warnings
     years_only = seed_articles.assign(published_date="2020")
-    result = run_gate("articles", years_only, stage="clean", context={"previous_articles": previous})[1]
+    result = run_gate("articles", years_only, stage="clean", context=GateContext(previous={"articles": previous}))[1]
     assert result.passed
     (warning,) = [c for c in result.warnings if "full_date_share" in c.check]
     assert float(warning.observed) == -1.0

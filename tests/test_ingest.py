@@ -13,15 +13,15 @@ import random
 import pytest
 from conftest import SEEDS, needs_shared
 
+from newsgate.schemas.contract import QUARANTINE_COLUMNS
 from newsgate.tasks.ingest import (
     DOCUMENT_COLUMNS,
-    QUARANTINE_COLUMNS,
     discover,
     estimate_documents,
-    ingest,
     ingest_files,
-    iter_ingest_batches,
+    ingest_records,
     normalise_text,
+    unique_doc_ids,
 )
 
 SEED_004 = next(SEEDS.glob("004_*.txt"))
@@ -232,7 +232,7 @@ def test_jsonl_without_any_line_is_still_accounted_for(tmp_path):
     (tmp_path / "empty.jsonl").write_bytes(b"")
     (tmp_path / "blank.jsonl").write_bytes(b"\n \n\r\n")
     (tmp_path / "utf16.jsonl").write_bytes(codecs.BOM_UTF16_LE + '{"text": "x"}\n'.encode("utf-16-le"))
-    batch = ingest([tmp_path])
+    batch = ingest_files(discover([tmp_path]))
     assert batch.n_inputs == 3 and batch.documents.empty
     assert list(batch.quarantine.reason) == ["blank", "empty", "not text"]
 
@@ -252,7 +252,7 @@ def test_jsonl_line_in_gbk_is_decoded_not_garbled(tmp_path, seed):
 def test_byte_copy_gets_its_own_suffixed_id(tmp_path, seed):
     for name in ("a.txt", "b.txt"):
         (tmp_path / name).write_text(seed, encoding="utf-8")
-    docs = ingest([tmp_path]).documents
+    docs = ingest_files(discover([tmp_path])).documents
     base = sha16(seed)
     suffix = hashlib.sha256(str(tmp_path / "b.txt").encode("utf-8")).hexdigest()[:6]
     assert list(docs.doc_id) == [base, f"{base}-{suffix}"]
@@ -285,15 +285,18 @@ def test_tables_have_their_columns_even_when_empty():
     assert batch.n_inputs == 0
 
 
-def test_streaming_batches_match_one_batch(tmp_path, seed):
-    path = tmp_path / "many.jsonl"
-    rows = [{"text": seed if i % 3 else f"文章 {i}"} for i in range(10)] + [{"text": 1}]
-    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
-    whole = ingest_files([path])
-    parts = list(iter_ingest_batches([path], batch_size=4))
-    assert [b.n_inputs for b in parts] == [4, 4, 3]
-    assert [i for b in parts for i in b.documents.doc_id] == list(whole.documents.doc_id)
-    assert sum(len(b.quarantine) for b in parts) == len(whole.quarantine) == 1
+def test_batches_read_apart_get_the_ids_of_one_batch(tmp_path, seed):
+    """The flow ingests files in batches (cached apart): the same text in two batches still
+    gets two ids, the ones a single batch gives."""
+    paths = []
+    for name in ("a.txt", "b.txt", "c.txt"):
+        paths.append(tmp_path / name)
+        paths[-1].write_text(seed, encoding="utf-8")
+    whole = ingest_files(paths).documents["doc_id"].tolist()
+    apart = [row for p in paths for row in ingest_records([{"path": str(p)}])["documents"]]
+    assert [r["doc_id"] for r in apart] == [sha16(seed)] * 3  # each batch alone: no clash
+    assert [r["doc_id"] for r in unique_doc_ids(apart)] == whole
+    assert len(set(whole)) == 3
 
 
 def test_normalise_keeps_layout_whitespace():
@@ -307,7 +310,7 @@ def test_normalise_keeps_layout_whitespace():
 @needs_shared
 def test_shared_badinputs_match_expected(shared_dir, seed_texts):
     bad = shared_dir / "badinputs"
-    batch = ingest([bad])
+    batch = ingest_files(discover([bad]))
     assert len(batch.documents) + len(batch.quarantine) == batch.n_inputs == 21
     docs = {row.source.removeprefix(f"{bad}/"): row for row in batch.documents.itertuples()}
     quarantined = {row.source.removeprefix(f"{bad}/"): (row.reason, row.detail)
@@ -345,7 +348,7 @@ def test_shared_badinputs_match_expected(shared_dir, seed_texts):
 
 @needs_shared
 def test_shared_badinputs_with_seeds_keep_every_copy(shared_dir, seed_paths):
-    batch = ingest([SEEDS, shared_dir / "badinputs"])
+    batch = ingest_files(discover([SEEDS, shared_dir / "badinputs"]))
     docs = batch.documents
     assert batch.n_inputs == 26 and len(docs) == 19
     seed_ids = set(docs[docs.source.str.startswith(str(SEEDS))].doc_id)
@@ -458,7 +461,7 @@ def test_oversize_documents_are_quarantined_without_being_read_whole(tmp_path, s
             reads.append(0 if raw is None else len(raw))
             yield raw, n
     monkeypatch.setattr(ingest_module, "bounded_lines", watched)
-    batch = ingest([tmp_path])
+    batch = ingest_files(discover([tmp_path]))
     assert batch.n_inputs == 5 and len(batch.documents) == 3
     assert list(batch.documents.text) == [small, small, small + "。"]
     assert list(batch.documents.line_no.dropna()) == [1, 3]  # the line after the long one
@@ -508,7 +511,7 @@ def test_a_slow_batch_is_logged_with_its_slowest_input(tmp_path, seed, monkeypat
     for name in ("a.txt", "b.txt"):
         (tmp_path / name).write_text(seed, encoding="utf-8")
     with caplog.at_level("WARNING", logger="newsgate.tasks.ingest"):
-        ingest([tmp_path])
+        ingest_records([{"path": str(p)} for p in discover([tmp_path])])
     assert len(caplog.records) == 1
     message = caplog.records[0].getMessage()
     assert message.startswith("ingest: a batch of 2 inputs took") and "over its budget of 0 s" in message

@@ -259,14 +259,13 @@ def test_dev_corpus_through_the_real_stages(shared_dir):
 # ---- the contract, the lake and the command line ---------------------------------------------------
 def test_stories_pass_their_gate_and_broken_ones_do_not(built):
     from newsgate.tasks.gates import run_gate
-    context = {"link_threshold": stories.LINK_THRESHOLD}
-    kept, result = run_gate("stories", built.stories, stage="stories", context=context)
+    kept, result = run_gate("stories", built.stories, stage="stories")
     assert result.passed and len(kept) == len(built.stories)
 
     broken = built.stories.copy()
     joined = broken.index[broken["relation"].isin(["condensed", "rewrite", "same"])][0]
     broken.loc[joined, "story_id"] = "s-elsewhere"  # its match and representative stay behind
-    _, result = run_gate("stories", broken, stage="stories", context=context)
+    _, result = run_gate("stories", broken, stage="stories")
     failed = {c.check for c in result.failed_errors}
     assert any("_check_match_in_story" in c for c in failed)
     assert any("_check_representatives_in_story" in c for c in failed)

@@ -5,17 +5,21 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import pickle
+import signal
+import subprocess
+import sys
 import threading
 import time
 
 import pandas as pd
+from stages import clean_documents, extract_articles
 from test_clean_documents import document_row
 from worker_probe import clean_extract_and_list_heavy_modules, lexicon_is_loaded, pid_per_item
 
-from newsgate.tasks import workers
-from newsgate.tasks.clean import INPUT_COLUMNS, CleanBatch, clean_documents, clean_records
-from newsgate.tasks.extract import extract_articles
+from newsgate.tasks.clean import STAGE as CLEAN
 from newsgate.tasks.records import to_records
+from newsgate.tasks.workers import Workers
 
 
 def pid_of_caller() -> int:
@@ -36,7 +40,7 @@ def _hold(started: threading.Event, release: threading.Event) -> int:
 
 
 @contextlib.contextmanager
-def this_process_busy():
+def this_process_busy(workers: Workers):
     """A batch occupies the flow's own process (as another runner thread's batch would)."""
     started, release = threading.Event(), threading.Event()
     pids = []
@@ -52,37 +56,37 @@ def this_process_busy():
 
 
 def test_the_flows_own_process_is_one_of_the_workers():
-    with workers.worker_pool(2):
-        assert workers.parallel()
+    with Workers(2) as workers:
+        assert workers.parallel
         # one batch at a time: it runs right here and no process is started for it
         assert workers.call(pid_of_caller) == os.getpid() and workers._pool is None
-        with this_process_busy():  # a second batch at the same time goes to the pool
+        with this_process_busy(workers):  # a second batch at the same time goes to the pool
             other = workers.call(pid_of_caller)
         assert other != os.getpid() and workers._pool._max_workers == 1
-    assert workers._pool is None
+    assert workers._pool is None and not workers.parallel
 
 
 def test_a_warm_pool_starts_at_once_and_loads_before_the_first_batch():
-    with workers.worker_pool(2, warm=("newsgate.tasks.extract.tokenize:lexicon",)):
+    with Workers(2, warm=("newsgate.tasks.extract.tokenize:lexicon",)) as workers:
         assert workers._pool is not None  # started with the block, not at the first call
-        with this_process_busy():
+        with this_process_busy(workers):
             assert workers.call(lexicon_is_loaded) is True  # loaded by the warm-up already
-    with workers.worker_pool(2):  # without warm-up: started by the call, loads on first use
-        with this_process_busy():
+    with Workers(2) as workers:  # without warm-up: started by the call, loads on first use
+        with this_process_busy(workers):
             assert workers.call(lexicon_is_loaded) is False
 
 
 def test_chunks_of_a_list_run_on_every_worker_at_once():
     items = list(range(7))
-    assert workers.map_chunks(pid_per_item, items) == [os.getpid()] * 7  # no pool: one call here
-    with workers.worker_pool(2):
+    assert Workers(1).map_chunks(pid_per_item, items) == [os.getpid()] * 7  # one call here
+    with Workers(2) as workers:
         pids = workers.map_chunks(pid_per_item, items)
     assert len(pids) == 7 and len(set(pids)) == 2 and pids[0] == os.getpid()  # in order
 
 
 def test_a_run_that_stops_early_does_not_wait_for_warming_workers():
     started = time.monotonic()
-    with workers.worker_pool(2, warm=("worker_probe:slow_start",)):
+    with Workers(2, warm=("worker_probe:slow_start",)) as workers:
         warming = list(workers._pool._processes.values())  # e.g. nothing new to publish:
     assert time.monotonic() - started < 3  # no batch reached the pool, the run did not wait
     for process in warming:  # and the 6 s warm-up was stopped, not left to use a CPU
@@ -93,14 +97,14 @@ def test_a_run_that_stops_early_does_not_wait_for_warming_workers():
 def test_a_batch_cleaned_in_a_worker_equals_the_batch_cleaned_here(seed_texts):
     docs = pd.DataFrame([document_row(text, f"seeds/{name}") for name, text in seed_texts.items()])
     here = clean_documents(docs)
-    with workers.worker_pool(2), this_process_busy():
-        there = CleanBatch.from_rows(workers.call(clean_records, to_records(docs, INPUT_COLUMNS)))
+    with Workers(2) as workers, this_process_busy(workers):
+        there = CLEAN.frames(workers.call(CLEAN.function, to_records(docs, CLEAN.columns)))
         # the pool outlives the call: the next batch finds the same, already started worker
         first, second = workers.call(pid_of_caller), workers.call(pid_of_caller)
     assert first == second != os.getpid()
-    assert there.articles.equals(here.articles) and there.removals.equals(here.removals)
+    assert there["articles"].equals(here.articles) and there["removals"].equals(here.removals)
     assert len(here.articles) == 8  # seed 000 is a page of four articles
-    assert not workers.parallel() and workers._pool is None  # shut down with the block
+    assert not workers.parallel and workers._pool is None  # shut down with the block
 
 
 def test_workers_clean_and_extract_without_pandas(seed_texts):
@@ -108,17 +112,16 @@ def test_workers_clean_and_extract_without_pandas(seed_texts):
     every process that does) and computes the same facts as the flow's process."""
     docs = pd.DataFrame([document_row(text, f"seeds/{name}") for name, text in seed_texts.items()])
     here = extract_articles(clean_documents(docs).articles)
-    with workers.worker_pool(2), this_process_busy():
+    with Workers(2) as workers, this_process_busy(workers):
         n_articles, n_mentions, heavy = workers.call(clean_extract_and_list_heavy_modules,
-                                                     to_records(docs, INPUT_COLUMNS))
+                                                     to_records(docs, CLEAN.columns))
     assert heavy == []
     assert (n_articles, n_mentions) == (8, len(here["mentions"])) and n_mentions > 100
 
 
-def test_without_a_pool_or_with_one_worker_the_call_runs_here():
-    assert workers.call(pid_of_caller) == os.getpid()
-    with workers.worker_pool(1):
-        assert workers.call(pid_of_caller) == os.getpid()
+def test_with_one_worker_the_call_runs_here():
+    with Workers(1) as workers:
+        assert workers.call(pid_of_caller) == os.getpid() and not workers.parallel
 
 
 def test_inside_a_daemonic_process_the_call_runs_here(monkeypatch):
@@ -128,12 +131,54 @@ def test_inside_a_daemonic_process_the_call_runs_here(monkeypatch):
         daemon = True
 
     monkeypatch.setattr(multiprocessing, "current_process", lambda: DaemonProcess())
-    with workers.worker_pool(2):
+    with Workers(2) as workers:
         assert workers.call(pid_of_caller) == os.getpid()
         assert workers._pool is None  # no process was started
 
 
+def test_workers_sent_to_another_process_arrive_as_one_worker():
+    """A batch task shipped to a Dask worker carries the run's workers: there they are just
+    that process (no pool to reach, no process to start)."""
+    with Workers(2) as workers:
+        copy = pickle.loads(pickle.dumps(workers))
+    assert copy.size == 1 and not copy.parallel and copy.call(pid_of_caller) == os.getpid()
+
+
 def test_a_dead_worker_costs_its_batch_a_rerun_here_not_the_run():
-    with workers.worker_pool(2), this_process_busy():
+    with Workers(2) as workers, this_process_busy(workers):
         assert workers.call(die_unless_in, os.getpid()) == "ran in the flow's process"
         assert workers.call(pid_of_caller) != os.getpid()  # a fresh pool for what follows
+
+
+OWNER = """
+import time
+from newsgate.tasks.workers import Workers
+with Workers(3, warm=("newsgate.tasks.clean",)) as workers:
+    time.sleep(1)  # the workers are up and warm
+    print(" ".join(str(p) for p in workers._pool._processes), flush=True)
+    time.sleep(120)
+"""
+
+
+def test_worker_processes_die_with_a_killed_run():
+    """kill -9 of the run's process leaves no worker behind (PR_SET_PDEATHSIG)."""
+    owner = subprocess.Popen([sys.executable, "-c", OWNER], stdout=subprocess.PIPE, text=True)
+    try:
+        children = [int(p) for p in owner.stdout.readline().split()]
+        assert len(children) == 2 and all(_alive(p) for p in children)
+    finally:
+        owner.send_signal(signal.SIGKILL)
+        owner.wait(10)
+    deadline = time.monotonic() + 5
+    while any(_alive(p) for p in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [p for p in children if _alive(p)]
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting for its reaper counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False

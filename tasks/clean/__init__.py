@@ -1,10 +1,9 @@
 """Clean stage: documents -> articles (+ removals with the rule behind every removed line, + quarantine).
 
-    clean_documents(documents) -> CleanBatch(articles, removals, quarantine)
-    clean_records(records) -> {"articles", "removals", "quarantine"}: lists of row dicts
+    clean_records(documents) -> {"articles", "removals", "quarantine"}: lists of row dicts
 
-`clean_records` is the pandas-free core that worker processes run (they never import pandas:
-~100 MB each); `clean_documents` is the same over DataFrames.
+One entry, over plain rows (the worker processes that run it import no pandas: ~100 MB
+each); `STAGE` declares it to the flow (tasks/stage.py), and `STAGE.frames(...)` makes frames.
 
 Per batch: (1) reduce every document to numbered lines (HTML: main text via trafilatura), (2) find
 template lines repeated across a site's documents, (3) clean each document: rule catalogue,
@@ -13,10 +12,7 @@ row (`clean error`); a document left without text becomes `no article after clea
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-from newsgate.tasks.records import to_records
+from newsgate.tasks.stage import Batches, Stage
 
 from .document import SourceDoc, clean_document, prepare
 from .repeated import repeated_lines, site_group
@@ -25,28 +21,11 @@ ARTICLE_COLUMNS = ["article_id", "doc_id", "seq", "title", "subtitle", "outlet",
                    "published_time", "date_source", "dateline_place", "authors", "reporters", "editors",
                    "photographers", "body", "n_chars", "captions", "source", "warnings"]
 REMOVAL_COLUMNS = ["doc_id", "rule", "text", "line_no"]
-QUARANTINE_COLUMNS = ["stage", "source", "doc_id", "reason", "detail"]
 # the document columns cleaning reads
 INPUT_COLUMNS = ["doc_id", "source", "format", "container", "url", "title_hint", "published_hint",
                  "text"]
 
-if TYPE_CHECKING:
-    import pandas as pd
-
-__all__ = ["CleanBatch", "INPUT_COLUMNS", "clean_documents", "clean_records"]
-
-
-@dataclass
-class CleanBatch:
-    articles: pd.DataFrame
-    removals: pd.DataFrame
-    quarantine: pd.DataFrame
-
-    @classmethod
-    def from_rows(cls, rows: dict[str, list[dict]]) -> CleanBatch:
-        return cls(_frame(rows["articles"], ARTICLE_COLUMNS, ints=("seq", "n_chars")),
-                   _frame(rows["removals"], REMOVAL_COLUMNS, ints=("line_no",)),
-                   _frame(rows["quarantine"], QUARANTINE_COLUMNS))
+__all__ = ["INPUT_COLUMNS", "STAGE", "clean_records"]
 
 
 def _value(row: dict, key: str):
@@ -70,13 +49,9 @@ def _prepare_row(row: dict) -> SourceDoc | str:
         return f"{type(exc).__name__}: {exc}"
 
 
-def clean_documents(documents: pd.DataFrame) -> CleanBatch:
-    """Serial and pure: the flow runs batches in parallel (tasks/workers.py)."""
-    return CleanBatch.from_rows(clean_records(to_records(documents, INPUT_COLUMNS)))
-
-
 def clean_records(rows: list[dict]) -> dict[str, list[dict]]:
-    """`clean_documents` over plain row dicts (missing values None), returning row dicts."""
+    """Articles, removals and quarantine rows of a batch of documents (row dicts, missing values
+    None). Serial and pure: the flow runs batches in parallel (tasks/workers.py)."""
     prepared = [_prepare_row(r) for r in rows]
     docs = [d for d in prepared if isinstance(d, SourceDoc)]
     templates = repeated_lines((d.group, [text for _, text in d.lines]) for d in docs)
@@ -102,10 +77,16 @@ def clean_records(rows: list[dict]) -> dict[str, list[dict]]:
     return {"articles": articles, "removals": removals, "quarantine": quarantine}
 
 
-def _frame(rows: list[dict], columns: list[str], ints: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Object columns keep None as None (pandas would turn it into NaN in inferred str columns)."""
-    import pandas as pd
-    frame = pd.DataFrame(rows, columns=columns, dtype=object)
-    for column in ints:
-        frame[column] = frame[column].astype("int64")
-    return frame
+def _this_run(output, tables) -> list[tuple[str, int]]:
+    return [("articles (this run)", len(output.made["articles"]))]
+
+
+STAGE = Stage(
+    name="clean", function=clean_records, reads={"documents": INPUT_COLUMNS}, key="doc_id",
+    writes={"articles": ARTICLE_COLUMNS, "removals": REMOVAL_COLUMNS},
+    # bylines and dates are read with extract's people, places and dates (tasks/clean/metadata.py)
+    code=("newsgate.tasks.clean", "newsgate.tasks.extract"), carry="replace",
+    # a site's repeated template lines are found within a batch, so the split must not depend on
+    # the number of workers (or the tables would): an even number of batches suits two workers
+    batches=Batches(multiple=2, longest_first="text"),
+    dtypes={"seq": "int64", "n_chars": "int64", "line_no": "int64"}, counts=_this_run)

@@ -33,7 +33,6 @@ from urllib.parse import unquote, urlparse
 
 from .text import ascii_digits
 
-DATE_SOURCES = ("byline", "stamp", "meta", "url", "body")  # the `date_source` values, most trusted first
 EARLIEST = date(1990, 1, 1)  # no page in this corpus predates the Chinese web; earlier dates are history
 CHINA_TZ = timezone(timedelta(hours=8))  # a timestamp with a zone is read as the outlets' local time
 

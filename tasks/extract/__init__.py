@@ -1,10 +1,10 @@
 """Extract stage: canonical articles -> mentions, projects, indicators, visits, keywords.
 
-    extract_articles(articles) -> {"mentions", "projects", "indicators", "visits", "keywords"}
-    extract_records(records) -> the same tables as lists of row dicts
+    extract_records(articles) -> {"mentions", "projects", "indicators", "visits", "keywords"}:
+                                 lists of row dicts
 
-`extract_records` is the pandas-free core that worker processes run (they never import pandas);
-`extract_articles` is the same over DataFrames.
+One entry, over plain rows (the worker processes that run it import no pandas); `STAGE`
+declares it to the flow (tasks/stage.py), and `STAGE.frames(...)` makes frames.
 
 Each article is tokenised once (tokenize.py); the token list feeds places, numbers (to vet
 Chinese numerals), projects and keywords. Every row quotes the article: `start`/`end` index its
@@ -13,13 +13,13 @@ Chinese numerals), projects and keywords. Every row quotes the article: `start`/
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
 
-from newsgate.tasks.records import to_records
+from newsgate.schemas.contract import PROJECT_STATUSES, valid_investment
+from newsgate.tasks.stage import Batches, Stage
 
 from .confidence import scored
 from .context import RegionLocator
-from .contract import MENTION_KINDS, PROJECT_STATUSES, sanitize, valid_investment, violations
 from .indicators import find_indicators
 from .keywords import top_keywords
 from .numbers import find_quantities
@@ -34,8 +34,7 @@ from .tokenize import tokenize
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["extract_articles", "extract_records", "extract_article", "EXTRACT_INPUTS", "TABLE_COLUMNS", "MENTION_KINDS", "PROJECT_STATUSES",
-           "sanitize", "violations"]
+__all__ = ["EXTRACT_INPUTS", "STAGE", "TABLE_COLUMNS", "extract_article", "extract_records"]
 
 # the article columns the facts depend on: same values (and same code) -> same facts
 EXTRACT_INPUTS = ["article_id", "title", "body", "published_date", "dateline_place"]
@@ -175,28 +174,8 @@ def title_place(title: str, title_tokens, home) -> Region | None:
     return max(inside, key=lambda r: LEVEL_DEPTH[r.level]) if inside else None
 
 
-def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
-    import pandas as pd
-    df = pd.DataFrame(rows, columns=columns)
-    for col in ("start", "end", "name_start", "name_end", "rank"):
-        if col in df:
-            df[col] = df[col].astype("int64")
-    for col in ("value", "value_yuan", "value_max", "investment_yuan", "investment_yuan_max",
-                "weight", "confidence"):
-        if col in df:
-            df[col] = df[col].astype("float64")
-    if "needs_review" in df:
-        df["needs_review"] = df["needs_review"].astype(bool)
-    return df
-
-
-def extract_articles(articles: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Facts of a batch of (canonical) articles; empty tables keep their columns."""
-    return fact_frames(extract_records(to_records(articles, EXTRACT_INPUTS)))
-
-
 def extract_records(articles: list[dict]) -> dict[str, list[dict]]:
-    """`extract_articles` over plain row dicts (missing values None), returning row dicts."""
+    """Facts of a batch of (canonical) articles (row dicts, missing values None)."""
     rows: dict[str, list[dict]] = {k: [] for k in TABLE_COLUMNS}
     for article in articles:
         for table, table_rows in extract_article(article).items():
@@ -204,5 +183,20 @@ def extract_records(articles: list[dict]) -> dict[str, list[dict]]:
     return rows
 
 
-def fact_frames(rows: dict[str, list[dict]]) -> dict[str, pd.DataFrame]:
-    return {table: _frame(rows[table], cols) for table, cols in TABLE_COLUMNS.items()}
+def canonical_articles(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Extraction works on canonical articles only: aggregates count each story once."""
+    clusters, articles = tables["clusters"], tables["articles"]
+    canonical = clusters.loc[clusters["is_canonical"].astype(bool), "article_id"]
+    return articles[articles["article_id"].isin(canonical)]
+
+
+STAGE = Stage(
+    name="extract", function=extract_records, select=canonical_articles, key="article_id",
+    reads={"articles": EXTRACT_INPUTS, "clusters": ("article_id", "is_canonical")},
+    writes=TABLE_COLUMNS, code=("newsgate.tasks.extract", "newsgate.schemas.contract"),
+    carry="unchanged", warm=("newsgate.tasks.extract.tokenize:lexicon",),
+    batches=Batches(longest_first="body"),  # articles are independent: batches follow the workers
+    dtypes={**dict.fromkeys(("start", "end", "name_start", "name_end", "rank"), "int64"),
+            **dict.fromkeys(("value", "value_yuan", "value_max", "investment_yuan",
+                             "investment_yuan_max", "weight", "confidence"), "float64"),
+            "needs_review": "bool"})

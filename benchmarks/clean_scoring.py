@@ -1,6 +1,7 @@
 """Scoring clean output against checked gold (seeds gold, dev-page main text, article metadata).
 
-Used by the acceptance tests and by benchmarks/clean_quality.py, so both measure the same way.
+Used by the acceptance tests (tests/test_clean_gold.py) and by benchmarks/clean_quality.py, so
+both measure the same way. Gold tooling, not the pipeline: editing it changes no stage's code.
 """
 from __future__ import annotations
 
@@ -13,9 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from newsgate.tasks.clean.text import normalize_line
 from newsgate.tasks.ingest import decode_bytes
-
-from .text import normalize_line
 
 META_FIELDS = ("outlet", "published_date", "dateline_place", "reporters", "photographers", "subtitle")
 _WHITESPACE = re.compile(r"\s+")

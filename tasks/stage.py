@@ -1,0 +1,98 @@
+"""What a stage declares, next to its code: one value per stage, read by the flow's runner.
+
+    STAGE = Stage(name="clean", function=clean_records,
+                  reads={"documents": INPUT_COLUMNS}, key="doc_id",
+                  writes={"articles": ARTICLE_COLUMNS, "removals": REMOVAL_COLUMNS},
+                  code=("newsgate.tasks.clean",), carry="replace",
+                  batches=Batches(multiple=2, longest_first="text"), ...)
+
+The runner (flows/stage_runner.py) does the rest alike for every stage: it picks the input
+rows, splits them into batches, caches each batch, runs it on the run's workers, builds the
+frames, carries rows over from the previous release, gates every table written and counts
+what was kept and quarantined. Adding a stage is a declaration like this one plus its place
+in the flow's list (flows/pipeline.py); a new table of a stage is a name in `writes`, a pandera
+model (schemas/tables.py) and a suite (expectations/<table>.json).
+
+Plain Python (no pandas): the stage packages declare themselves at import, and the worker
+processes import them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal, Mapping, Sequence
+
+# How the release's rows of a stage's tables are made from the previous release and this run:
+#   "none"      the stage's output is the table (a whole-release computation: aggregates)
+#   "replace"   this run's documents replace their own earlier rows, other rows carry over
+#   "unchanged" input rows whose read columns equal the previous release's (same stage code)
+#               are not processed again: their rows carry over
+#   "upsert"    the stage returns new and changed rows only (it resumes from its saved
+#               state); they replace the rows with the same key, rows whose key left the
+#               input are dropped
+Carry = Literal["none", "replace", "unchanged", "upsert"]
+
+
+@dataclass(frozen=True)
+class Batches:
+    """How a per-batch stage splits its input: at most `--batch-size` rows per batch, evenly."""
+    multiple: int | None = None  # the number of batches is a multiple of this (None: of the workers)
+    longest_first: str | None = None  # the text column whose length orders the batches
+    in_workers: bool = True  # run on the run's worker processes (else on the flow's threads)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of the pipeline, declared next to its code (see this module's docstring)."""
+    name: str
+    # batches: list of row dicts -> {table: list of row dicts} ("quarantine" for rejected input);
+    # whole-release stages: (tables, saved state or None) -> ({table: DataFrame}, new state)
+    function: Callable
+    reads: Mapping[str, Sequence[str]]  # table -> columns the function reads; the first: its input
+    key: str  # the column naming one unit of input (the carry-over is per unit)
+    writes: Mapping[str, Sequence[str]]  # table -> its columns
+    # packages and modules whose source and data files the output depends on: their hash keys
+    # the cache and decides whether rows made by an earlier release's code can carry over
+    code: tuple[str, ...]
+    carry: Carry = "none"
+    batches: Batches | None = None  # None: once over the whole release, in the flow's process
+    dtypes: Mapping[str, str] = field(default_factory=dict)  # column -> dtype of the frames built
+    # the input rows, when not all of the read table: (tables) -> DataFrame
+    select: Callable[[Mapping[str, Any]], Any] | None = None
+    state: type | None = None  # what the stage saves with each release (`save(dir)`, `load(dir)`)
+    # how the rows of all batches are joined (default: one batch's after the other's)
+    join: Callable[[dict[str, list[dict]]], dict[str, list[dict]]] | None = None
+    warm: tuple[str, ...] = ()  # "module:function"s a worker process calls before its first batch
+    # gate what the release will hold (True), or only this run's rows before they join it
+    # (ingest: a release's documents were gated when they were read)
+    gate_release: bool = True
+    # extra funnel lines: (what the stage did in this run, the release's tables) -> [(label, n)]
+    counts: Callable[[Any, Mapping[str, Any]], list[tuple[str, int]]] | None = None
+
+    @property
+    def input(self) -> str:
+        return next(iter(self.reads))
+
+    @property
+    def state_key(self) -> str:
+        """The manifest entry naming where the state is saved: its class's name in snake case
+        (DedupIndex: dedup_index)."""
+        name = self.state.__name__
+        return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(name))
+
+    @property
+    def columns(self) -> list[str]:
+        """The input columns the function reads: its cache key and its carry-over key."""
+        return list(self.reads[self.input])
+
+    def over_frame(self, df) -> dict:
+        """The function over the rows of one frame (one batch), as frames: for tests,
+        benchmarks and notebooks. (The flow batches, caches and carries over; see the runner.)"""
+        from newsgate.tasks.records import to_records
+        return self.frames(self.function(to_records(df, self.columns)))
+
+    def frames(self, rows: Mapping[str, list[dict]]) -> dict:
+        """The function's rows as DataFrames, one per table written (and "quarantine")."""
+        from newsgate.schemas.contract import QUARANTINE_COLUMNS
+        from newsgate.tasks.records import to_frame
+        columns = {**self.writes, "quarantine": QUARANTINE_COLUMNS}
+        return {t: to_frame(rows.get(t, []), columns[t], self.dtypes) for t in columns}
