@@ -104,7 +104,8 @@ def newsgate_command() -> list[str]:
 
 
 def run_once(corpus: Path, out: Path) -> dict:
-    """One cold `newsgate run`: wall time, peak RSS of the process tree, exit code, funnel."""
+    """One cold `newsgate run`: wall time, peak RSS of the process tree, exit code, and the
+    lines it printed (a line per stage with its time) in `<out>.stdout`."""
     env = {"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
            **os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     env.pop("PREFECT_API_URL", None)
@@ -115,11 +116,9 @@ def run_once(corpus: Path, out: Path) -> dict:
     seconds = time.perf_counter() - started
     peak, _ = sampler.read()
     sampler.stop()
-    funnel = {line.strip().rsplit(None, 1)[0]: line.strip().rsplit(None, 1)[1]
-              for line in proc.stdout.splitlines()
-              if line.startswith("  ") and line.strip().rsplit(None, 1)[-1].isdigit()}
+    out.with_name(out.name + ".stdout").write_text(proc.stdout + proc.stderr, encoding="utf-8")
     return {"seconds": round(seconds, 1), "peak_rss_gb": round(peak / 1e9, 3),
-            "exit": proc.returncode, "funnel": funnel,
+            "exit": proc.returncode, "stages": proc.stdout.strip().splitlines()[-16:],
             "error": (proc.stdout[-800:] + proc.stderr[-1500:]) if proc.returncode else ""}
 
 

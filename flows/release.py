@@ -99,7 +99,8 @@ def publish(run: Run) -> None:
         meta = {key: str(state.save(run.lake.state_dir(name, run.release_id))
                          .relative_to(run.lake.root))
                 for name, (key, state) in run.states.items()}
-        manifest = _commit(run.lake, run.release_id, tables, {
+        changed = {t: run.changes.get(t) or df for t, df in tables.items()}
+        manifest = _commit(run.lake, run.release_id, changed, {
             **meta, "run_id": run.run_id, "code_version": CODE_VERSION, "sources": run.sources,
             "code": run.code, "expectations": run.suites,
             "inputs_fingerprint": _fingerprint(run.outputs["ingest"].kept["documents"]),

@@ -28,6 +28,8 @@ from newsgate import module_files
 from newsgate.flows.run import NothingNew, Run, StageOutput
 from newsgate.schemas.contract import QUARANTINE_COLUMNS
 from newsgate.tasks import accumulate
+from newsgate.schemas.contract import TABLE_KEYS
+from newsgate.tasks.publish import SEQUENCE, Change
 from newsgate.tasks.gates import GATES_CODE, EXPECTATIONS_DIR, GateContext, GateResult, run_gate
 from newsgate.tasks.records import to_records
 from newsgate.tasks.stage import Stage
@@ -90,6 +92,7 @@ def apply(run: Run, stage: Stage, close_workers: bool = False) -> StageOutput:
             run.quarantine.append(output.rejected)
         _gate_tables(run, stage, output, carried, resumed)
         for table in [t for t in made if t not in stage.writes]:  # a new version of one it reads
+            _note_rewrite(run, table, run.tables[table], made[table])
             run.tables[table] = made[table]
         run.funnel += [*(stage.counts(output, run.tables) if stage.counts else []),
                        *((t, len(output.kept[t])) for t in stage.writes)]
@@ -115,6 +118,7 @@ def _gate_tables(run: Run, stage: Stage, output: StageOutput, carried: set, resu
             release, n = gated(run, table, release, stage.name, context)
             output.quarantined += n
         run.tables[table] = release
+        run.changes[table] = _change(run, stage, table, release, carried, resumed)
         output.kept[table] = release if stage.gate_release else this_run
 
 
@@ -190,6 +194,53 @@ def _release_rows(run: Run, stage: Stage, table: str, this_run: pd.DataFrame, ca
         rows = accumulate.upsert(previous if resumed else None, this_run, stage.key)
         return rows[rows[stage.key].isin(run.tables[stage.input][stage.key])]
     return this_run
+
+
+def _change(run: Run, stage: Stage, table: str, release: pd.DataFrame, carried: set,
+            resumed: bool) -> Change | None:
+    """What this run changed in `table` (publishing appends and merges only that), or None
+    when the table is written whole: no previous version, a whole-release stage, other
+    columns, or a gate that also dropped carried rows (the count of rows says so)."""
+    previous = run.previous.get(table)
+    if previous is None or set(previous.columns) - {SEQUENCE} != set(release.columns) - {SEQUENCE}:
+        return None
+    unique = TABLE_KEYS.get(table)
+    if stage.carry == "replace" and "doc_id" in release:
+        key = unique or "doc_id"
+        mine = release["doc_id"].isin(run.replaced)
+        before = previous[~previous["doc_id"].isin(run.replaced)]
+    elif stage.carry == "unchanged" and stage.key in release:
+        key = stage.key
+        mine = ~release[key].isin(carried)
+        before = previous[previous[key].isin(carried)]
+    elif stage.carry == "upsert" and resumed and unique == stage.key:
+        key = stage.key
+        mine = ~release[key].isin(previous[key]) | release[key].isin(run.outputs[stage.name].made[table][key])
+        before = previous[previous[key].isin(release.loc[~mine, key])]
+    else:
+        return None
+    rows = release[mine]
+    if len(before) + len(rows) != len(release):
+        return None
+    gone = set(previous[key]) - set(before[key]) - set(rows[key])
+    return Change(rows, key, drop=tuple(sorted(gone)), unique=key == unique)
+
+
+def _note_rewrite(run: Run, table: str, old: pd.DataFrame, new: pd.DataFrame) -> None:
+    """A stage wrote a new version of a table it reads (dedup: inherited dates and outlets):
+    its changed rows join the table's change (keyed by the table's unique key)."""
+    change, key = run.changes.get(table), TABLE_KEYS.get(table)
+    if change is None or change.key != key or list(old.columns) != list(new.columns):
+        run.changes[table] = None
+        return
+    a, b = old.reset_index(drop=True), new.reset_index(drop=True)
+    differs = pd.Series(False, index=b.index)
+    for column in b.columns:
+        if b[column].dtype == object and b[column].map(lambda v: isinstance(v, list)).any():
+            continue  # list columns: not what a stage rewrites in place
+        differs |= ~((a[column] == b[column]).fillna(False).astype(bool) | (a[column].isna() & b[column].isna()))
+    rows = pd.concat([b[b[key].isin(change.rows[key])], b[differs & ~b[key].isin(change.rows[key])]])
+    run.changes[table] = Change(rows, key, drop=change.drop, unique=change.unique)
 
 
 def _saved_state(run: Run, stage: Stage):

@@ -24,8 +24,8 @@ from collections.abc import Callable, Mapping
 import pyarrow as pa
 import pyarrow.compute as pc
 
-KEYS = {"documents": "doc_id", "articles": "article_id", "clusters": "article_id",
-        "projects": "project_id"}
+from newsgate.schemas.contract import TABLE_KEYS
+
 SHOWN = 5  # examples named per broken rule
 
 
@@ -44,7 +44,7 @@ class Columns:
 
 def unique_keys(cols: Columns) -> list[str]:
     problems = []
-    for table, key in KEYS.items():
+    for table, key in TABLE_KEYS.items():
         if table not in cols.tables:
             continue
         values = cols(table, key).column(key)

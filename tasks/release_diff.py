@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from newsgate.schemas.contract import TABLE_KEYS
 from newsgate.tasks.publish import Lake
 
-KEYS = {"documents": "doc_id", "articles": "article_id", "clusters": "article_id",
-        "projects": "project_id"}
 
 
 def _row_hashes(df: pd.DataFrame) -> pd.Series:
@@ -45,5 +44,5 @@ def diff_releases(lake: Lake, r1: str, r2: str, *, uncommitted: bool = False
         if old.empty or new.empty:
             out[table] = {"added": len(new), "removed": len(old), "changed": 0, "unchanged": 0}
         else:
-            out[table] = diff_tables(old, new, KEYS.get(table))
+            out[table] = diff_tables(old, new, TABLE_KEYS.get(table))
     return out
