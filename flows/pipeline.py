@@ -1,4 +1,4 @@
-"""The `newsgate` flow: ingest → clean → dedup → extract → aggregate → publish, every stage gated.
+"""The `newsgate` flow: ingest → clean → dedup → stories → extract → aggregate → publish, every stage gated.
 
 Reads top-down like a recipe: the stages in order (each declared next to its code, see
 tasks/stage.py), then the run's own checks, the decision, the commit and the report. The

@@ -26,6 +26,7 @@ from pathlib import Path
 from newsgate.tasks.workers import die_with_parent
 
 START_TIMEOUT_S = 120
+START_ATTEMPTS = 3
 
 
 class TemporaryServer:
@@ -80,9 +81,11 @@ def _free_port() -> int:
 
 
 def _start() -> tuple[subprocess.Popen, str]:
-    """The server and its API address, once /health answers."""
+    """The server and its API address, once /health answers. A server that exits at once (its
+    port taken meanwhile) is tried on another port, a few times: what fails every time (another
+    Prefect that names its app otherwise) is said at once, and the run uses Prefect's own."""
     deadline = time.monotonic() + START_TIMEOUT_S
-    while True:
+    for _ in range(START_ATTEMPTS):
         port = _free_port()
         command, env = server_command(port)
         server = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL,
@@ -99,8 +102,8 @@ def _start() -> tuple[subprocess.Popen, str]:
             _stop(server)
             raise RuntimeError(f"no answer from {url} in {START_TIMEOUT_S} s")
         if time.monotonic() >= deadline:
-            raise RuntimeError(f"the server exited with code {server.returncode}")
-        # it exited (the port was taken meanwhile): another port
+            break
+    raise RuntimeError(f"the server exited with code {server.returncode}")
 
 
 def _stop(server: subprocess.Popen) -> None:

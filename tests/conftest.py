@@ -12,6 +12,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # benchmarks/ (gold scorers) imports as `benchmarks.*`
     sys.path.insert(0, str(ROOT))
 SEEDS = ROOT / "seeds"
+# the tables every release holds (../shared/DESIGN.md, and the stories of issue 16)
+CONTRACT = ["documents", "articles", "removals", "clusters", "stories", "mentions", "projects",
+            "indicators", "visits", "keywords", "region_stats", "quarantine"]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED = Path(os.environ.get("NEWSGATE_SHARED", ROOT.parent / "shared"))
 HAS_SHARED = (SHARED / "gold" / "seeds.json").exists()

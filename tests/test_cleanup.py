@@ -105,3 +105,27 @@ def test_kill_9_of_a_run_leaves_no_server_and_no_worker(tmp_path, many_documents
         for pid in [run.pid, *seen]:  # whatever a failed test left, by pid
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_a_server_that_cannot_start_falls_back_to_prefects_own(monkeypatch, caplog):
+    """The guard said why it could not start the server: the run goes on with Prefect's own
+    temporary server (no API URL set: Prefect starts one at its first call), and says so."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from newsgate.flows.runners import shared_prefect_api
+
+    class Broken:
+        stopped = False
+
+        def url(self):
+            raise RuntimeError("the temporary Prefect server did not start: exited with code 3")
+
+        def stop(self):
+            self.stopped = True
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    with caplog.at_level("WARNING", logger="newsgate.flows.runners"), \
+            temporary_settings(restore_defaults={PREFECT_API_URL}):
+        with shared_prefect_api("local", Broken()) as url:
+            assert url is None and "PREFECT_API_URL" not in os.environ
+    assert "did not start: exited with code 3; using Prefect's own temporary server" in caplog.text

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import CONTRACT
+
 from newsgate.flows import cli
 from newsgate.flows.cli import EXIT_USAGE, main
 from newsgate.tasks.gates import EXPECTATIONS_DIR
@@ -23,8 +25,6 @@ from newsgate.tasks.publish import Lake
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
-TABLES = ["documents", "articles", "removals", "clusters", "mentions", "projects",
-          "indicators", "visits", "keywords", "region_stats", "quarantine"]
 PYTHON_QUOTING = re.compile(r"'[^'\s]*'|\"[^\"\s]*\"|\\x[0-9a-f]{2}|Traceback")
 
 # (case, argv, exit code, what the one line must say). Placeholders: {seeds} the seeds,
@@ -67,7 +67,7 @@ MISUSE = [
      ["is not a newsgate output folder"]),
     ("show without a table", ["show", "--out", "{lake}"], 2, ["required: TABLE"]),
     ("show an unknown table", ["show", "nosuch", "--out", "{lake}"], 2,
-     ["no table nosuch", ", ".join(TABLES)]),
+     ["no table nosuch", ", ".join(CONTRACT)]),
     ("show an unknown release", ["show", "projects", "--release", "rel-nope", "--out", "{lake}"],
      2, ["no release rel-nope", "{r1}", "LATEST"]),
     ("show a negative limit", ["show", "projects", "--limit", "-1", "--out", "{lake}"], 2,
@@ -220,7 +220,7 @@ def test_diff_names_its_columns(lake_places, capsys):
     assert lines[0] == f"rows of {lake_places['r2']} against {lake_places['r1']}"
     assert lines[1].split() == ["table", "added", "removed", "changed", "unchanged"]
     rows = {line.split()[0]: [int(n) for n in line.split()[1:]] for line in lines[2:-1]}
-    assert sorted(rows) == sorted(TABLES)
+    assert sorted(rows) == sorted(CONTRACT)
     assert rows["documents"] == [1, 0, 0, 1]  # seed 001 added to seed 004
     assert lines[-1].startswith("changed: same key, other values")
 

@@ -34,14 +34,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from conftest import CONTRACT
+
 from newsgate.tasks.publish import Lake
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
 PREFECT = str(Path(sys.executable).with_name("prefect"))
 DEPLOYMENT = "newsgate/daily"
-CONTRACT = ["documents", "articles", "removals", "clusters", "mentions", "projects",
-            "indicators", "visits", "keywords", "region_stats", "quarantine"]
 SERVER_TIMEOUT_S = 120
 RUN_TIMEOUT_S = 300
 

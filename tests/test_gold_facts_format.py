@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from facts_gold import GOLD_DIR, SPLITS, load, split_of
 
-from newsgate.tasks.extract.contract import PROJECT_STATUSES
+from newsgate.schemas.contract import PROJECT_STATUSES
 
 RECORD = {"id": str, "source": str, "collection": str, "site": str, "outlet": (str, type(None)),
           "section": (str, type(None)), "stratum": str, "title": (str, type(None)),

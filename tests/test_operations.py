@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
+from conftest import CONTRACT
+
 from newsgate.tasks.publish import Lake
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
-CONTRACT = ["documents", "articles", "removals", "clusters", "mentions", "projects",
-            "indicators", "visits", "keywords", "region_stats", "quarantine"]
 RUN_TIMEOUT_S = 180
 COPIES = 10  # the larger input: the five seeds again, COPIES times, each slightly edited
 LOCKED_MESSAGE = re.compile(r"is being written by (pid (\d+) on \S+|another run)")

@@ -67,12 +67,15 @@ def test_a_suites_folder_is_checked_up_front_naming_the_file(harness, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     result = run_newsgate(sources=[str(SEED)], out=str(tmp_path / "out"), expectations_dir=str(empty))
-    assert result["status"] == "failed" and f"{empty}/documents.json: no suite" in result["error"]
+    assert result["status"] == "failed" and f"{empty} holds no suites" in result["error"]
     broken = tmp_path / "broken"
     shutil.copytree(EXPECTATIONS_DIR, broken)
     (broken / "projects.json").write_text('{"expectations": [', encoding="utf-8")
     result = run_newsgate(sources=[str(SEED)], out=str(tmp_path / "out"), expectations_dir=str(broken))
-    assert result["status"] == "failed" and f"{broken}/projects.json: not a readable JSON suite" in result["error"]
+    assert result["status"] == "failed" and f"{broken}/projects.json is not valid JSON" in result["error"]
+    (broken / "projects.json").write_text('{"expectations": [{"type": "expect_x"}]}', encoding="utf-8")
+    result = run_newsgate(sources=[str(SEED)], out=str(tmp_path / "out"), expectations_dir=str(broken))
+    assert f"{broken}/projects.json: expectation 0 needs a \"type\" and a \"severity\"" in result["error"]
     assert not (tmp_path / "out").exists()
 
 
