@@ -54,7 +54,6 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 from rensa import RMinHash
 
 from newsgate.tasks.stage import Stage

@@ -40,6 +40,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
 from deltalake import DeltaTable, write_deltalake
 
 from newsgate.schemas.tables import SCHEMAS
@@ -307,13 +309,10 @@ class Lake:
     def bodies_fetch(self, manifest: dict):
         """ids -> bodies of the release's articles, read by a filtered scan of two columns
         (what dedup verifies new articles against; its index keeps no bodies)."""
-        import pyarrow.compute as pc
-        import pyarrow.dataset as ds
 
         def fetch(article_ids: list[str]) -> dict[str, str]:
             found = self.dataset("articles", manifest).to_table(
-                columns=["article_id", "body"],
-                filter=pc.is_in(ds.field("article_id"), value_set=pa.array(article_ids, pa.string())))
+                columns=["article_id", "body"], filter=key_in("article_id", article_ids))
             return dict(zip(found.column("article_id").to_pylist(), found.column("body").to_pylist()))
         return fetch
 
@@ -553,9 +552,12 @@ class Lake:
             return self._entry(table, DeltaTable(str(path)).version(), arrow.num_rows, None,
                                next_seq=arrow.num_rows)
         dt = DeltaTable(str(path))
+        arrow = self._without_unchanged(table, entry["version"], change.key, arrow)
         keys = pa.array(sorted(set(arrow.column(change.key).to_pylist()) | set(change.drop)),
                         pa.string())
         present = self._present(table, entry["version"], change.key, keys)
+        if not arrow.num_rows and not present["keys"]:
+            return entry  # nothing changed: the release names the same version
         next_seq = int(entry.get("next_seq", entry["rows"]))
         arrow = with_sequence(arrow, next_seq)
         n_rows = entry["rows"] + arrow.num_rows - present["rows"]
@@ -578,13 +580,31 @@ class Lake:
         return self._entry(table, DeltaTable(str(path)).version(), n_rows, entry,
                            next_seq=next_seq + arrow.num_rows)
 
+    def _without_unchanged(self, table: str, version: int, key: str, arrow: pa.Table) -> pa.Table:
+        """`arrow` without the keys whose rows the table already holds exactly (a document read
+        again): re-running the same input writes no new version."""
+        columns = [c for c in arrow.schema.names if c != SEQUENCE]
+        dataset = DeltaTable(str(self.lake_dir / table), version=version).to_pyarrow_dataset()
+        if set(columns) - set(dataset.schema.names):
+            return arrow  # a new column: every row changes
+        held = dataset.to_table(columns=columns, filter=key_in(key, arrow.column(key).unique()))
+
+        def groups(t: pa.Table) -> dict:
+            out: dict = {}
+            for row in t.select(columns).to_pylist():
+                out.setdefault(row[key], []).append(repr(sorted(row.items())))
+            return {k: sorted(v) for k, v in out.items()}
+        before, now = groups(held), groups(arrow)
+        same = [k for k, rows in now.items() if before.get(k) == rows]
+        if not same:
+            return arrow
+        return arrow.filter(pc.invert(pc.is_in(arrow.column(key), value_set=pa.array(same, pa.string()))))
+
     def _present(self, table: str, version: int, key: str, keys: pa.Array) -> dict:
         """Which of `keys` the table holds at `version`, and in how many rows: one column
         scanned in batches, filtered in Arrow."""
-        import pyarrow.compute as pc
-        import pyarrow.dataset as ds
         dataset = DeltaTable(str(self.lake_dir / table), version=version).to_pyarrow_dataset()
-        found = dataset.to_table(columns=[key], filter=pc.is_in(ds.field(key), value_set=keys))
+        found = dataset.to_table(columns=[key], filter=key_in(key, keys))
         return {"keys": sorted(set(found.column(key).to_pylist())), "rows": found.num_rows}
 
     def _entry(self, table: str, version: int, rows: int, before: dict | None, **extra) -> dict:
@@ -709,6 +729,13 @@ class Change:
     key: str
     drop: tuple = ()
     unique: bool = False
+
+
+def key_in(column: str, values) -> ds.Expression:
+    """A dataset filter: `column` is one of `values` (strings). Files delta-rs rewrote by a
+    merge store strings as string_view, so the column is cast before comparing."""
+    return pc.is_in(ds.field(column).cast(pa.string()),
+                    value_set=pa.array(values, pa.string()) if isinstance(values, list) else values)
 
 
 def with_sequence(table: pa.Table, first: int) -> pa.Table:

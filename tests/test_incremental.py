@@ -40,8 +40,8 @@ def grown(tmp_path):
                                                   _mentions("a2", ["3亿元"])])}, {})
     lake.publish("rel-2", {
         # a3 is new and near a2; a2 stays canonical, its cluster_size changes
-        "clusters": Change(_clusters([("a3", "a2", False), ("a2", "a2", True)]), "article_id",
-                           unique=True),
+        "clusters": Change(_clusters([("a3", "a2", False), ("a2", "a2", True)]).assign(cluster_size=2),
+                           "article_id", unique=True),
         "mentions": Change(_mentions("a1", ["5亿元"]), "article_id")}, {})
     lake.publish("rel-3", {"mentions": Change(_mentions("a1", [])[:0], "article_id",
                                               drop=("a2",))}, {})
@@ -60,6 +60,15 @@ def test_appends_and_merges_give_the_release_it_names(grown):
     assert grown.manifest("rel-3")["tables"]["clusters"] == grown.manifest("rel-2")["tables"]["clusters"]
     entry = grown.manifest("rel-2")["tables"]["clusters"]
     assert entry["rows"] == 3 and entry["next_seq"] == 4  # numbers are never reused
+    assert clusters["cluster_size"].tolist() == [1, 2, 2]
+
+
+def test_rows_published_again_unchanged_write_no_version(grown):
+    same = grown.read_table("clusters")
+    before = grown.manifest()["tables"]
+    grown.publish("rel-4", {"clusters": Change(same, "article_id", unique=True),
+                            "mentions": Change(_mentions("a1", ["5亿元"]), "article_id")}, {})
+    assert grown.manifest()["tables"] == before
 
 
 def test_old_releases_read_back_byte_equal_after_increments_and_maintain(grown):
