@@ -118,8 +118,22 @@ def run_once(corpus: Path, out: Path) -> dict:
     sampler.stop()
     out.with_name(out.name + ".stdout").write_text(proc.stdout + proc.stderr, encoding="utf-8")
     return {"seconds": round(seconds, 1), "peak_rss_gb": round(peak / 1e9, 3),
+            "dedup_index_bytes_per_article": index_bytes_per_article(out),
             "exit": proc.returncode, "stages": proc.stdout.strip().splitlines()[-16:],
             "error": (proc.stdout[-800:] + proc.stderr[-1500:]) if proc.returncode else ""}
+
+
+def index_bytes_per_article(out: Path) -> float | None:
+    """Size on disk of the latest release's dedup index, per article it holds."""
+    import pandas as pd
+    from newsgate.tasks.dedup import DedupIndex
+    from newsgate.tasks.publish import Lake
+    try:
+        directory = out / Lake(out).manifest()["dedup_index"]
+    except Exception:  # noqa: BLE001 - no release (a failed run): nothing to measure
+        return None
+    n = len(pd.read_parquet(directory / "state.parquet", columns=["article_id"]))
+    return round(DedupIndex.nbytes(directory) / max(n, 1), 1)
 
 
 def build(n: int, work: Path) -> dict:
@@ -144,9 +158,9 @@ def increment(n: int, work: Path, new: int = 1000) -> dict:
     try:
         return {"increment": n, "new": new, **run_once(corpus, copy)}
     finally:
-        for log in copy.glob("runs/*/run.log"):  # the stage timings, kept beside the stdout
-            if log.stat().st_mtime > copy.stat().st_mtime - 1:
-                shutil.copy(log, work / f"inc_{n}_{new}.run.log")
+        logs = sorted(copy.glob("runs/*/run.log"), key=lambda p: p.stat().st_mtime)
+        if logs:  # the increment's own log (the newest): its stage timings
+            shutil.copy(logs[-1], work / f"inc_{n}_{new}.run.log")
         shutil.rmtree(copy, ignore_errors=True)
 
 

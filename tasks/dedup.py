@@ -399,7 +399,7 @@ class DedupIndex:
     where the release keeps it (`fetch`: article ids -> bodies, e.g. the articles table; the
     articles passed to `dedup_articles` are looked in first). `bodies` keeps the normalised
     bodies this process already has (never saved). On disk: state.parquet, signatures.npy
-    (memory-mapped when loaded), params.json: ~300 bytes per article (`nbytes`)."""
+    (memory-mapped when loaded), params.json: ~350 bytes per article (`nbytes`)."""
     state: pd.DataFrame
     signatures: np.ndarray
     bodies: dict[str, str] = field(default_factory=dict)
