@@ -250,7 +250,10 @@ def _saved_state(run: Run, stage: Stage):
     if not path or not (run.lake.root / path).exists():
         return None
     try:
-        return stage.state.load(run.lake.root / path)
+        state = stage.state.load(run.lake.root / path)
+        if hasattr(state, "fetch"):  # the dedup index keeps no bodies: read them from the release
+            state.fetch = run.lake.bodies_fetch(run.previous_manifest)
+        return state
     except ValueError as exc:  # other parameters: recompute everything
         get_run_logger().warning("%s state not reused: %s", stage.name, exc)
         return None

@@ -132,3 +132,37 @@ def test_invariants_hold_and_name_what_breaks(grown):
     grown.publish("rel-6", {"clusters": to_arrow("clusters", pd.concat([
         grown.read_table("clusters"), _clusters([("a8", "a8", True)])])).to_pandas()}, {})
     assert "a8" in check_release(grown, grown.manifest()["tables"])["unique keys"][0]
+
+
+def test_dedup_index_keeps_no_bodies_and_verifies_against_the_release(tmp_path):
+    """A near copy of a published article joins its cluster: the index (state + signatures,
+    no bodies) finds the candidate, its body is fetched from the release's articles table."""
+    from newsgate.tasks.dedup import DedupIndex, dedup_articles
+
+    def articles(bodies: dict[str, str]) -> pd.DataFrame:
+        return pd.DataFrame([{"article_id": a, "doc_id": a.rsplit("-", 1)[0], "seq": 0,
+                              "title": "t", "body": b, "outlet": None, "published_date": None}
+                             for a, b in bodies.items()])
+
+    story = "\n".join(f"第{i}段：某市重点项目建设稳步推进，总投资{i + 3}亿元，计划年内竣工投产。" * 2
+                      for i in range(8))
+    other = "\n".join(f"第{i}条：本市召开会议部署安全生产工作，要求各部门压实责任{i}次。" * 2
+                      for i in range(8))
+    first = articles({"d1-0": story, "d2-0": other})
+    built = dedup_articles(first)
+    lake = Lake(tmp_path)
+    index_dir = built.index.save(lake.state_dir("dedup", "rel-1"))
+    assert not any(p.name.startswith("bodies") for p in index_dir.iterdir())
+    assert DedupIndex.nbytes(index_dir) < 20_000
+    lake.publish("rel-1", {"articles": first}, {"dedup_index": str(index_dir.relative_to(tmp_path))})
+    fetched = []
+
+    def fetch(ids):
+        fetched.extend(ids)
+        return lake.bodies_fetch(lake.manifest())(ids)
+
+    copy = articles({"d3-0": story.replace("竣工投产", "建成投用", 1)})
+    again = dedup_articles(copy, DedupIndex.load(index_dir, fetch=fetch))
+    row = again.clusters.set_index("article_id").loc["d3-0"]
+    assert row["canonical_id"] == "d1-0" and row["kind"] == "near"
+    assert fetched == ["d1-0"]  # only the candidate's body was read, not the release's
