@@ -199,10 +199,12 @@ def _release_rows(run: Run, stage: Stage, table: str, this_run: pd.DataFrame, ca
 def _change(run: Run, stage: Stage, table: str, release: pd.DataFrame, carried: set,
             resumed: bool) -> Change | None:
     """What this run changed in `table` (publishing appends and merges only that), or None
-    when the table is written whole: no previous version, a whole-release stage, other
-    columns, or a gate that also dropped carried rows (the count of rows says so)."""
+    when the table is written whole: no previous version (or one without `row_seq`), a
+    whole-release stage, other columns, or a gate that also dropped carried rows (the count of
+    rows says so)."""
     previous = run.previous.get(table)
-    if previous is None or set(previous.columns) - {SEQUENCE} != set(release.columns) - {SEQUENCE}:
+    if (previous is None or SEQUENCE not in previous  # published before row_seq: once whole
+            or set(previous.columns) - {SEQUENCE} != set(release.columns) - {SEQUENCE}):
         return None
     unique = TABLE_KEYS.get(table)
     if stage.carry == "replace" and "doc_id" in release:
