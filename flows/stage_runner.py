@@ -238,11 +238,21 @@ def _note_rewrite(run: Run, table: str, old: pd.DataFrame, new: pd.DataFrame) ->
     a, b = old.reset_index(drop=True), new.reset_index(drop=True)
     differs = pd.Series(False, index=b.index)
     for column in b.columns:
-        if b[column].dtype == object and b[column].map(lambda v: isinstance(v, list)).any():
-            continue  # list columns: not what a stage rewrites in place
-        differs |= ~((a[column] == b[column]).fillna(False).astype(bool) | (a[column].isna() & b[column].isna()))
+        if a[column].equals(b[column]):
+            continue
+        same = [_same(u, v) for u, v in zip(a[column].tolist(), b[column].tolist())]
+        differs |= ~pd.Series(same, index=b.index, dtype=bool)
     rows = pd.concat([b[b[key].isin(change.rows[key])], b[differs & ~b[key].isin(change.rows[key])]])
     run.changes[table] = Change(rows, key, drop=change.drop, unique=change.unique)
+
+
+def _same(u, v) -> bool:
+    """Equal cell values: lists read back from Parquet as arrays, every missing value alike."""
+    u, v = (x.tolist() if hasattr(x, "tolist") else x for x in (u, v))
+    if isinstance(u, list) or isinstance(v, list):
+        return u == v
+    missing_u, missing_v = pd.isna(u), pd.isna(v)
+    return missing_u and missing_v if missing_u or missing_v else bool(u == v)
 
 
 def _saved_state(run: Run, stage: Stage):

@@ -166,3 +166,23 @@ def test_dedup_index_keeps_no_bodies_and_verifies_against_the_release(tmp_path):
     row = again.clusters.set_index("article_id").loc["d3-0"]
     assert row["canonical_id"] == "d1-0" and row["kind"] == "near"
     assert fetched == ["d1-0"]  # only the candidate's body was read, not the release's
+
+
+def test_a_flow_increment_appends_and_every_release_reads_back_after_maintain(seed_releases, tmp_path):
+    """The flow's second release (seed 001 added to seed 004) keeps the first's files and adds
+    its own; both releases read back byte-equal after `maintain`, and verify."""
+    import shutil
+    out = tmp_path / "out"
+    shutil.copytree(seed_releases, out)
+    lake = Lake(out)
+    first, second = [m["release_id"] for m in lake.releases()]
+    old, new = lake.manifest(first)["tables"], lake.manifest(second)["tables"]
+    for table in ("documents", "articles", "clusters", "mentions"):
+        assert set(old[table]["files"]) < set(new[table]["files"]), table  # appended
+    before = {r: _snapshot(lake, r) for r in (first, second)}
+    done = lake.maintain()
+    assert any("compacted" in line for line in done), done
+    for release, tables in before.items():
+        assert _snapshot(lake, release) == tables, release
+        assert lake.verify(release).ok, lake.verify(release).problems
+    assert _snapshot(lake, lake.latest_release_id()) == before[second]
