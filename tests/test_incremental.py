@@ -186,3 +186,50 @@ def test_a_flow_increment_appends_and_every_release_reads_back_after_maintain(se
         assert _snapshot(lake, release) == tables, release
         assert lake.verify(release).ok, lake.verify(release).problems
     assert _snapshot(lake, lake.latest_release_id()) == before[second]
+
+
+def test_maintain_command_keeps_the_newest_and_names_the_dropped(seed_releases, tmp_path, capsys):
+    import shutil
+    from newsgate.flows.cli import EXIT_USAGE, main
+    out = tmp_path / "out"
+    shutil.copytree(seed_releases, out)
+    first, second = [m["release_id"] for m in Lake(out).releases()]
+    assert main(["maintain", "--out", str(out), "--keep", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "dropped" in printed and first in printed
+    kept = [m["release_id"] for m in Lake(out).releases()]
+    assert first not in kept and len(kept) == 1
+    assert main(["verify", "--out", str(out)]) == 0
+    assert main(["show", "articles", "--out", str(out), "--release", first]) == EXIT_USAGE
+    assert "dropped" in capsys.readouterr().err
+    assert main(["maintain", "--out", str(out), "--keep", "0"]) == EXIT_USAGE
+
+
+def test_scale_corpus_is_deterministic_with_a_known_share_of_near_copies():
+    """benchmarks/scale.py: article k is the same in every corpus; planted near copies are
+    near duplicates by dedup's own measure, the other articles are not."""
+    import random
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from scale import NEAR_SHARE, article
+    from newsgate.tasks.dedup import is_near_duplicate, normalize_body, overlap_scores, shingle_hashes
+
+    rng = random.Random(1)
+    words = "项目建设投资开工竣工园区产业发展推进实施工程重点城市经济企业服务"
+    paragraphs = ["".join(rng.choice(words) for _ in range(rng.randint(40, 120))) for _ in range(400)]
+    titles = [f"标题{i}" for i in range(50)]
+    corpus = [article(k, paragraphs, titles) for k in range(2000)]
+    assert corpus[1234] == article(1234, paragraphs, titles)
+    near = [a for a in corpus if "near_copy_of" in a]
+    assert abs(len(near) / len(corpus) - NEAR_SHARE) < 0.02
+    by_id = {a["id"]: a for a in corpus}
+
+    def near_pair(a, b) -> bool:
+        x, y = (shingle_hashes(normalize_body(t["text"])) for t in (a, b))
+        jaccard, containment = overlap_scores(x, y)
+        return is_near_duplicate(jaccard, containment, min(x.size, y.size))
+
+    assert all(near_pair(a, by_id[a["near_copy_of"]]) for a in near[:50])
+    distinct = [a for a in corpus if "near_copy_of" not in a][:60]
+    assert not any(near_pair(a, b) for a, b in zip(distinct, distinct[1:]))
