@@ -103,8 +103,9 @@ def more_input(tmp_path_factory) -> Path:
 
 # ------------------------------------------------------------------ kill -9 at each stage
 
-STAGE_STARTED = {"clean": re.compile(r"clean: \d+ documents|Task run 'clean-"),
-                 "extract": re.compile(r"extract: \d+ canonical|Task run 'extract-")}
+# the runner's line as a stage starts its batches (flows/stage_runner.py), or a batch's task run
+STAGE_STARTED = {stage: re.compile(rf"{stage}: \d+ rows in|Task run '{stage}-")
+                 for stage in ("clean", "extract")}
 
 
 @pytest.mark.slow
