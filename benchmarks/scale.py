@@ -33,6 +33,7 @@ import json
 import math
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -105,22 +106,31 @@ def newsgate_command() -> list[str]:
 
 def run_once(corpus: Path, out: Path) -> dict:
     """One cold `newsgate run`: wall time, peak RSS of the process tree, exit code, and the
-    lines it printed (a line per stage with its time) in `<out>.stdout`."""
+    log it printed (`-v`: a line per stage with its time) in `<out>.stdout`."""
     env = {"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
            **os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     env.pop("PREFECT_API_URL", None)
     sampler = RssSampler()
     started = time.perf_counter()
     proc = subprocess.run([*newsgate_command(), "run", str(corpus), "--out", str(out),
-                           "--no-review"], cwd=ROOT, env=env, capture_output=True, text=True)
+                           "--no-review", "-v"], cwd=ROOT, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
     peak, _ = sampler.read()
     sampler.stop()
     out.with_name(out.name + ".stdout").write_text(proc.stdout + proc.stderr, encoding="utf-8")
     return {"seconds": round(seconds, 1), "peak_rss_gb": round(peak / 1e9, 3),
             "dedup_index_bytes_per_article": index_bytes_per_article(out),
-            "exit": proc.returncode, "stages": proc.stdout.strip().splitlines()[-16:],
+            "exit": proc.returncode, "stages": stage_times(proc.stdout + proc.stderr),
             "error": (proc.stdout[-800:] + proc.stderr[-1500:]) if proc.returncode else ""}
+
+
+def stage_times(log: str) -> dict[str, float]:
+    """{stage: seconds} from the run's progress lines (`flow_runs.progress - clean  12.3 s`)."""
+    found = re.findall(r"progress - (\S[^\n]*?)\s+(\d+(?:\.\d+)?) s\b", log)
+    times: dict[str, float] = {}
+    for stage, seconds in found:
+        times[stage.strip()] = times.get(stage.strip(), 0.0) + float(seconds)
+    return times
 
 
 def index_bytes_per_article(out: Path) -> float | None:
