@@ -207,24 +207,25 @@ def _change(run: Run, stage: Stage, table: str, release: pd.DataFrame, carried: 
             or set(previous.columns) - {SEQUENCE} != set(release.columns) - {SEQUENCE}):
         return None
     unique = TABLE_KEYS.get(table)
+    # masks and key columns only: no copy of the release's rows but the changed ones
     if stage.carry == "replace" and "doc_id" in release:
         key = unique or "doc_id"
         mine = release["doc_id"].isin(run.replaced)
-        before = previous[~previous["doc_id"].isin(run.replaced)]
+        kept = ~previous["doc_id"].isin(run.replaced)
     elif stage.carry == "unchanged" and stage.key in release:
         key = stage.key
         mine = ~release[key].isin(carried)
-        before = previous[previous[key].isin(carried)]
+        kept = previous[key].isin(carried)
     elif stage.carry == "upsert" and resumed and unique == stage.key:
         key = stage.key
         mine = ~release[key].isin(previous[key]) | release[key].isin(run.outputs[stage.name].made[table][key])
-        before = previous[previous[key].isin(release.loc[~mine, key])]
+        kept = previous[key].isin(release.loc[~mine, key])
     else:
         return None
     rows = release[mine]
-    if len(before) + len(rows) != len(release):
+    if int(kept.sum()) + len(rows) != len(release):
         return None
-    gone = set(previous[key]) - set(before[key]) - set(rows[key])
+    gone = set(previous.loc[~kept.to_numpy(), key]) - set(rows[key])
     return Change(rows, key, drop=tuple(sorted(gone)), unique=key == unique)
 
 
