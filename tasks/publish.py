@@ -824,6 +824,8 @@ def to_arrow(table: str, df: pd.DataFrame) -> pa.Table:
     for col in df.columns:
         values = df[col]
         typ = declared.get(col)
+        if typ is not None and pa.types.is_integer(typ) and getattr(values.dtype, "kind", "") == "f":
+            values = values.astype("Int64")  # nulls read back as NaN: the same array as published
         if typ is None:
             arr = pa.array(_plain(values), from_pandas=True)
             if pa.types.is_null(arr.type):

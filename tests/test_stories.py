@@ -239,8 +239,8 @@ def test_no_articles_no_stories():
 def test_dev_corpus_through_the_real_stages(shared_dir):
     """The dev corpus ingested and cleaned by the project's stages: every near-duplicate set of
     SOURCES.md is one story and no other dev file joins a story."""
-    from newsgate.tasks.clean import clean_documents
     from newsgate.tasks.ingest import ingest_files
+    from stages import clean_documents
     paths = sorted(p for p in (shared_dir / "corpus" / "dev").iterdir() if p.suffix in (".txt", ".html"))
     articles = clean_documents(ingest_files(paths).documents).articles
     rows = stories.build_stories(articles, dedup_articles(articles).clusters).stories
