@@ -14,6 +14,7 @@
     newsgate review pending                     the runs awaiting review and their warned checks
     newsgate quarantine [--reason R] [--release R]
                                                 quarantined rows by reason, with their detail
+    newsgate maintain [--keep N]                compact the tables; keep the N newest releases
 
 --out is always the output folder a run writes (the lake: lake/, releases/, runs/; default
 ./data); -o is the file or folder `export` writes. A release id may be LATEST.
@@ -227,6 +228,15 @@ def _parser() -> argparse.ArgumentParser:
                                      "committed release that verifies",
                       "newsgate repair --out /srv/newsgate")
     _out(repair)
+
+    maintain = _command(sub, "maintain", "compact the tables of the latest release into a new "
+                                         "release of the same content, then delete the files no "
+                                         "kept release names (every kept release stays readable)",
+                        "newsgate maintain --out /srv/newsgate --keep 30")
+    maintain.add_argument("--keep", type=_whole(1), default=None, metavar="N",
+                          help="keep only the N newest releases (the others are dropped and named); "
+                               "default: keep every release")
+    _out(maintain)
     return p
 
 
@@ -617,9 +627,15 @@ def cmd_repair(args) -> int:
     return 0
 
 
+def cmd_maintain(args) -> int:
+    for line in _lake(args).maintain(keep=args.keep):
+        print(line)
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "releases": cmd_releases, "show": cmd_show, "export": cmd_export,
             "diff": cmd_diff, "report": cmd_report, "verify": cmd_verify, "repair": cmd_repair,
-            "review": cmd_review, "quarantine": cmd_quarantine}
+            "review": cmd_review, "quarantine": cmd_quarantine, "maintain": cmd_maintain}
 
 
 # ------------------------------------------------------------------ errors

@@ -21,11 +21,12 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from newsgate.flows.review import needs_review, review_run
-from newsgate.flows.run import GateBlocked, ReviewRejected, Run
+from newsgate.flows.run import GateBlocked, InvariantBroken, ReviewRejected, Run
 from newsgate.flows.stage_runner import gated
 from newsgate.schemas.contract import QUARANTINE_COLUMNS
 from newsgate.tasks import accumulate
 from newsgate.tasks.gates import build_data_docs
+from newsgate.tasks.invariants import check_release
 from newsgate.tasks.publish import Lake
 from newsgate.tasks.report import RunSummary, gate_rows, render_markdown, write_report
 
@@ -73,7 +74,14 @@ def decide(run: Run, review_mode: str, max_warnings: int, review_timeout_s: int)
 
 @task(name="publish", cache_policy=NO_CACHE)
 def _commit(lake: Lake, release_id: str, tables: dict, meta: dict) -> dict:
-    return lake.publish(release_id, tables, meta)
+    """Write the Delta versions, check the table-wide invariants over them (columnar scans,
+    tasks/invariants.py), and commit only when they hold."""
+    def audit(entries: dict) -> None:
+        broken = check_release(lake, entries)
+        if broken:
+            raise InvariantBroken("; ".join(f"{rule}: {problems[0]}"
+                                            for rule, problems in broken.items()))
+    return lake.publish(release_id, tables, meta, audit=audit)
 
 
 def publish(run: Run) -> None:
@@ -90,7 +98,8 @@ def publish(run: Run) -> None:
         meta = {key: str(state.save(run.lake.state_dir(name, run.release_id))
                          .relative_to(run.lake.root))
                 for name, (key, state) in run.states.items()}
-        manifest = _commit(run.lake, run.release_id, tables, {
+        changed = {t: run.changes.get(t) or df for t, df in tables.items()}
+        manifest = _commit(run.lake, run.release_id, changed, {
             **meta, "run_id": run.run_id, "code_version": CODE_VERSION, "sources": run.sources,
             "code": run.code, "expectations": run.suites,
             "inputs_fingerprint": _fingerprint(run.outputs["ingest"].kept["documents"]),

@@ -31,6 +31,10 @@ class GateBlocked(RuntimeError):
     """A gate failed an error-severity check: nothing is published."""
 
 
+class InvariantBroken(GateBlocked):
+    """A table-wide invariant does not hold over the written Delta versions: not committed."""
+
+
 class ReviewRejected(RuntimeError):
     """The reviewer (or the lack of one) did not approve the release."""
 
@@ -67,6 +71,8 @@ class Run:
     code: dict[str, str] = field(default_factory=dict)
     suites: str = ""
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # the release being built
+    # what this run changed in each table (None: written whole): what publishing writes
+    changes: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, StageOutput] = field(default_factory=dict)  # by stage name
     # saved with the release, by stage name: (its manifest key, the state)
     states: dict[str, tuple[str, Any]] = field(default_factory=dict)

@@ -29,6 +29,8 @@ from newsgate.flows.progress import track
 from newsgate.flows.run import NothingNew, Run, StageOutput
 from newsgate.schemas.contract import QUARANTINE_COLUMNS
 from newsgate.tasks import accumulate
+from newsgate.schemas.contract import TABLE_KEYS
+from newsgate.tasks.publish import SEQUENCE, Change
 from newsgate.tasks.gates import GATES_CODE, EXPECTATIONS_DIR, GateContext, GateResult, run_gate
 from newsgate.tasks.records import to_records
 from newsgate.tasks.stage import Stage
@@ -91,6 +93,7 @@ def apply(run: Run, stage: Stage, close_workers: bool = False) -> StageOutput:
             run.quarantine.append(output.rejected)
         _gate_tables(run, stage, output, carried, resumed)
         for table in [t for t in made if t not in stage.writes]:  # a new version of one it reads
+            _note_rewrite(run, table, run.tables[table], made[table])
             run.tables[table] = made[table]
         run.funnel += [*(stage.counts(output, run.tables) if stage.counts else []),
                        *((t, len(output.kept[t])) for t in stage.writes)]
@@ -116,6 +119,7 @@ def _gate_tables(run: Run, stage: Stage, output: StageOutput, carried: set, resu
             release, n = gated(run, table, release, stage.name, context)
             output.quarantined += n
         run.tables[table] = release
+        run.changes[table] = _change(run, stage, table, release, carried, resumed)
         output.kept[table] = release if stage.gate_release else this_run
 
 
@@ -193,6 +197,66 @@ def _release_rows(run: Run, stage: Stage, table: str, this_run: pd.DataFrame, ca
     return this_run
 
 
+def _change(run: Run, stage: Stage, table: str, release: pd.DataFrame, carried: set,
+            resumed: bool) -> Change | None:
+    """What this run changed in `table` (publishing appends and merges only that), or None
+    when the table is written whole: no previous version (or one without `row_seq`), a
+    whole-release stage, other columns, or a gate that also dropped carried rows (the count of
+    rows says so)."""
+    previous = run.previous.get(table)
+    if (previous is None or SEQUENCE not in previous  # published before row_seq: once whole
+            or set(previous.columns) - {SEQUENCE} != set(release.columns) - {SEQUENCE}):
+        return None
+    unique = TABLE_KEYS.get(table)
+    # masks and key columns only: no copy of the release's rows but the changed ones
+    if stage.carry == "replace" and "doc_id" in release:
+        key = unique or "doc_id"
+        mine = release["doc_id"].isin(run.replaced)
+        kept = ~previous["doc_id"].isin(run.replaced)
+    elif stage.carry == "unchanged" and stage.key in release:
+        key = stage.key
+        mine = ~release[key].isin(carried)
+        kept = previous[key].isin(carried)
+    elif stage.carry == "upsert" and resumed and unique == stage.key:
+        key = stage.key
+        mine = ~release[key].isin(previous[key]) | release[key].isin(run.outputs[stage.name].made[table][key])
+        kept = previous[key].isin(release.loc[~mine, key])
+    else:
+        return None
+    rows = release[mine]
+    if int(kept.sum()) + len(rows) != len(release):
+        return None
+    gone = set(previous.loc[~kept.to_numpy(), key]) - set(rows[key])
+    return Change(rows, key, drop=tuple(sorted(gone)), unique=key == unique)
+
+
+def _note_rewrite(run: Run, table: str, old: pd.DataFrame, new: pd.DataFrame) -> None:
+    """A stage wrote a new version of a table it reads (dedup: inherited dates and outlets):
+    its changed rows join the table's change (keyed by the table's unique key)."""
+    change, key = run.changes.get(table), TABLE_KEYS.get(table)
+    if change is None or change.key != key or list(old.columns) != list(new.columns):
+        run.changes[table] = None
+        return
+    a, b = old.reset_index(drop=True), new.reset_index(drop=True)
+    differs = pd.Series(False, index=b.index)
+    for column in b.columns:
+        if a[column].equals(b[column]):
+            continue
+        same = [_same(u, v) for u, v in zip(a[column].tolist(), b[column].tolist())]
+        differs |= ~pd.Series(same, index=b.index, dtype=bool)
+    rows = pd.concat([b[b[key].isin(change.rows[key])], b[differs & ~b[key].isin(change.rows[key])]])
+    run.changes[table] = Change(rows, key, drop=change.drop, unique=change.unique)
+
+
+def _same(u, v) -> bool:
+    """Equal cell values: lists read back from Parquet as arrays, every missing value alike."""
+    u, v = (x.tolist() if hasattr(x, "tolist") else x for x in (u, v))
+    if isinstance(u, list) or isinstance(v, list):
+        return u == v
+    missing_u, missing_v = pd.isna(u), pd.isna(v)
+    return missing_u and missing_v if missing_u or missing_v else bool(u == v)
+
+
 def _saved_state(run: Run, stage: Stage):
     if not run.built_like_previous(stage.name):
         return None  # other code made it: start over
@@ -200,7 +264,10 @@ def _saved_state(run: Run, stage: Stage):
     if not path or not (run.lake.root / path).exists():
         return None
     try:
-        return stage.state.load(run.lake.root / path)
+        state = stage.state.load(run.lake.root / path)
+        if hasattr(state, "fetch"):  # the dedup index keeps no bodies: read them from the release
+            state.fetch = run.lake.bodies_fetch(run.previous_manifest)
+        return state
     except ValueError as exc:  # other parameters: recompute everything
         get_run_logger().warning("%s state not reused: %s", stage.name, exc)
         return None

@@ -78,11 +78,8 @@ class Release(Mapping):
         if entry is None:
             raise TableNotFound(f"no table {table} in release {self.release_id}; tables: "
                                 f"{', '.join(self)}")
-        if table not in self._read:
-            from deltalake import DeltaTable
-
-            delta = DeltaTable(str(self.lake.lake_dir / table), version=entry["version"])
-            self._read[table] = delta.to_pyarrow_table()
+        if table not in self._read:  # in the order rows were first published (row_seq)
+            self._read[table] = self.lake.read_version(table, entry["version"])
         return self._read[table]
 
     def to_pandas(self, table: str):

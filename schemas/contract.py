@@ -21,6 +21,11 @@ MAX_INVESTMENT_YUAN = 1e13  # no single Chinese project comes near 10^13 yuan (1
 ISO_PARTIAL_DATE = r"^\d{4}(-\d{2}(-\d{2})?)?$"  # YYYY, YYYY-MM or YYYY-MM-DD
 ISO_TIME = r"^\d{2}:\d{2}(:\d{2})?$"  # HH:MM or HH:MM:SS
 
+# the tables whose key names one row (DESIGN.md): diffs compare them by key, the invariants
+# check the key is unique, incremental publishing merges changed rows over old ones by it
+TABLE_KEYS = {"documents": "doc_id", "articles": "article_id", "clusters": "article_id",
+              "projects": "project_id", "stories": "article_id"}
+
 # every stage's rejected input and every gate's failing row lands in one table of this shape
 QUARANTINE_COLUMNS = ["stage", "source", "doc_id", "reason", "detail"]
 

@@ -153,6 +153,10 @@ def region_stats(articles: pd.DataFrame, clusters: pd.DataFrame | None, mentions
     return df
 
 
+# the projects columns `reconcile` reads (table-wide checks read only these)
+RECONCILE_COLUMNS = ["name", "year", "place_full", "investment_yuan"]
+
+
 def reconcile(region_stats: pd.DataFrame, projects: pd.DataFrame) -> list[str]:
     """Discrepancies between region_stats and the project rows it summarises (empty = consistent).
 

@@ -36,8 +36,8 @@ Pure functions over one batch (so the heavy part can run on Dask workers):
   CANONICAL_SWITCH_MARGIN longer (stability beats a marginal preference); the cluster id
   never changes. The canonical inherits a missing date / outlet from its members
   (`DedupResult.articles_update`, applied with `inherit_metadata`).
-* **Incremental**: `DedupIndex` persists signatures, body hashes, normalised bodies (to verify
-  candidates against old articles without re-signing them) and the cluster assignment.
+* **Incremental**: `DedupIndex` persists signatures, body hashes and the cluster assignment
+  (no bodies: the old articles a candidate must be verified against are fetched by id).
 """
 from __future__ import annotations
 
@@ -50,11 +50,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 from rensa import RMinHash
 
 from newsgate.tasks.stage import Stage
@@ -389,21 +388,27 @@ _STATE_COLUMNS = ["article_id", "body_hash", "norm_len", "outlet", "published_da
                   "cluster_id", "canonical_id", "kind", "similarity", "jaccard"]
 
 
+BodyFetch = Callable[[list[str]], dict[str, str]]  # article ids -> their (raw) bodies
+
+
 @dataclass
 class DedupIndex:
     """Published dedup state, one row per article ever seen: `state` (cluster assignment and
-    what the canonical rule needs), `signatures` (uint32 MinHash, row-aligned) and
-    `norm_bodies` (normalised bodies, read only for the old rows a new article is compared to).
-    On disk: state.parquet, signatures.npy, bodies.arrow (Arrow IPC), params.json."""
+    what the canonical rule needs, in first-seen order) and `signatures` (uint32 MinHash,
+    row-aligned). No bodies: an old article a new one must be verified against is read from
+    where the release keeps it (`fetch`: article ids -> bodies, e.g. the articles table; the
+    articles passed to `dedup_articles` are looked in first). `bodies` keeps the normalised
+    bodies this process already has (never saved). On disk: state.parquet, signatures.npy
+    (memory-mapped when loaded), params.json: ~350 bytes per article (`nbytes`)."""
     state: pd.DataFrame
     signatures: np.ndarray
-    norm_bodies: pa.ChunkedArray
+    bodies: dict[str, str] = field(default_factory=dict)
     params: dict = field(default_factory=lambda: current_params())
+    fetch: BodyFetch | None = None
 
     @classmethod
     def empty(cls) -> "DedupIndex":
-        return cls(pd.DataFrame(columns=_STATE_COLUMNS), np.empty((0, NUM_PERM), dtype=np.uint32),
-                   pa.chunked_array([], type=pa.large_string()))
+        return cls(pd.DataFrame(columns=_STATE_COLUMNS), np.empty((0, NUM_PERM), dtype=np.uint32))
 
     def __len__(self) -> int:
         return len(self.state)
@@ -412,16 +417,17 @@ class DedupIndex:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         self.state.to_parquet(directory / "state.parquet", index=False)
-        # Arrow IPC, uncompressed: loading is a plain read, no parquet decoding of every text
-        with pa.OSFile(str(directory / "bodies.arrow"), "wb") as sink:
-            with pa.ipc.new_file(sink, pa.schema([("norm_body", pa.large_string())])) as writer:
-                writer.write_table(pa.table({"norm_body": self.norm_bodies}))
-        np.save(directory / "signatures.npy", self.signatures)
+        np.save(directory / "signatures.npy", np.ascontiguousarray(self.signatures))
         (directory / "params.json").write_text(json.dumps(self.params, indent=2))
         return directory
 
+    @staticmethod
+    def nbytes(directory: str | Path) -> int:
+        """Bytes the saved index takes on disk."""
+        return sum(f.stat().st_size for f in Path(directory).iterdir() if f.is_file())
+
     @classmethod
-    def load(cls, directory: str | Path) -> "DedupIndex":
+    def load(cls, directory: str | Path, fetch: BodyFetch | None = None) -> "DedupIndex":
         directory = Path(directory)
         params = json.loads((directory / "params.json").read_text())
         if params != current_params():
@@ -430,16 +436,16 @@ class DedupIndex:
         state = pd.read_parquet(directory / "state.parquet")
         state = state.astype(object).where(state.notna(), None).astype(
             {"norm_len": int, "similarity": float, "jaccard": float})
-        with pa.OSFile(str(directory / "bodies.arrow"), "rb") as source:
-            bodies = pa.ipc.open_file(source).read_all().column("norm_body")
-        return cls(state, np.load(directory / "signatures.npy"), bodies, params)
+        return cls(state, np.load(directory / "signatures.npy", mmap_mode="r"), params=params,
+                   fetch=fetch)
 
 
 def current_params() -> dict:
     """What stored signatures depend on. Version 2: signatures by rensa's RMinHash (version 1
-    was a hand-written numpy MinHash: its signatures mean nothing to rensa's)."""
+    was a hand-written numpy MinHash: its signatures mean nothing to rensa's); version 3: no
+    bodies in the index (they are fetched from the release)."""
     return {"ngram": NGRAM, "bands": BANDS, "rows": ROWS, "seed": SEED,
-            "minhash": f"rensa.RMinHash/{RMinHash.ALGORITHM_VERSION}", "version": 2}
+            "minhash": f"rensa.RMinHash/{RMinHash.ALGORITHM_VERSION}", "version": 3}
 
 
 @dataclass
@@ -473,18 +479,32 @@ def _new_state(articles: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
 
 
 class _Bodies:
-    """Normalised bodies by row: old rows from the index (materialised one by one, on demand),
-    new rows from this batch."""
+    """Normalised bodies by row: new rows from this batch; old rows looked up (and kept) when
+    first needed: in the index's own `bodies`, in this run's articles, else `fetch`ed, many
+    at once (`prefetch`)."""
 
-    def __init__(self, old: pa.ChunkedArray, new: list[str]):
-        self.old, self.new, self.n_old = old, new, len(old)
+    def __init__(self, prior: DedupIndex, articles: pd.DataFrame, new: list[str]):
+        self.ids = prior.state["article_id"].tolist()
+        self.n_old, self.new, self.known = len(self.ids), new, prior.bodies
+        self.fetch = prior.fetch
+        self.given = dict(zip(articles["article_id"].astype(str), articles["body"]))
 
     def __getitem__(self, i: int) -> str:
-        return self.new[i - self.n_old] if i >= self.n_old else self.old[i].as_py()
+        if i >= self.n_old:
+            return self.new[i - self.n_old]
+        self.prefetch([i])
+        return self.known[self.ids[i]]
 
-    def to_arrow(self) -> pa.ChunkedArray:
-        return pa.chunked_array(self.old.chunks + [pa.array(self.new, type=pa.large_string())],
-                                type=pa.large_string())
+    def prefetch(self, rows) -> None:
+        wanted = {self.ids[i] for i in rows if i < self.n_old} - self.known.keys()
+        found = {a: self.given[a] for a in wanted if a in self.given}
+        missing = sorted(wanted - found.keys())
+        if missing:
+            if self.fetch is None:
+                raise LookupError(f"dedup: the bodies of {len(missing)} published articles are "
+                                  f"needed (e.g. {missing[0]}) but the index has no `fetch`")
+            found.update(self.fetch(missing))
+        self.known.update((a, normalize_body(found.get(a))) for a in wanted)
 
 
 class _Shingles:
@@ -570,7 +590,7 @@ def dedup_articles(articles: pd.DataFrame, prior: DedupIndex | None = None) -> D
     if n_old:
         state = pd.concat([prior.state[_STATE_COLUMNS], state], ignore_index=True)
     is_new = np.arange(len(state)) >= n_old
-    bodies = _Bodies(prior.norm_bodies, new_bodies)
+    bodies = _Bodies(prior, articles, new_bodies)
     shingles = _Shingles(bodies)
 
     # Exact groups: one representative per body hash (an old row when there is one).
@@ -587,6 +607,7 @@ def dedup_articles(articles: pd.DataFrame, prior: DedupIndex | None = None) -> D
 
     pairs, stats = _likely_candidates(band_keys(sigs[reps]), reps, is_new, sigs,
                                       state["norm_len"].to_numpy())
+    bodies.prefetch(np.unique(pairs))
     verified = verify_pairs(pairs, shingles)
     stats["near_pairs"] = len(verified)
     components = touched_components(state["cluster_id"].to_numpy(dtype=object), rep_of, verified, is_new)
@@ -600,7 +621,8 @@ def dedup_articles(articles: pd.DataFrame, prior: DedupIndex | None = None) -> D
     assignment.write_to(state)
     after = state.iloc[touched]
     changed = is_new[touched] | _row_changed(before, after)
-    index = DedupIndex(state[_STATE_COLUMNS].copy(), sigs, bodies.to_arrow())
+    known = {**bodies.known, **dict(zip(state["article_id"].iloc[n_old:], new_bodies))}
+    index = DedupIndex(state[_STATE_COLUMNS].copy(), sigs, known, fetch=prior.fetch)
     # inheritance over every cluster, not only touched ones: an article cleaned again in this
     # run arrives with its own metadata and must get its cluster's inherited values back
     return DedupResult(_cluster_rows(after, changed), index, _articles_update(index.state), stats)

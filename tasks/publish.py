@@ -40,12 +40,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
 from deltalake import DeltaTable, write_deltalake
 
 from newsgate.schemas.tables import SCHEMAS
 
 LATEST = "LATEST"
 COMMITTED = "COMMITTED"  # every committed release id, oldest first: what `repair` restores from
+DROPPED = "DROPPED"  # releases `maintain --keep` dropped: their files may be gone
 IO_THREADS = 4  # tables read / written / hashed at once
 # What a release id may be: `rel-` and letters, digits, `_` or `-` (no dot, no slash), so an id
 # read from a file can never name a path outside releases/ (`../../etc/passwd`).
@@ -220,6 +223,9 @@ class Lake:
         release_id = latest if release_id is None else check_release_id(release_id, "release")
         if not release_id:
             raise ReleaseNotFound("no release has been published yet")
+        if release_id in self.dropped_ids():
+            raise ReleaseNotFound(f"release {release_id} was dropped by `newsgate maintain --keep`"
+                                  " (its files are deleted)")
         manifest = self._read_manifest(release_id)
         if not uncommitted and release_id != latest and not self.is_committed(release_id):
             raise ReleaseNotCommitted(
@@ -255,8 +261,9 @@ class Lake:
         """Published releases, oldest first: the chain LATEST -> previous -> … (a manifest a
         killed run wrote but never committed through LATEST is not a release). A manifest that
         cannot be read is listed as {"release_id", "damaged": why}, not a failure of the list."""
+        dropped = self.dropped_ids()
         return [m if isinstance(m, dict) else {"release_id": r, "damaged": str(m)}
-                for r, m in self._chain()][::-1]
+                for r, m in self._chain() if r not in dropped][::-1]
 
     def read_table(self, table: str, release_id: str | None = None, *, verify: bool = False,
                    uncommitted: bool = False) -> pd.DataFrame:
@@ -283,8 +290,37 @@ class Lake:
         entry = manifest["tables"].get(table)
         if entry is None:
             raise KeyError(f"table {table!r} is not in release {manifest['release_id']}")
-        dt = DeltaTable(str(self.lake_dir / table), version=entry["version"])
-        return dt.to_pyarrow_table().to_pandas()
+        return self.read_version(table, entry["version"]).to_pandas()
+
+    def read_version(self, table: str, version: int, columns: list[str] | None = None) -> pa.Table:
+        """One Delta version of a table as Arrow, in `SEQUENCE` order (appends and merges put
+        rows in new files, and files come back in no particular order)."""
+        dataset = DeltaTable(str(self.lake_dir / table), version=version).to_pyarrow_dataset()
+        names = dataset.schema.names
+        wanted = None if columns is None else [c for c in columns if c in names] + (
+            [SEQUENCE] if SEQUENCE in names and SEQUENCE not in columns else [])
+        arrow = dataset.to_table(columns=wanted)
+        if SEQUENCE in names:
+            arrow = arrow.sort_by(SEQUENCE)
+            if columns is not None and SEQUENCE not in columns:
+                arrow = arrow.drop_columns([SEQUENCE])
+        return arrow
+
+    def bodies_fetch(self, manifest: dict):
+        """ids -> bodies of the release's articles, read by a filtered scan of two columns
+        (what dedup verifies new articles against; its index keeps no bodies)."""
+
+        def fetch(article_ids: list[str]) -> dict[str, str]:
+            found = self.dataset("articles", manifest).to_table(
+                columns=["article_id", "body"], filter=key_in("article_id", article_ids))
+            return dict(zip(found.column("article_id").to_pylist(), found.column("body").to_pylist()))
+        return fetch
+
+    def dataset(self, table: str, manifest: dict):
+        """A release's table as a `pyarrow.dataset.Dataset`: scanned in batches, columns and
+        filters pushed down (what table-wide checks query, never loading the whole table)."""
+        entry = manifest["tables"][table]
+        return DeltaTable(str(self.lake_dir / table), version=entry["version"]).to_pyarrow_dataset()
 
     # ------------------------------------------------------------------ verifying
     def verify(self, release_id: str | None = None, *, uncommitted: bool = False) -> Verification:
@@ -436,33 +472,44 @@ class Lake:
                            f"{needed / 1e6:.0f} MB needed, {free / 1e6:.0f} MB free; nothing "
                            "was written")
 
-    def publish(self, release_id: str, tables: dict[str, pd.DataFrame], meta: dict) -> dict:
+    def publish(self, release_id: str, tables: dict[str, "pd.DataFrame | Change"], meta: dict,
+                audit=None) -> dict:
         """Write every changed table as a new Delta version, then commit the manifest and LATEST.
 
-        A table whose content is the same as in the previous release is not written again:
-        the new manifest points at the version that release already published. The manifest
-        records the sha256 of every data file of each version and of the release's state
-        files (`state/<name>/<release>/`), for `verify`."""
+        A table given as a frame is the whole table: written again only when its content
+        differs from the previous release's (`content_hash`). A table given as a `Change` holds
+        only what is new: its rows are appended, or merged over the rows they replace. Before
+        anything is written, each table's head is put back at the previous release's version
+        (a run that died or was blocked after writing leaves versions no release names).
+        `audit(entries)` runs on the written versions before the commit (table-wide checks over
+        the release-to-be); when it raises, nothing is committed. The manifest records the
+        sha256 of every data file of each version (new files hashed, the others' digests
+        carried from the previous release) and of the release's state files."""
         check_release_id(release_id, "new release")
         self.releases_dir.mkdir(parents=True, exist_ok=True)
         previous = self.latest_release_id()
         before = self.manifest(previous)["tables"] if previous else {}
-        self.ensure_free_space(tables)
+        self.ensure_free_space({n: t.rows if isinstance(t, Change) else t for n, t in tables.items()})
 
         def write(name: str) -> dict:
-            arrow = to_arrow(name, tables[name])
+            self._rewind(name, before.get(name))
+            if isinstance(tables[name], Change):
+                return self._write_change(name, tables[name], before.get(name))
+            arrow = with_sequence(to_arrow(name, tables[name]), 0)
             digest = content_hash(arrow)
             if before.get(name, {}).get("sha256") == digest:
                 return before[name]
             path = self.lake_dir / name
             write_deltalake(str(path), arrow, mode="overwrite", schema_mode="overwrite")
-            version = DeltaTable(str(path)).version()
-            return {"version": version, "rows": len(tables[name]), "sha256": digest,
-                    "files": self._checksums(self._version_files(name, version))}
+            return self._entry(name, DeltaTable(str(path)).version(), arrow.num_rows,
+                               before.get(name), sha256=digest, next_seq=arrow.num_rows)
 
         # threads: delta-rs encodes and writes Parquet outside the GIL
         with ThreadPoolExecutor(IO_THREADS) as pool:
             entries = dict(zip(tables, pool.map(write, tables)))
+        entries.update({t: e for t, e in before.items() if t not in entries})
+        if audit is not None:
+            audit(entries)
         state = sorted(str(p.relative_to(self.root))
                        for p in (self.root / "state").glob(f"*/{release_id}/**/*") if p.is_file())
         manifest = {
@@ -479,6 +526,185 @@ class Lake:
         self._record_commit(release_id, previous)
         return manifest
 
+    def _rewind(self, table: str, entry: dict | None) -> None:
+        """Put the table's head back at the version the previous release names, when a run
+        that never committed wrote versions after it (its rows must not carry over)."""
+        path = self.lake_dir / table
+        if entry is None or not (path / "_delta_log").is_dir():
+            return
+        dt = DeltaTable(str(path))
+        if dt.version() != entry["version"]:
+            log.warning("table %s: versions %d..%d were written by a run that never committed; "
+                        "restoring version %d", table, entry["version"] + 1, dt.version(),
+                        entry["version"])
+            dt.restore(entry["version"])
+
+    def _write_change(self, table: str, change: "Change", entry: dict | None) -> dict:
+        """Rows whose `key` is in the change (its rows' keys and `drop`) go, the change's rows
+        come in: one merge (update matched rows, insert the rest) when every key names one row
+        and nothing is only dropped; else a merge that deletes, then an append. New rows take
+        sequence numbers after the table's last; a row merged over keeps its own (first seen)."""
+        path = self.lake_dir / table
+        arrow = to_arrow(table, change.rows)
+        if entry is None or not (path / "_delta_log").is_dir():
+            arrow = with_sequence(arrow, 0)
+            write_deltalake(str(path), arrow, mode="overwrite", schema_mode="overwrite")
+            return self._entry(table, DeltaTable(str(path)).version(), arrow.num_rows, None,
+                               next_seq=arrow.num_rows)
+        dt = DeltaTable(str(path))
+        arrow = self._without_unchanged(table, entry["version"], change.key, arrow)
+        keys = pa.array(sorted(set(arrow.column(change.key).to_pylist()) | set(change.drop)),
+                        pa.string())
+        present = self._present(table, entry["version"], change.key, keys)
+        if not arrow.num_rows and not present["keys"]:
+            return entry  # nothing changed: the release names the same version
+        next_seq = int(entry.get("next_seq", entry["rows"]))
+        arrow = with_sequence(arrow, next_seq)
+        n_rows = entry["rows"] + arrow.num_rows - present["rows"]
+        if not present["keys"]:
+            if arrow.num_rows:
+                write_deltalake(dt, arrow, mode="append", schema_mode="merge")
+        elif change.unique and not set(change.drop) - set(arrow.column(change.key).to_pylist()):
+            columns = [c for c in arrow.schema.names if c != SEQUENCE]
+            (dt.merge(arrow, predicate=f"t.{change.key} = s.{change.key}", source_alias="s",
+                      target_alias="t", merge_schema=True)
+             .when_matched_update({c: f"s.{c}" for c in columns})
+             .when_not_matched_insert({c: f"s.{c}" for c in arrow.schema.names})
+             .execute())
+        else:
+            gone = pa.table({change.key: pa.array(present["keys"], pa.string())})
+            (dt.merge(gone, predicate=f"t.{change.key} = s.{change.key}", source_alias="s",
+                      target_alias="t").when_matched_delete().execute())
+            if arrow.num_rows:
+                write_deltalake(DeltaTable(str(path)), arrow, mode="append", schema_mode="merge")
+        return self._entry(table, DeltaTable(str(path)).version(), n_rows, entry,
+                           next_seq=next_seq + arrow.num_rows)
+
+    def _without_unchanged(self, table: str, version: int, key: str, arrow: pa.Table) -> pa.Table:
+        """`arrow` without the keys whose rows the table already holds exactly (a document read
+        again): re-running the same input writes no new version."""
+        columns = [c for c in arrow.schema.names if c != SEQUENCE]
+        dataset = DeltaTable(str(self.lake_dir / table), version=version).to_pyarrow_dataset()
+        if set(columns) - set(dataset.schema.names):
+            return arrow  # a new column: every row changes
+        held = dataset.to_table(columns=columns, filter=key_in(key, arrow.column(key).unique()))
+
+        def groups(t: pa.Table) -> dict:
+            out: dict = {}
+            for row in t.select(columns).to_pylist():
+                out.setdefault(row[key], []).append(repr(sorted(row.items())))
+            return {k: sorted(v) for k, v in out.items()}
+        before, now = groups(held), groups(arrow)
+        same = [k for k, rows in now.items() if before.get(k) == rows]
+        if not same:
+            return arrow
+        return arrow.filter(pc.invert(pc.is_in(arrow.column(key), value_set=pa.array(same, pa.string()))))
+
+    def _present(self, table: str, version: int, key: str, keys: pa.Array) -> dict:
+        """Which of `keys` the table holds at `version`, and in how many rows: one column
+        scanned in batches, filtered in Arrow."""
+        dataset = DeltaTable(str(self.lake_dir / table), version=version).to_pyarrow_dataset()
+        found = dataset.to_table(columns=[key], filter=key_in(key, keys))
+        return {"keys": sorted(set(found.column(key).to_pylist())), "rows": found.num_rows}
+
+    def _entry(self, table: str, version: int, rows: int, before: dict | None, **extra) -> dict:
+        """A manifest's table entry: version, rows and the sha256 of every active file (files
+        the previous release recorded keep their digest: Delta never rewrites a file)."""
+        known = (before or {}).get("files", {})
+        files = self._version_files(table, version)
+        digests = {f: known[f] if f in known else self._sha256(f) for f in files}
+        return {"version": version, "rows": rows, **extra, "files": digests}
+
+    # ------------------------------------------------------------------ maintenance
+    def maintain(self, keep: int | None = None, release_id: str | None = None) -> list[str]:
+        """Compact and vacuum: what `newsgate maintain` does; returns what it did, line by line.
+
+        1. Every table of the latest release is compacted (small files of appends and merges
+           rewritten into few large ones) into a new Delta version, and a new release with the
+           same content commits those versions (so the next run appends to compacted tables;
+           the release's rows, read in `SEQUENCE` order, are unchanged).
+        2. With `keep`, only the `keep` newest releases stay listed: the others are dropped
+           (named in what this returns and in releases/DROPPED).
+        3. Every data file no listed release names is deleted (the files of dropped releases
+           and of runs that never committed); every listed release stays readable and
+           verifiable. Delta logs are kept whole, so no listed version loses its history."""
+        if keep is not None and keep < 1:
+            raise ValueError("--keep must be at least 1")
+        done: list[str] = []
+        with self.lock():
+            latest = self.latest_release_id()
+            if latest is None:
+                return [f"no release in {self.root}: nothing to maintain"]
+            manifest = self._read_manifest(latest)
+            entries = {}
+            for table, entry in manifest["tables"].items():
+                self._rewind(table, entry)
+                dt = DeltaTable(str(self.lake_dir / table))
+                metrics = dt.optimize.compact()
+                if metrics.get("numFilesRemoved", 0):
+                    entry = self._entry(table, dt.version(), entry["rows"], entry,
+                                        **{k: v for k, v in entry.items()
+                                           if k in ("sha256", "next_seq")})
+                    done.append(f"{table}: {metrics['numFilesRemoved']} files compacted into "
+                                f"{metrics['numFilesAdded']} (version {entry['version']})")
+                entries[table] = entry
+            if entries != manifest["tables"]:
+                new_id = check_release_id(release_id or _maintained_id(latest), "new release")
+                meta = {k: v for k, v in manifest.items()
+                        if k not in ("release_id", "created_at", "previous", "tables")}
+                _atomic_write(self._manifest_path(new_id), json.dumps(
+                    {"release_id": new_id,
+                     "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                     "previous": latest, "tables": entries, **meta, "maintenance": True},
+                    ensure_ascii=False, indent=2, default=str))
+                _atomic_write(self.releases_dir / LATEST, new_id + "\n")
+                self._record_commit(new_id, latest)
+                done.append(f"release {new_id}: the content of {latest}, compacted (LATEST)")
+            listed = [m for m in self.releases() if "damaged" not in m]
+            dropped = [m["release_id"] for m in listed[:-keep]] if keep else []
+            if dropped:
+                self._record_dropped(dropped)
+                done.append(f"dropped {len(dropped)} releases (no longer readable): "
+                            + ", ".join(dropped))
+            kept = [m for m in listed if m["release_id"] not in dropped]
+            done += self._vacuum(kept)
+        return done or ["nothing to do"]
+
+    def _vacuum(self, kept: list[dict]) -> list[str]:
+        """Delete the data files and dedup-index folders no kept release names."""
+        needed = {path for m in kept for entry in m["tables"].values()
+                  for path in entry.get("files", {})}
+        needed |= {str(Path(m[k])) for m in kept for k in m if k.endswith("_index")}
+        unverified = [t for m in kept for t, e in m["tables"].items() if "files" not in e]
+        if unverified:  # releases from before checksums: which files they need is unknown
+            return [f"vacuum skipped: releases without file lists ({', '.join(sorted(set(unverified)))})"]
+        removed, freed = 0, 0
+        for table_dir in sorted(p for p in self.lake_dir.iterdir() if p.is_dir()):
+            for path in table_dir.rglob("*.parquet"):
+                relative = str(path.relative_to(self.root))
+                if "_delta_log" not in path.parts and relative not in needed:
+                    freed += path.stat().st_size
+                    path.unlink()
+                    removed += 1
+        for state in sorted((self.root / "state").glob("*/rel-*")):
+            if state.is_dir() and str(state.relative_to(self.root)) not in needed:
+                freed += sum(f.stat().st_size for f in state.rglob("*") if f.is_file())
+                shutil.rmtree(state)
+                removed += 1
+        return [f"vacuum: {removed} files or index folders no listed release names deleted "
+                f"({freed / 1e6:.1f} MB)"] if removed else []
+
+    def dropped_ids(self) -> set[str]:
+        try:
+            text = (self.releases_dir / DROPPED).read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return set()
+        return {line for line in text.split() if RELEASE_ID.fullmatch(line)}
+
+    def _record_dropped(self, release_ids: list[str]) -> None:
+        ids = sorted(self.dropped_ids() | set(release_ids))
+        _atomic_write(self.releases_dir / DROPPED, "".join(f"{r}\n" for r in ids))
+
     def _record_commit(self, release_id: str, previous: str | None = None) -> None:
         """Add a committed release to releases/COMMITTED (what `repair` restores from). The
         release is committed already (LATEST names it), so a failure here is only logged."""
@@ -488,6 +714,36 @@ class Lake:
         except OSError as exc:
             log.warning("release %s is committed, but %s was not updated: %s",
                         release_id, self.releases_dir / COMMITTED, exc)
+
+
+SEQUENCE = "row_seq"  # the order rows were first published in: what "first seen" means
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one run changes in a table: `rows` (new rows, and rows replacing the rows with the
+    same `key`), and `drop`, keys whose rows go without a replacement. `unique`: a key names
+    one row (clusters by article_id), so changed rows are merged over the old ones; otherwise
+    (mentions by article_id) a key's old rows are deleted and its new rows appended."""
+    rows: pd.DataFrame
+    key: str
+    drop: tuple = ()
+    unique: bool = False
+
+
+def key_in(column: str, values) -> ds.Expression:
+    """A dataset filter: `column` is one of `values` (strings). Files delta-rs rewrote by a
+    merge store strings as string_view, so the column is cast before comparing."""
+    return pc.is_in(ds.field(column).cast(pa.string()),
+                    value_set=pa.array(values, pa.string()) if isinstance(values, list) else values)
+
+
+def with_sequence(table: pa.Table, first: int) -> pa.Table:
+    """`table` with SEQUENCE numbered from `first` in row order (replacing any it had)."""
+    if SEQUENCE in table.schema.names:
+        table = table.drop_columns([SEQUENCE])
+    return table.append_column(SEQUENCE, pa.array(np.arange(first, first + table.num_rows,
+                                                            dtype=np.int64)))
 
 
 def content_hash(table: pa.Table) -> str:
@@ -514,6 +770,11 @@ class _HashingSink:
 
     def close(self) -> None:
         self.closed = True
+
+
+def _maintained_id(release_id: str) -> str:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return f"rel-{stamp}-maintained-{hashlib.sha256(release_id.encode()).hexdigest()[:6]}"
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -558,7 +819,7 @@ def _declared_types(table: str) -> dict[str, pa.DataType]:
 
 def to_arrow(table: str, df: pd.DataFrame) -> pa.Table:
     """Arrow table with the contract's types; extra columns inferred, all-null ones as string."""
-    declared = _declared_types(table)
+    declared = {**_declared_types(table), SEQUENCE: pa.int64()}
     arrays, fields = [], []
     for col in df.columns:
         values = df[col]

@@ -8,10 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from newsgate.tasks.publish import Lake
+from newsgate.schemas.contract import TABLE_KEYS
+from newsgate.tasks.publish import SEQUENCE, Lake
 
-KEYS = {"documents": "doc_id", "articles": "article_id", "clusters": "article_id",
-        "projects": "project_id"}
 
 
 def _comparable(values: pd.Series) -> pd.Series:
@@ -38,7 +37,7 @@ def _row_hashes(df: pd.DataFrame) -> pd.Series:
 
 
 def diff_tables(old: pd.DataFrame, new: pd.DataFrame, key: str | None) -> dict[str, int]:
-    columns = sorted(set(old.columns) & set(new.columns))
+    columns = sorted(set(old.columns) & set(new.columns) - {SEQUENCE})  # content, not bookkeeping
     if key is None:
         a = _row_hashes(old[columns]).value_counts()
         b = _row_hashes(new[columns]).value_counts()
@@ -60,7 +59,7 @@ def diff_table(table: str, old: pd.DataFrame | None, new: pd.DataFrame | None) -
     new = pd.DataFrame() if new is None else new
     if old.empty or new.empty:
         return {"added": len(new), "removed": len(old), "changed": 0, "unchanged": 0}
-    return diff_tables(old, new, KEYS.get(table))
+    return diff_tables(old, new, TABLE_KEYS.get(table))
 
 
 def diff_frames(old: dict[str, pd.DataFrame], new: dict[str, pd.DataFrame]

@@ -214,14 +214,17 @@ def signed_rows(monkeypatch) -> list[int]:
 
 def test_republished_story_joins_existing_cluster_without_resigning_old(seeds, signed_rows, tmp_path):
     condensed = "\n".join(paragraphs(seeds["s1"])[1:])
-    first = dedup_articles(frame({**seeds, "condensed": condensed}, published_date={"s1": "2019-12-20"}))
+    first_frame = frame({**seeds, "condensed": condensed}, published_date={"s1": "2019-12-20"})
+    first = dedup_articles(first_frame)
     assert signed_rows == [6]
     first.index.save(tmp_path / "idx")
 
     week_later = frame({"reprint": seeds["s1"].replace("\n", "\n\n"),  # exact after normalising
                         "rewrite": "\n".join(paragraphs(seeds["s1"])[:-1]),
                         "fresh": "\n".join(paragraphs(seeds["s3"])[:2] + paragraphs(seeds["s2"])[:2])})
-    second = dedup_articles(week_later, DedupIndex.load(tmp_path / "idx"))
+    bodies = dict(zip(first_frame["article_id"], first_frame["body"]))  # the release keeps them
+    second = dedup_articles(week_later, DedupIndex.load(
+        tmp_path / "idx", fetch=lambda ids: {a: bodies[a] for a in ids}))
     assert signed_rows == [6, 2]  # rewrite + fresh; the exact reprint reuses s1's signature
     rows = by_id(second.clusters)
     assert set(rows) == {"reprint", "rewrite", "fresh"}  # no old row changed

@@ -42,7 +42,9 @@ def test_open_release_reads_exactly_the_release_through_every_route(seed_release
             arrow = release[table]
             # the content the release published: hashed as publishing hashed it, the same
             assert arrow.num_rows == entry["rows"]
-            assert content_hash(to_arrow(table, release.to_pandas(table))) == entry["sha256"], table
+            if "sha256" in entry:  # a table written whole (appended ones: each file's checksum)
+                assert content_hash(to_arrow(table, release.to_pandas(table))) == entry["sha256"]
+            assert "files" in entry and lake.verify(release_id).ok, table
             assert release.to_pandas(table).equals(lake.read_table(table, release_id))
             for route, rows in _routes(release, table).items():
                 assert rows.equals(arrow), (release_id, table, route)
