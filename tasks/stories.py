@@ -8,6 +8,7 @@ cluster are copies of their canonical and share its story.
 
     fingerprint (per canonical article)
         ─► candidate_pairs   articles sharing a clause, a distinctive figure or a rare title word
+                             (never two articles split from one page: a page prints a story once)
         ─► compare           evidence: containment, lead support, figures shared and in
                              conflict, names, event dates, days apart ─► score, relation
         ─► links (score >= LINK_THRESHOLD) ─► stories = connected components ─► rows
@@ -569,8 +570,12 @@ def build_stories(articles: pd.DataFrame, clusters: pd.DataFrame,
                        & ~prior.links["a"].isin(new) & ~prior.links["b"].isin(new)]
 
     is_new = np.array([aid in new for aid in order], dtype=bool)
+    # articles split from one page were printed side by side: never one story twice
+    page = dict(zip(canon["article_id"].astype(str), canon["doc_id"])) if "doc_id" in canon else {}
     found, grams = [], Grams()
     for i, j in sorted(candidate_pairs([posting_keys(fps[a]) for a in order], is_new)):
+        if page.get(order[i]) is not None and page.get(order[i]) == page.get(order[j]):
+            continue
         evidence = compare(fps[order[i]], fps[order[j]], grams)
         if evidence.linked:
             found.append(_link_row(order[i], order[j], evidence))
@@ -705,7 +710,7 @@ def _counts(output, tables) -> list[tuple[str, int]]:
 
 STAGE = Stage(
     name="stories", function=stories_stage, key="article_id",
-    reads={"articles": ("article_id", "title", "body", "published_date"),
+    reads={"articles": ("article_id", "doc_id", "title", "body", "published_date"),
            "clusters": ("article_id", "cluster_id", "canonical_id", "is_canonical", "kind",
                         "similarity")},
     writes={"stories": STORY_COLUMNS}, state=StoryIndex, counts=_counts,

@@ -280,3 +280,19 @@ def test_show_stories_prints_a_published_stories_table(built, articles, tmp_path
     assert "story_id" in out and "relation" in out and f"({len(built.stories)} rows of stories in rel-1)" in out
     back = Lake(tmp_path).read_table("stories")
     assert back["shared_figures"].map(list).tolist() == built.stories["shared_figures"].tolist()
+
+
+def test_articles_printed_on_one_page_are_never_one_story():
+    """The seeds' 吉林日报 page carries two “三早” inspection reports, by two leaders in two
+    cities (巴音朝鲁 in 长春, 景俊海 in 吉林市): one campaign, one vocabulary, two stories. A
+    page prints a story once, so articles split from one document are never linked."""
+    from conftest import SEEDS
+    from newsgate.tasks.ingest import ingest_files
+    from stages import clean_documents
+    articles = clean_documents(ingest_files(sorted(SEEDS.glob("*.txt"))).documents).articles
+    pages = articles.groupby("doc_id")["article_id"].size()
+    assert pages.max() > 1  # the seeds hold a page split into several articles
+    rows = stories.build_stories(articles, dedup_articles(articles).clusters).stories
+    doc = articles.set_index("article_id")["doc_id"]
+    per_story = rows.assign(doc=rows["article_id"].map(doc)).groupby("story_id")["doc"]
+    assert (per_story.nunique() == per_story.size()).all()
