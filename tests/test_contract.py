@@ -77,8 +77,10 @@ def test_no_suite_restates_an_enum_a_cap_or_a_pandera_check():
 
 @pytest.fixture(scope="module")
 def release(seed_paths) -> dict[str, pd.DataFrame]:
-    """The seeds' release, made by the stages' own functions (no flow, no Prefect)."""
-    files = [{"path": str(p)} for p in seed_paths]
+    """The seeds' release, made by the stages' own functions (no flow, no Prefect), plus a real
+    rewrite pair from the bench corpus: the seeds hold no two reports of one story, and the
+    stories checks need rows joined by a link to break."""
+    files = [{"path": str(p)} for p in [*seed_paths, ROOT / "tests/fixtures/stories/rewrite_pair.jsonl"]]
     documents = ingest.STAGE.frames(ingest.ingest_records(files))["documents"]
     articles = clean.STAGE.over_frame(documents)["articles"]
     tables = {"documents": documents, "removals": clean.STAGE.over_frame(documents)["removals"]}
@@ -90,9 +92,11 @@ def release(seed_paths) -> dict[str, pd.DataFrame]:
     tables.update(aggregate.aggregate_stage(tables)[0])
     tables["quarantine"] = pd.DataFrame([{"stage": "ingest", "source": "x.bin", "doc_id": None,
                                           "reason": "not text", "detail": "binary"}])
+    n_documents, n_articles = len(documents), len(articles)
     tables["accounting"] = pd.DataFrame([{
-        "inputs": 5, "documents_plus_ingest_quarantine": 5, "documents": 5,
-        "documents_with_articles_plus_clean_quarantine": 5, "articles": 8, "clustered_articles": 8}])
+        "inputs": n_documents, "documents_plus_ingest_quarantine": n_documents,
+        "documents": n_documents, "documents_with_articles_plus_clean_quarantine":
+        articles["doc_id"].nunique(), "articles": n_articles, "clustered_articles": n_articles}])
     return tables
 
 
