@@ -141,7 +141,7 @@ def body_hash(normalized: str) -> str:
 
 
 # ---- shingles and signatures ---------------------------------------------------------------------
-def _mix64(x: np.ndarray) -> np.ndarray:
+def mix64(x: np.ndarray) -> np.ndarray:
     """splitmix64 finaliser: spreads every input bit over the whole word."""
     x = x ^ (x >> np.uint64(30))
     x = x * np.uint64(0xBF58476D1CE4E5B9)
@@ -162,7 +162,7 @@ def ngram_hashes(normalized: str, n: int | None = None) -> np.ndarray:
     with np.errstate(over="ignore"):
         for k in range(n):  # polynomial rolling hash over code points, vectorised over windows
             h = h * _SHINGLE_MULT + codes[k:k + width]
-        return _mix64(h)
+        return mix64(h)
 
 
 def shingle_hashes(normalized: str, n: int | None = None) -> np.ndarray:
@@ -223,7 +223,7 @@ def band_keys(sigs: np.ndarray, bands: int | None = None) -> np.ndarray:
         for r in range(rows.shape[2]):
             keys = keys * _BAND_MULT + rows[:, :, r]
         # salt with the band number so equal rows in different bands never share a bucket
-        keys = _mix64(keys + np.arange(bands, dtype=np.uint64) * _SHINGLE_MULT)
+        keys = mix64(keys + np.arange(bands, dtype=np.uint64) * _SHINGLE_MULT)
     return keys
 
 

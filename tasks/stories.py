@@ -63,7 +63,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from newsgate.tasks.dedup import normalize_body, shingle_hashes
+from newsgate.tasks.dedup import mix64, normalize_body, shingle_hashes
 from newsgate.tasks.stage import Stage
 from newsgate.tasks.extract.dates import resolve_date
 from newsgate.tasks.extract.numbers import find_quantities
@@ -141,15 +141,6 @@ _SEPARATOR = "\ue000"  # a private-use character: normalize_body keeps it, no te
 _CODE_MULT, _POSITION_MULT = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F)
 
 
-def _mix64(x: np.ndarray) -> np.ndarray:
-    """splitmix64 finaliser (every input bit reaches every output bit)."""
-    x = x ^ (x >> np.uint64(30))
-    x = x * np.uint64(0xBF58476D1CE4E5B9)
-    x = x ^ (x >> np.uint64(27))
-    x = x * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
-
-
 def normalized_clauses(body: str) -> list[str]:
     """The body's clauses as dedup normalises text (one pass: joined by a separator that
     normalize_body keeps), shorter ones included."""
@@ -169,8 +160,8 @@ def clause_table(clauses: list[str]) -> tuple[np.ndarray, np.ndarray]:
     starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
     position = np.arange(codes.size, dtype=np.uint64) - np.repeat(starts, lengths).astype(np.uint64)
     with np.errstate(over="ignore"):
-        mixed = _mix64(codes * _CODE_MULT + position * _POSITION_MULT)
-        hashes = _mix64(np.add.reduceat(mixed, starts) + lengths.astype(np.uint64))
+        mixed = mix64(codes * _CODE_MULT + position * _POSITION_MULT)
+        hashes = mix64(np.add.reduceat(mixed, starts) + lengths.astype(np.uint64))
     hashes, first = np.unique(hashes, return_index=True)
     return hashes, lengths[first].astype(np.int32)
 

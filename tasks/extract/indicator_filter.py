@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from functools import lru_cache
 from pathlib import Path
 
+from .crf import open_model
 from .tokenize import Tokens
 
 MODEL_FILE = Path(__file__).with_name("indicator_rows.crfsuite")
@@ -65,18 +65,9 @@ def candidate_features(text: str, tokens: Tokens, candidate) -> list[str]:
     return f
 
 
-@lru_cache(maxsize=1)
 def _tagger():
-    """The shipped model, opened once per process (None without it or without pycrfsuite)."""
-    try:
-        import pycrfsuite
-    except ImportError:
-        return None
-    if not MODEL_FILE.exists():
-        return None
-    tagger = pycrfsuite.Tagger()
-    tagger.open(str(MODEL_FILE))
-    return tagger
+    """The shipped model (None without it or without pycrfsuite)."""
+    return open_model(MODEL_FILE)
 
 
 def statistic_probability(text: str, tokens: Tokens, candidate) -> float | None:

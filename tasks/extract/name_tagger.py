@@ -8,7 +8,7 @@ dictionary tag, whether it is a head), the neighbouring tokens, how far the next
 rules' own names (B/I/O) — so the rules are features, and stay the fallback.
 
 The model file (`project_names.crfsuite`, python-crfsuite) ships with the package and is loaded
-once per process; `benchmarks/train_name_tagger.py` rebuilds it from tests/gold/facts/train.jsonl
+once per process; `benchmarks/train_extract_models.py` rebuilds it from tests/gold/facts/train.jsonl
 (deterministic). Nothing is downloaded. Without the file (or the library) `tag_names` returns
 nothing and the rules stand alone.
 """
@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
+from .crf import open_model
 from .sentences import Span
 from .tokenize import Tokens, word_frequency, word_tag
 
@@ -168,18 +169,9 @@ def spans_of(labels: list[str], offset: int) -> list[tuple[int, int]]:
     return out
 
 
-@lru_cache(maxsize=1)
 def _tagger():
-    """The shipped model, opened once per process (None without it or without pycrfsuite)."""
-    try:
-        import pycrfsuite
-    except ImportError:
-        return None
-    if not MODEL_FILE.exists():
-        return None
-    tagger = pycrfsuite.Tagger()
-    tagger.open(str(MODEL_FILE))
-    return tagger
+    """The shipped model (None without it or without pycrfsuite)."""
+    return open_model(MODEL_FILE)
 
 
 def tag_names(text: str, tokens: Tokens, clauses: Iterable[Span],
