@@ -140,3 +140,14 @@ def test_venues_categories_and_stations_are_not_projects():
                     "水利基础设施建设工程、污水集中处理工程。") == []
     # dev:gne_16 — toll stations in a traffic notice: nothing is built
     assert projects("璜塘、江阴南、江阴、江阴北4个收费站，江阴大桥东匝道桥及靖江互通通往京沪高速") == []
+
+
+def test_a_name_said_twice_in_one_clause_is_one_project():
+    # bench pages: the tagger and the rules both meet the second mention of the same name
+    for text in ("为了进一步提升京藏高速公路运能，减轻京藏高速公路通行压力，内蒙古自治区继续实施14项畅通措施，"
+                 "投资5亿多对京藏高速重点路段进行扩能改造，预计5月初开工。",
+                 "难怪，三江高速副总指挥满连奎不无自豪地说：“走过这么多路，总觉得三江高速最美！”"):
+        toks = tokenize(text)
+        found = find_projects(text, toks, clauses(text), find_quantities(text, set(toks.starts)))
+        ids = [project_id("a", p.name, p.clause.start) for p in found]
+        assert len(ids) == len(set(ids)), [p.name for p in found]

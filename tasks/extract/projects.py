@@ -323,6 +323,9 @@ class _ProjectFinder:
         return all(b <= x or a >= y for x, y in self.claimed)
 
     def add(self, p: Project, status_from: int | None = None, whole_clause: bool = False) -> None:
+        self.claimed.append((p.name_start, p.name_end))
+        if any(f.name == p.name and f.clause == p.clause for f in self.found):
+            return  # a name said twice in one clause is one project (and one project_id)
         if p.status_text is None:
             at = p.name_end if status_from is None else status_from
             p.status_text = _status_after(self.text, at, p.clause, whole_clause)
@@ -332,7 +335,6 @@ class _ProjectFinder:
         if p.investment is None:
             p.investment = _investment_after(self.text, p.name_end, p.clause, self.money)
         self.found.append(p)
-        self.claimed.append((p.name_start, p.name_end))
 
     def money_led(self) -> None:
         """总投资2.3亿元的 NAME项目 <progress report>."""
