@@ -28,6 +28,7 @@ from newsgate.tasks import accumulate
 from newsgate.tasks.gates import build_data_docs
 from newsgate.tasks.invariants import check_release
 from newsgate.tasks.publish import Lake
+from newsgate.tasks.reader import ReleaseView
 from newsgate.tasks.report import RunSummary, gate_rows, render_markdown, write_report
 
 CODE_VERSION = "0.1.0"
@@ -39,19 +40,23 @@ def gate_run(run: Run) -> None:
     ingest, clean = run.outputs["ingest"], run.outputs["clean"]
     docs = set(ingest.kept["documents"]["doc_id"])
     produced = set(clean.made["articles"]["doc_id"]) | set(clean.rejected["doc_id"].dropna())
-    articles, clusters = run.tables["articles"], run.tables["clusters"]
+    view = run.view()  # the release being built: its ids only
+    articles = view.release("articles", ["article_id"])["article_id"]
+    clustered = view.release("clusters", ["article_id"])["article_id"]
     gated(run, "accounting", pd.DataFrame([{
         "inputs": len(ingest.made["documents"]) + len(ingest.rejected),
         "documents_plus_ingest_quarantine": len(docs) + ingest.quarantined,
         "documents": len(docs),
         "documents_with_articles_plus_clean_quarantine": len(docs & produced),
         "articles": len(articles),
-        "clustered_articles": int(articles["article_id"].isin(clusters["article_id"]).sum()),
+        "clustered_articles": int(articles.isin(clustered).sum()),
     }]), "publish")
     this_run = pd.concat(run.quarantine, ignore_index=True) if run.quarantine else None
     this_run = (this_run if this_run is not None else pd.DataFrame()).reindex(columns=QUARANTINE_COLUMNS)
+    before = run.previous.read("quarantine") if "quarantine" in run.previous else None
     run.tables["quarantine"], _ = gated(run, "quarantine", accumulate.merge_quarantine(
-        run.previous.get("quarantine"), this_run, set(run.files)), "publish")
+        before, this_run, set(run.files)), "publish")
+    run.changes["quarantine"] = None  # (written whole: a source seen again replaces its verdicts)
     run.funnel.append(("quarantined (this run)", len(this_run)))
 
 
@@ -139,8 +144,10 @@ def summary(run: Run, status: str, release: str | None) -> RunSummary:
         run_id=run.run_id, status=status, release_id=release, sources=run.sources,
         funnel=run.funnel, gates=run.gates, started_at=run.started_at,
         finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        blocked_by=run.blocked_by, error=run.error, tables=dict(run.tables), timings=run.timings,
-        previous_release=run.previous_manifest.get("release_id"), previous_tables=run.previous,
+        # the release built and the previous one, read by the report as it needs them
+        blocked_by=run.blocked_by, error=run.error, tables=run.view(), timings=run.timings,
+        previous_release=run.previous_manifest.get("release_id"),
+        previous_tables=ReleaseView(run.previous, {}, {}),
         review=run.verdict.record() if run.verdict else None)
 
 

@@ -20,7 +20,8 @@ import pandas as pd
 
 from newsgate.tasks.gates import GateResult
 from newsgate.flows.runners import log_progress
-from newsgate.tasks.publish import Lake, LakeError, PublishLocked
+from newsgate.tasks.publish import Change, Lake, LakeError, PublishLocked
+from newsgate.tasks.reader import ReleaseReader, ReleaseView
 from newsgate.tasks.workers import Workers, release_memory
 
 # the name of the flow run's final (red) state when nothing was published
@@ -64,15 +65,17 @@ class Run:
     files: list[str] = field(default_factory=list)  # every file under the sources, in order
     workers: Workers = field(default_factory=lambda: Workers(1))
     cache_storage: Any = None  # Prefect result storage of the batch tasks (None: no cache)
-    previous: dict[str, pd.DataFrame] = field(default_factory=dict)  # the previous release
+    # the previous release, read lazily: the columns and rows a stage asks for (tasks/reader.py)
+    previous: ReleaseReader = field(default_factory=ReleaseReader)
     previous_manifest: dict = field(default_factory=dict)
     # fingerprints of this run's code per stage (+ "gates") and of its suites, computed once:
     # they key the caches, the carry-over decisions and the manifest
     code: dict[str, str] = field(default_factory=dict)
     suites: str = ""
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # the release being built
-    # what this run changed in each table (None: written whole): what publishing writes
-    changes: dict[str, Any] = field(default_factory=dict)
+    # this run's new and changed rows of each table (the whole table when it is written whole)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    # their key and the keys whose previous rows go (None: `tables` holds the whole table)
+    changes: dict[str, Change | None] = field(default_factory=dict)
     outputs: dict[str, StageOutput] = field(default_factory=dict)  # by stage name
     # saved with the release, by stage name: (its manifest key, the state)
     states: dict[str, tuple[str, Any]] = field(default_factory=dict)
@@ -126,12 +129,18 @@ class Run:
         log_progress(stage, seconds, self.funnel[counted:])
 
     def read_previous_release(self) -> None:
-        """What this run builds on: the latest release, if any."""
+        """What this run builds on: the latest release, if any (its manifest and state files
+        checked now; each table's files when a stage first reads it)."""
         with self.timed("read release"):
             if self.lake.latest_release_id():
                 self.previous_manifest = self.lake.manifest()
-                self.previous = self.lake.read_release(self.previous_manifest["release_id"],
-                                                       verify=True)
+                self.lake.check(self.previous_manifest, [], state=True)
+                self.previous = ReleaseReader(self.lake, self.previous_manifest)
+
+    def view(self, reads=None) -> ReleaseView:
+        """The release being built (this run's rows over the previous release's), for a stage
+        that reads `reads` ({table: columns})."""
+        return ReleaseView(self.previous, self.tables, self.changes, reads or {})
 
     def built_like_previous(self, *names: str, suites: bool = False) -> bool:
         """Was the previous release made by this run's code for `names` (stages, "gates"), and,

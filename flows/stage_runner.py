@@ -32,6 +32,7 @@ from newsgate.tasks import accumulate
 from newsgate.schemas.contract import TABLE_KEYS
 from newsgate.tasks.publish import SEQUENCE, Change
 from newsgate.tasks.gates import GATES_CODE, EXPECTATIONS_DIR, GateContext, GateResult, run_gate
+from newsgate.tasks.reader import ReleaseView, key_values
 from newsgate.tasks.records import to_records
 from newsgate.tasks.stage import Stage
 from newsgate.tasks.workers import even_bounds
@@ -78,10 +79,10 @@ def gated(run: Run, table: str, df: pd.DataFrame, stage: str,
 # ------------------------------------------------------------------ a stage
 
 def apply(run: Run, stage: Stage, close_workers: bool = False) -> StageOutput:
-    """Run `stage` and put its gated tables into the release being built. `close_workers`: no
+    """Run `stage` and put its gated rows into the release being built. `close_workers`: no
     later stage needs the worker processes, so they go before the gates run (less memory)."""
     with run.timed(stage.name):
-        rows, carried = _input(run, stage)
+        rows, examined, carried = _input(run, stage)
         if stage.batches is None:
             made, resumed = _whole(run, stage)
         else:
@@ -91,59 +92,98 @@ def apply(run: Run, stage: Stage, close_workers: bool = False) -> StageOutput:
         output = run.outputs[stage.name] = StageOutput(made, made.pop("quarantine"))
         if len(output.rejected):
             run.quarantine.append(output.rejected)
-        _gate_tables(run, stage, output, carried, resumed)
-        for table in [t for t in made if t not in stage.writes]:  # a new version of one it reads
-            _note_rewrite(run, table, run.tables[table], made[table])
-            run.tables[table] = made[table]
-        run.funnel += [*(stage.counts(output, run.tables) if stage.counts else []),
-                       *((t, len(output.kept[t])) for t in stage.writes)]
+        _gate_tables(run, stage, output, examined, carried, resumed)
+        for table in [t for t in made if t not in stage.writes]:  # rows of a table it reads
+            _rewrite(run, table, made[table])
+        view = run.view()
+        run.funnel += [*(stage.counts(output, view) if stage.counts else []),
+                       *((t, len(output.kept[t]) if stage.input == "files" else view.count(t))
+                         for t in stage.writes)]
         if output.quarantined or stage.batches:  # (a whole-release stage rarely quarantines)
             run.funnel.append((f"quarantined at {stage.name}", output.quarantined))
         return output
 
 
-def _gate_tables(run: Run, stage: Stage, output: StageOutput, carried: set, resumed: bool) -> None:
-    """Each table the stage writes, as the release will hold it, through its gate."""
-    context = GateContext(run.tables, run.previous, run.same_gates(), frozenset(carried),
-                          run.workers)
+def _gate_tables(run: Run, stage: Stage, output: StageOutput, examined: set, carried: set,
+                 resumed: bool) -> None:
+    """This run's rows of each table the stage writes through the table's gate (the rows the
+    previous release holds were gated when it was published), then into the release being
+    built: as a change (appended and merged over the previous rows) or, when it cannot be
+    one, as the whole table."""
     output.quarantined = len(output.rejected)
     for table in stage.writes:
-        this_run = output.made[table]
-        if not stage.gate_release:  # this run's rows are gated before they join the release
-            this_run, n = gated(run, table, this_run, stage.name, context)
+        made = output.made[table]
+        if table in run.previous and not run.same_gates() and stage.input != "files":
+            # other gates: the release's rows are gated again (the table written whole); a
+            # release's documents were gated when they were read
+            whole = _whole_table(run, stage, table, made, examined, carried, resumed)
+            kept, n = gated(run, table, whole, stage.name, _context(run, table, whole, None, carried))
             output.quarantined += n
+            run.tables[table], run.changes[table], output.kept[table] = kept, None, kept
+            continue
+        draft = _change(run, stage, table, made, made, examined, carried, resumed)
+        kept, n = gated(run, table, made, stage.name, _context(run, table, made, draft, carried))
+        output.quarantined += n
         if table == "documents":  # they replace their own rows of every "replace" table
-            run.replaced = set(this_run["doc_id"])
-        release = _release_rows(run, stage, table, this_run, carried, resumed)
-        if stage.gate_release:
-            release, n = gated(run, table, release, stage.name, context)
-            output.quarantined += n
-        run.tables[table] = release
-        run.changes[table] = _change(run, stage, table, release, carried, resumed)
-        output.kept[table] = release if stage.gate_release else this_run
+            run.replaced = set(kept["doc_id"])
+        change = _change(run, stage, table, output.made[table], kept, examined, carried, resumed)
+        run.changes[table] = change
+        run.tables[table] = (change.rows if change is not None
+                             else _whole_table(run, stage, table, kept, examined, carried, resumed))
+        output.kept[table] = kept
 
 
-def _input(run: Run, stage: Stage) -> tuple[list[dict], set]:
-    """The rows the stage must process, and the units whose earlier rows carry over."""
+def _context(run: Run, table: str, made: pd.DataFrame, draft: Change | None,
+             carried: set) -> GateContext:
+    """What the gates' derived checks may read: the release being built (with this run's
+    rows of `table` as `draft` would put them in) and the previous release, both lazily (the
+    columns and articles a check asks for)."""
+    building = ReleaseView(run.previous, {**run.tables, table: made},
+                           {**run.changes, table: draft})
+    return GateContext(building, ReleaseView(run.previous, {}, {}), run.same_gates(),
+                       frozenset(carried), run.workers)
+
+
+def _input(run: Run, stage: Stage) -> tuple[list[dict], set, set]:
+    """The rows a per-batch stage must process, the units this run's changes touch
+    (`examined`), and those among them whose earlier rows carry over."""
     if stage.input == "files":
-        return run.file_rows(), set()
-    table = stage.select(run.tables) if stage.select else run.tables[stage.input]
+        return run.file_rows(), set(), set()
+    if stage.batches is None:  # a whole-release stage reads the release itself (`_whole`)
+        return [], set(), set()
+    view = run.view(stage.reads)
+    if stage.select and not (run.built_like_previous(stage.name)
+                             and all(t in run.previous for t in stage.reads)):
+        # other code made the previous rows: the stage selects from the whole release again
+        view = ReleaseView.of({t: view.release(t, stage.reads[t]) for t in stage.reads})
+    table = stage.select(view) if stage.select else view.changed(stage.input)
     if stage.carry == "replace":
         table = table[accumulate.doc_ids_of(table).isin(run.replaced)]
         if stage.input in run.previous:
             stop_if_nothing_new(run, stage, table)
+    examined = set(table[stage.key])
+    for t in stage.reads:  # rows whose inputs changed or went (their old rows go)
+        examined |= key_values(view.changed(t), stage.key)
+        change = run.changes.get(t)
+        if change is not None and change.key == stage.key:
+            examined |= set(change.drop)
     carried = _unchanged(run, stage, table) if stage.carry == "unchanged" else set()
     if carried:
         table = table[~table[stage.key].isin(carried)]
-    return (to_records(table, stage.columns) if stage.batches else []), carried
+    return (to_records(table, stage.columns) if stage.batches else []), examined, carried
 
 
 def _unchanged(run: Run, stage: Stage, table: pd.DataFrame) -> set:
     """Units whose rows the previous release holds, made from the very same input (the columns
-    the stage reads) by the same stage code."""
+    the stage reads) by the same stage code: their rows are read by key, in those columns."""
     if not run.built_like_previous(stage.name) or any(t not in run.previous for t in stage.reads):
         return set()  # other code: every unit is processed again
-    before = stage.select(run.previous) if stage.select else run.previous[stage.input]
+    ids = set(table[stage.key])
+    if not ids:
+        return set()
+    earlier = {t: run.previous.read(t, columns, where=(stage.key, ids))
+               for t, columns in stage.reads.items()}
+    before = stage.select(ReleaseView.of(earlier)) if stage.select else earlier[stage.input]
     now = table[table[stage.key].isin(before[stage.key])].set_index(stage.key)
     before = before.set_index(stage.key).reindex(now.index)
     same = pd.Series(True, index=now.index)
@@ -173,88 +213,77 @@ def _batched(run: Run, stage: Stage, rows: list[dict], n_carried: int) -> dict:
 
 
 def _whole(run: Run, stage: Stage) -> tuple[dict, bool]:
-    """One task over the release so far, resuming from the state the previous release saved
-    for the stage (when it was made by the same code); the new state is saved with this one."""
+    """One task over the release being built (a view: the stage reads its declared columns,
+    or only this run's rows when it resumes), resuming from the state the previous release
+    saved for the stage (when it was made by the same code); the new state is saved with this
+    one."""
     prior = _saved_state(run, stage) if stage.state else None
-    made, state = run_whole.with_options(name=stage.name)(stage, dict(run.tables), prior)
+    made, state = run_whole.with_options(name=stage.name)(stage, run.view(stage.reads), prior)
     if stage.state:
         run.states[stage.name] = (stage.state_key, state)
     made.setdefault("quarantine", pd.DataFrame(columns=QUARANTINE_COLUMNS))
     return made, prior is not None
 
 
-def _release_rows(run: Run, stage: Stage, table: str, this_run: pd.DataFrame, carried: set,
-                  resumed: bool) -> pd.DataFrame:
-    previous = run.previous.get(table)
-    if stage.carry == "replace":
-        return accumulate.merge_table(previous, this_run, run.replaced)
-    if stage.carry == "unchanged":
-        kept = None if previous is None else previous[previous[stage.key].isin(carried)]
-        return accumulate.combine(kept, this_run)
-    if stage.carry == "upsert":  # over the previous rows only when it resumed from their state
-        rows = accumulate.upsert(previous if resumed else None, this_run, stage.key)
-        return rows[rows[stage.key].isin(run.tables[stage.input][stage.key])]
-    return this_run
-
-
-def _change(run: Run, stage: Stage, table: str, release: pd.DataFrame, carried: set,
-            resumed: bool) -> Change | None:
-    """What this run changed in `table` (publishing appends and merges only that), or None
-    when the table is written whole: no previous version (or one without `row_seq`), a
-    whole-release stage, other columns, or a gate that also dropped carried rows (the count of
-    rows says so)."""
-    previous = run.previous.get(table)
-    if (previous is None or SEQUENCE not in previous  # published before row_seq: once whole
-            or set(previous.columns) - {SEQUENCE} != set(release.columns) - {SEQUENCE}):
+def _change(run: Run, stage: Stage, table: str, made: pd.DataFrame, kept: pd.DataFrame,
+            examined: set, carried: set, resumed: bool) -> Change | None:
+    """This run's change to `table`: its gated rows and the keys whose previous rows go
+    (publishing appends and merges only that). None when the table is written whole: no
+    previous version (or one without `row_seq`), other columns, a whole-release stage, or
+    other code (every unit was processed again)."""
+    if table not in run.previous:
         return None
+    published = set(run.previous.columns(table))
+    if SEQUENCE not in published or published - {SEQUENCE} != set(kept.columns) - {SEQUENCE}:
+        return None  # published before row_seq, or with other columns: once whole
     unique = TABLE_KEYS.get(table)
-    # masks and key columns only: no copy of the release's rows but the changed ones
-    if stage.carry == "replace" and "doc_id" in release:
-        key = unique or "doc_id"
-        mine = release["doc_id"].isin(run.replaced)
-        kept = ~previous["doc_id"].isin(run.replaced)
-    elif stage.carry == "unchanged" and stage.key in release:
-        key = stage.key
-        mine = ~release[key].isin(carried)
-        kept = previous[key].isin(carried)
+    if stage.carry == "replace" and "doc_id" in kept:
+        key = unique or "doc_id"  # a replaced document's rows go, unless replaced
+        drop = (run.replaced if key == "doc_id" else
+                set(run.previous.read(table, [key], where=("doc_id", run.replaced))[key]))
+    elif stage.carry == "unchanged" and stage.key in kept and run.built_like_previous(stage.name):
+        key, drop = stage.key, examined - carried
     elif stage.carry == "upsert" and resumed and unique == stage.key:
-        key = stage.key
-        mine = ~release[key].isin(previous[key]) | release[key].isin(run.outputs[stage.name].made[table][key])
-        kept = previous[key].isin(release.loc[~mine, key])
+        key = stage.key  # quarantined rows and rows whose input went go
+        gone = run.changes.get(stage.input)
+        left = set(gone.drop) if gone is not None and gone.key == key else set()
+        kept = kept[~kept[key].isin(left)]
+        drop = set(made[key]) | left
     else:
         return None
-    rows = release[mine]
-    if int(kept.sum()) + len(rows) != len(release):
-        return None
-    gone = set(previous.loc[~kept.to_numpy(), key]) - set(rows[key])
-    return Change(rows, key, drop=tuple(sorted(gone)), unique=key == unique)
+    drop = set(drop) - set(kept[key])
+    return Change(kept, key, drop=tuple(sorted(drop)), unique=key == unique)
 
 
-def _note_rewrite(run: Run, table: str, old: pd.DataFrame, new: pd.DataFrame) -> None:
-    """A stage wrote a new version of a table it reads (dedup: inherited dates and outlets):
-    its changed rows join the table's change (keyed by the table's unique key)."""
-    change, key = run.changes.get(table), TABLE_KEYS.get(table)
-    if change is None or change.key != key or list(old.columns) != list(new.columns):
-        run.changes[table] = None
-        return
-    a, b = old.reset_index(drop=True), new.reset_index(drop=True)
-    differs = pd.Series(False, index=b.index)
-    for column in b.columns:
-        if a[column].equals(b[column]):
-            continue
-        same = [_same(u, v) for u, v in zip(a[column].tolist(), b[column].tolist())]
-        differs |= ~pd.Series(same, index=b.index, dtype=bool)
-    rows = pd.concat([b[b[key].isin(change.rows[key])], b[differs & ~b[key].isin(change.rows[key])]])
-    run.changes[table] = Change(rows, key, drop=change.drop, unique=change.unique)
+def _whole_table(run: Run, stage: Stage, table: str, kept: pd.DataFrame, examined: set,
+                 carried: set, resumed: bool) -> pd.DataFrame:
+    """The whole table when this run's rows cannot be a change: over the previous release's
+    rows that carry over (read in full: a first run of new code, gates or columns)."""
+    if table not in run.previous or stage.carry == "none":
+        return kept
+    if stage.carry == "replace":
+        return accumulate.merge_table(run.previous.read(table), kept, run.replaced)
+    if stage.carry == "unchanged":  # the units this run did not process again carry over
+        return accumulate.combine(run.previous.read(table, without=(stage.key, examined - carried)),
+                                  kept)
+    rows = accumulate.upsert(run.previous.read(table) if resumed else None, kept, stage.key)
+    present = run.view().release(stage.input, [stage.key])[stage.key]
+    return rows[rows[stage.key].isin(present)].reset_index(drop=True)
 
 
-def _same(u, v) -> bool:
-    """Equal cell values: lists read back from Parquet as arrays, every missing value alike."""
-    u, v = (x.tolist() if hasattr(x, "tolist") else x for x in (u, v))
-    if isinstance(u, list) or isinstance(v, list):
-        return u == v
-    missing_u, missing_v = pd.isna(u), pd.isna(v)
-    return missing_u and missing_v if missing_u or missing_v else bool(u == v)
+def _rewrite(run: Run, table: str, rows: pd.DataFrame) -> None:
+    """A stage rewrote rows of a table it reads (dedup: inherited dates and outlets): they
+    replace the rows with the same key in this run's rows (kept in place) or join them."""
+    key = TABLE_KEYS[table]
+    change = run.changes.get(table)
+    if change is not None and change.key != key:  # cannot be merged by its key: once whole
+        run.tables[table], run.changes[table] = run.view().release(table), None
+    merged = accumulate.patch(run.tables[table], rows, key)
+    run.tables[table] = merged
+    if run.changes.get(table) is not None:
+        run.changes[table] = Change(merged, key, drop=tuple(k for k in change.drop
+                                                           if k not in set(rows[key])),
+                                    unique=change.unique)
 
 
 def _saved_state(run: Run, stage: Stage):
@@ -276,7 +305,8 @@ def _saved_state(run: Run, stage: Stage):
 def stop_if_nothing_new(run: Run, stage: Stage, todo: pd.DataFrame) -> None:
     """Stop the run when the latest release already holds every row the stage would process
     (with every column it reads) and every quarantine verdict of the run so far, and was made
-    by the same code and gated by the same suites: re-running would reproduce it row for row."""
+    by the same code and gated by the same suites: re-running would reproduce it row for row.
+    The release is asked for those rows only (a read filtered by their keys)."""
     if not run.built_like_previous(*run.code, suites=True):
         return
 
@@ -286,10 +316,13 @@ def stop_if_nothing_new(run: Run, stage: Stage, todo: pd.DataFrame) -> None:
         return set(pd.util.hash_pandas_object(
             df.reindex(columns=columns).astype(object).fillna("").astype(str), index=False))
 
-    if not keys(todo, stage.columns) <= keys(run.previous[stage.input], stage.columns):
+    held = run.previous.read(stage.input, stage.columns, where=(stage.key, todo[stage.key]))
+    if not keys(todo, stage.columns) <= keys(held, stage.columns):
         return
     verdicts, verdict = pd.concat(run.quarantine) if run.quarantine else None, ["source", "reason"]
-    if verdicts is not None and not keys(verdicts, verdict) <= keys(run.previous.get("quarantine"), verdict):
+    if verdicts is not None and not keys(verdicts, verdict) <= keys(
+            run.previous.read("quarantine", verdict) if "quarantine" in run.previous else None,
+            verdict):
         return
     raise NothingNew(
         f"nothing new: all {len(todo)} {stage.input} and {0 if verdicts is None else len(verdicts)} "

@@ -56,3 +56,17 @@ def upsert(previous: pd.DataFrame | None, current: pd.DataFrame, key: str) -> pd
     if previous is None or previous.empty:
         return current.reset_index(drop=True)
     return combine(previous[~previous[key].isin(current[key])], current)
+
+
+def patch(rows: pd.DataFrame, update: pd.DataFrame, key: str) -> pd.DataFrame:
+    """`rows` with the rows of `update` in place of the rows with the same key (in their
+    position), and `update`'s other rows after them."""
+    if update.empty:
+        return rows
+    replaced = rows[key].isin(update[key])
+    if not replaced.any():
+        return combine(rows, update.reindex(columns=rows.columns))
+    position = pd.Series(range(len(rows)), index=rows[key].to_numpy())
+    merged = pd.concat([rows[~replaced.to_numpy()], update.reindex(columns=rows.columns)])
+    order = merged[key].map(position).fillna(len(rows)).to_numpy()
+    return merged.iloc[pd.Series(order).argsort(kind="stable").to_numpy()].reset_index(drop=True)

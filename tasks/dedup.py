@@ -398,13 +398,23 @@ class DedupIndex:
     row-aligned). No bodies: an old article a new one must be verified against is read from
     where the release keeps it (`fetch`: article ids -> bodies, e.g. the articles table; the
     articles passed to `dedup_articles` are looked in first). `bodies` keeps the normalised
-    bodies this process already has (never saved). On disk: state.parquet, signatures.npy
-    (memory-mapped when loaded), params.json: ~350 bytes per article (`nbytes`)."""
+    bodies this process already has (never saved).
+
+    Saved as segments, one folder per release: a release's folder holds only its new rows
+    (state and signatures) and the old rows whose assignment it changed, and names the
+    folders before it (`segments.json`, oldest first); loading replays them. A folder without
+    `segments.json` (a full copy, as releases before segments saved it) is one segment. Every
+    `MAX_SEGMENTS` a full copy is saved again, so a load reads a bounded number of folders.
+    ~350 bytes per article on disk (`nbytes`)."""
     state: pd.DataFrame
     signatures: np.ndarray
     bodies: dict[str, str] = field(default_factory=dict)
     params: dict = field(default_factory=lambda: current_params())
     fetch: BodyFetch | None = None
+    # the saved folders this index was loaded from (oldest first) and a hash per row of the
+    # state as loaded: what a save need not write again
+    segments: tuple[Path, ...] = ()
+    loaded: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
 
     @classmethod
     def empty(cls) -> "DedupIndex":
@@ -413,18 +423,35 @@ class DedupIndex:
     def __len__(self) -> int:
         return len(self.state)
 
+    def grown(self, state: pd.DataFrame, signatures: np.ndarray, bodies: dict) -> "DedupIndex":
+        """This index with more rows (and some rows changed): saved as a segment over it."""
+        return DedupIndex(state, signatures, bodies, self.params, self.fetch, self.segments,
+                          self.loaded)
+
     def save(self, directory: str | Path) -> Path:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        self.state.to_parquet(directory / "state.parquet", index=False)
-        np.save(directory / "signatures.npy", np.ascontiguousarray(self.signatures))
+        base = len(self.loaded)
+        over = [d.name for d in self.segments]
+        if (not over or len(over) >= MAX_SEGMENTS or base > len(self.state)
+                or any(d.parent != directory.parent for d in self.segments)):
+            over, base, rows = [], 0, self.state  # a full copy
+        else:  # the new rows, then the old rows that changed since it was loaded
+            changed = _row_hashes(self.state.iloc[:base]) != self.loaded
+            rows = pd.concat([self.state.iloc[base:], self.state.iloc[:base][changed]])
+        rows.to_parquet(directory / "state.parquet", index=False)
+        np.save(directory / "signatures.npy", np.ascontiguousarray(self.signatures[base:]))
         (directory / "params.json").write_text(json.dumps(self.params, indent=2))
+        if over:
+            (directory / SEGMENTS).write_text(json.dumps(
+                {"segments": over, "new_rows": len(self.state) - base}, indent=2))
         return directory
 
     @staticmethod
     def nbytes(directory: str | Path) -> int:
-        """Bytes the saved index takes on disk."""
-        return sum(f.stat().st_size for f in Path(directory).iterdir() if f.is_file())
+        """Bytes the saved index takes on disk (with the segments it builds on)."""
+        return sum(f.stat().st_size for d in _segment_dirs(Path(directory))
+                   for f in d.iterdir() if f.is_file())
 
     @classmethod
     def load(cls, directory: str | Path, fetch: BodyFetch | None = None) -> "DedupIndex":
@@ -433,11 +460,40 @@ class DedupIndex:
         if params != current_params():
             raise ValueError(f"dedup index built with {params}, code uses {current_params()}: "
                              "signatures are incompatible, rebuild the index")
-        state = pd.read_parquet(directory / "state.parquet")
+        dirs = _segment_dirs(directory)
+        parts, signatures, changed = [], [], []
+        for d in dirs:
+            rows = pd.read_parquet(d / "state.parquet")
+            sigs = np.load(d / "signatures.npy", mmap_mode="r")
+            parts.append(rows.iloc[:len(sigs)])
+            changed.append(rows.iloc[len(sigs):])
+            signatures.append(sigs)
+        state = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        later = pd.concat(changed, ignore_index=True).drop_duplicates("article_id", keep="last")
+        if len(later):  # old rows a later segment changed: in place (first-seen order kept)
+            at = pd.Index(state["article_id"]).get_indexer(later["article_id"])
+            state.iloc[at[at >= 0]] = later[at >= 0].to_numpy()
         state = state.astype(object).where(state.notna(), None).astype(
             {"norm_len": int, "similarity": float, "jaccard": float})
-        return cls(state, np.load(directory / "signatures.npy", mmap_mode="r"), params=params,
-                   fetch=fetch)
+        return cls(state, signatures[0] if len(signatures) == 1 else np.concatenate(signatures),
+                   params=params, fetch=fetch, segments=tuple(dirs), loaded=_row_hashes(state))
+
+
+SEGMENTS = "segments.json"  # in a saved index's folder: the folders it builds on
+MAX_SEGMENTS = 30  # folders a load replays at most: then a full copy is saved
+
+
+def _segment_dirs(directory: Path) -> list[Path]:
+    """The folders a saved index is made of, oldest first (itself last)."""
+    listed = directory / SEGMENTS
+    if not listed.exists():
+        return [directory]
+    return [directory.parent / name for name in json.loads(listed.read_text())["segments"]] + [directory]
+
+
+def _row_hashes(state: pd.DataFrame) -> np.ndarray:
+    """A hash per row of the state, the same for equal values however they are held."""
+    return pd.util.hash_pandas_object(state[_STATE_COLUMNS].astype(str), index=False).to_numpy()
 
 
 def current_params() -> dict:
@@ -622,7 +678,7 @@ def dedup_articles(articles: pd.DataFrame, prior: DedupIndex | None = None) -> D
     after = state.iloc[touched]
     changed = is_new[touched] | _row_changed(before, after)
     known = {**bodies.known, **dict(zip(state["article_id"].iloc[n_old:], new_bodies))}
-    index = DedupIndex(state[_STATE_COLUMNS].copy(), sigs, known, fetch=prior.fetch)
+    index = prior.grown(state[_STATE_COLUMNS].copy(), sigs, known)
     # inheritance over every cluster, not only touched ones: an article cleaned again in this
     # run arrives with its own metadata and must get its cluster's inherited values back
     return DedupResult(_cluster_rows(after, changed), index, _articles_update(index.state), stats)
@@ -802,17 +858,26 @@ def inherit_metadata(articles: pd.DataFrame, articles_update: pd.DataFrame) -> p
     return out
 
 
-def dedup_stage(tables: dict[str, pd.DataFrame], prior: DedupIndex | None):
-    """The stage's function: the release's articles clustered (against `prior`, the index the
-    previous release saved); canonicals inherit metadata from their cluster."""
-    result = dedup_articles(tables["articles"], prior)
-    articles = inherit_metadata(tables["articles"], result.articles_update)
-    return {"clusters": result.clusters, "articles": articles}, result.index
+def dedup_stage(tables, prior: DedupIndex | None):
+    """The stage's function: this run's articles clustered against `prior`, the index the
+    previous release saved (without one: every article of the release); returns the cluster
+    rows that are new or changed and the articles whose inherited metadata changed (every
+    column: they replace their rows). `tables`: a tasks.reader.ReleaseView."""
+    result = dedup_articles(tables["articles"] if prior is None else tables.changed("articles"),
+                            prior)
+    update = result.articles_update
+    now = tables.lookup("articles", "article_id", update["article_id"], UPDATE_COLUMNS)
+    after = inherit_metadata(now, update)[UPDATE_COLUMNS[1:]]
+    before = now[UPDATE_COLUMNS[1:]].astype(object)
+    same = ((before == after) | (before.isna() & after.isna())).all(axis=1).to_numpy()
+    changed = tables.lookup("articles", "article_id", now["article_id"][~same])  # every column
+    return {"clusters": result.clusters, "articles": inherit_metadata(changed, update)}, result.index
 
 
 def _counts(output, tables) -> list[tuple[str, int]]:
-    n_canonical = int(tables["clusters"]["is_canonical"].astype(bool).sum())
-    return [("canonical articles", n_canonical), ("duplicates", len(tables["clusters"]) - n_canonical)]
+    flags = tables.release("clusters", ["is_canonical"])["is_canonical"]
+    n_canonical = int(flags.astype(bool).sum())
+    return [("canonical articles", n_canonical), ("duplicates", len(flags) - n_canonical)]
 
 
 STAGE = Stage(

@@ -23,6 +23,7 @@ import logging
 import os
 import re
 import shutil
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -34,6 +35,7 @@ import pandera.pandas as pa
 from newsgate import package_dir
 from newsgate.schemas.contract import QUARANTINE_COLUMNS
 from newsgate.schemas.tables import SCHEMAS
+from newsgate.tasks.reader import rows_of
 
 EXPECTATIONS_DIR = package_dir("expectations")
 # what the checks depend on besides the suites: this module, the pandera models, and what the
@@ -102,7 +104,9 @@ class GateResult:
 
 @dataclass
 class GateContext:
-    """What a gate's derived checks may need from outside the table."""
+    """What a gate's derived checks may need from outside the table: the release so far and
+    the previous release, as whole frames (tests) or tasks.reader.ReleaseViews (a run: read
+    lazily, only the columns and articles a check asks for, see `read`)."""
     tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)  # the release so far
     previous: Mapping[str, pd.DataFrame] = field(default_factory=dict)  # the previous release
     # the previous release was gated by these very checks (same gate code, rules and suites):
@@ -117,6 +121,12 @@ class GateContext:
 
     def map_chunks(self, fn, items: list) -> list:
         return self.workers.map_chunks(fn, items) if self.workers is not None else fn(items)
+
+    @staticmethod
+    def read(tables: Mapping, table: str, columns: list[str], articles=None) -> pd.DataFrame | None:
+        """`columns` of `table` in `tables` (`ctx.tables` or `ctx.previous`), only the rows
+        of `articles` (ids) when given; None when there is no such table."""
+        return rows_of(tables, table, columns, None if articles is None else "article_id", articles)
 
 
 # ---------------------------------------------------------------- derived check columns
@@ -146,8 +156,9 @@ def _span_matches(df: pd.DataFrame, bodies: pd.Series, quoted: str,
     return matches
 
 
-def _bodies(ctx: GateContext) -> pd.Series:
-    articles = ctx.tables.get("articles")
+def _bodies(ctx: GateContext, df: pd.DataFrame) -> pd.Series:
+    """The bodies of the articles `df`'s rows quote, by article_id."""
+    articles = ctx.read(ctx.tables, "articles", ["article_id", "body"], df["article_id"].unique())
     if articles is None or articles.empty:
         return pd.Series(dtype=object)
     return articles.set_index("article_id")["body"]
@@ -164,14 +175,17 @@ def _derive_articles(df: pd.DataFrame, ctx: GateContext) -> dict:
     regexes: ~0.9 s for the bench corpus). The change of the full-date share against the
     previous release's articles (0 without one) is the same value on every row."""
     from newsgate.tasks.clean.rules import count_boilerplate
-    before = ctx.previous.get("articles") if ctx.same_gates else None
+    before = (ctx.read(ctx.previous, "articles", ["article_id", "body"], df["article_id"])
+              if ctx.same_gates else None)
     verified = {} if before is None else dict(zip(before["article_id"], before["body"]))
     bodies = df["body"].tolist()
     todo = [i for i, (a, b) in enumerate(zip(df["article_id"], bodies)) if verified.get(a) != b]
     hits = np.zeros(len(df), dtype=int)
     hits[todo] = ctx.map_chunks(count_boilerplate, [bodies[i] for i in todo])
-    previous = ctx.previous.get("articles")
-    share = full_date_share(df["published_date"]) if "published_date" in df else 0.0
+    previous = ctx.read(ctx.previous, "articles", ["published_date"])
+    release = ctx.read(ctx.tables, "articles", ["published_date"]) if "published_date" in df else None
+    release = df if release is None or not len(release) else release  # (a test's lone frame)
+    share = full_date_share(release["published_date"]) if "published_date" in df else 0.0
     before = share
     if previous is not None and len(previous) and "published_date" in previous:
         before = full_date_share(previous["published_date"])
@@ -180,30 +194,35 @@ def _derive_articles(df: pd.DataFrame, ctx: GateContext) -> dict:
 
 
 def _derive_clusters(df: pd.DataFrame, ctx: GateContext) -> dict:
+    """(One canonical per cluster is table-wide: an invariant, tasks/invariants.py.)"""
     from newsgate.tasks.dedup import NEAR_THRESHOLD as threshold
-    canon = df.groupby("cluster_id")["is_canonical"].transform("sum").astype(int)
-    canonical_rows = set(df.loc[df["is_canonical"].astype(bool), "article_id"])
-    return {
-        "canonicals_in_cluster": canon,
-        "canonical_is_canonical": df["canonical_id"].isin(canonical_rows),
-        "similarity_meets_threshold": (df["kind"] != "near") | (df["similarity"] >= threshold),
-    }
+    return {"similarity_meets_threshold": (df["kind"] != "near") | (df["similarity"] >= threshold)}
 
 
-def _drift(df: pd.DataFrame, before: pd.DataFrame | None, share_of: str | None) -> dict:
-    """Drift against the previous release (`before`: the same table as published):
-    `share_drift` names, on its rows, a value of `share_of` whose share of the rows left the band;
-    `per_article_drift` is set on every row when facts per article left it ('' = within)."""
+def _drift(df: pd.DataFrame, ctx: GateContext, table: str, share_of: str | None) -> dict:
+    """Drift of the release being built against the previous release (the same table as
+    published), both read in the two columns it needs: `share_drift` names, on `df`'s rows, a
+    value of `share_of` whose share of the rows left the band; `per_article_drift` is set on
+    every row when facts per article left it ('' = within)."""
     from newsgate.tasks.extract import sense
+    columns = ["article_id", *filter(None, [share_of])]
+    before = ctx.read(ctx.previous, table, columns)
     if before is None or before.empty:
         return {"share_drift": pd.Series("", index=df.index), "per_article_drift": pd.Series("", index=df.index)}
+    now = ctx.read(ctx.tables, table, columns)
+    now = df if now is None or not len(now) else now  # (a test's lone frame)
     share = pd.Series("", index=df.index)
     if share_of is not None and share_of in before:
-        offenders = sense.share_drift(df[share_of].fillna("").tolist(), before[share_of].fillna("").tolist())
+        offenders = sense.share_drift(_counts(now[share_of].fillna("")), _counts(before[share_of].fillna("")))
         # every row of an offending value carries the whole finding, top offenders first
         share = df[share_of].fillna("").isin(list(offenders)).map({True: "; ".join(offenders.values()), False: ""})
-    per_article = sense.per_article_drift(df["article_id"].tolist(), before["article_id"].tolist())
+    per_article = sense.per_article_drift(_counts(now["article_id"]), _counts(before["article_id"]))
     return {"share_drift": share, "per_article_drift": pd.Series(per_article, index=df.index)}
+
+
+def _counts(values: pd.Series) -> Counter:
+    """Rows per value, counted column-wise (a release's column, not a list of its values)."""
+    return Counter(values.value_counts().to_dict())
 
 
 def _derive_stories(df: pd.DataFrame, ctx: GateContext) -> dict:
@@ -228,23 +247,25 @@ def _derive_stories(df: pd.DataFrame, ctx: GateContext) -> dict:
 def _derive_mentions(df: pd.DataFrame, ctx: GateContext) -> dict:
     is_place = df["kind"] == "place"
     return {
-        "span_matches": _span_matches(df, _bodies(ctx), "text", ctx.verified_articles()),
+        "span_matches": _span_matches(df, _bodies(ctx, df), "text", ctx.verified_articles()),
         "place_resolved": ~is_place | df["normalized"].notna(),
-        **_drift(df, ctx.previous.get("mentions"), "kind"),
+        **_drift(df, ctx, "mentions", "kind"),
     }
 
 
 def _derive_facts(table: str, share_of: str | None):
     """Derived columns of a fact table that quotes its evidence: span check and drift."""
     def derive(df: pd.DataFrame, ctx: GateContext) -> dict:
-        return {"span_matches": _span_matches(df, _bodies(ctx), "evidence", ctx.verified_articles()),
-                **_drift(df, ctx.previous.get(table), share_of)}
+        return {"span_matches": _span_matches(df, _bodies(ctx, df), "evidence", ctx.verified_articles()),
+                **_drift(df, ctx, table, share_of)}
     return derive
 
 
 def _derive_region_stats(df: pd.DataFrame, ctx: GateContext) -> dict:
     from newsgate.tasks.aggregate import reconcile
-    problems = reconcile(df, ctx.tables.get("projects", pd.DataFrame()))
+    from newsgate.tasks.aggregate import RECONCILE_COLUMNS
+    projects = ctx.read(ctx.tables, "projects", list(RECONCILE_COLUMNS))
+    problems = reconcile(df, pd.DataFrame() if projects is None else projects)
     return {"reconciles": pd.Series(not problems, index=df.index, dtype=bool)}
 
 

@@ -815,5 +815,4 @@ STAGE = Stage(
     key="path", writes={"documents": DOCUMENT_COLUMNS},
     code=("newsgate.tasks.ingest", "newsgate.schemas.contract"),
     carry="replace", batches=Batches(in_workers=False), dtypes=DOCUMENT_DTYPES,
-    join=_join_batches, counts=_inputs,
-    gate_release=False)  # a release's documents were gated when they were read
+    join=_join_batches, counts=_inputs)

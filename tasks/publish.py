@@ -292,14 +292,16 @@ class Lake:
             raise KeyError(f"table {table!r} is not in release {manifest['release_id']}")
         return self.read_version(table, entry["version"]).to_pandas()
 
-    def read_version(self, table: str, version: int, columns: list[str] | None = None) -> pa.Table:
+    def read_version(self, table: str, version: int, columns: list[str] | None = None,
+                     filter: ds.Expression | None = None) -> pa.Table:
         """One Delta version of a table as Arrow, in `SEQUENCE` order (appends and merges put
-        rows in new files, and files come back in no particular order)."""
+        rows in new files, and files come back in no particular order): only `columns` (the
+        others are never decoded) of the rows `filter` keeps (pushed into the scan)."""
         dataset = DeltaTable(str(self.lake_dir / table), version=version).to_pyarrow_dataset()
         names = dataset.schema.names
         wanted = None if columns is None else [c for c in columns if c in names] + (
             [SEQUENCE] if SEQUENCE in names and SEQUENCE not in columns else [])
-        arrow = dataset.to_table(columns=wanted)
+        arrow = dataset.to_table(columns=wanted, filter=filter)
         if SEQUENCE in names:
             arrow = arrow.sort_by(SEQUENCE)
             if columns is not None and SEQUENCE not in columns:
@@ -328,18 +330,21 @@ class Lake:
         files, its dedup index) and check each Delta version holds exactly those files."""
         return self._verify(self.manifest(release_id, uncommitted=uncommitted))
 
-    def check(self, manifest: dict, tables: list[str] | None = None) -> None:
-        found = self._verify(manifest, tables)
+    def check(self, manifest: dict, tables: list[str] | None = None, state: bool | None = None) -> None:
+        """Raise `ReleaseCorrupted` unless the files of `tables` (default: all) and, with
+        `state` (default: when all tables are checked), the state files match the manifest."""
+        found = self._verify(manifest, tables, state)
         if found.problems:
             more = len(found.problems) - 1
             raise ReleaseCorrupted(
                 f"release {found.release_id} is damaged: {found.problems[0]}"
                 + (f" (and {more} more: newsgate verify --release {found.release_id})" if more else ""))
 
-    def _verify(self, manifest: dict, tables: list[str] | None = None) -> Verification:
+    def _verify(self, manifest: dict, tables: list[str] | None = None,
+                state: bool | None = None) -> Verification:
         found = Verification(manifest["release_id"])
         expected: dict[str, tuple[str, str]] = {}  # path under root -> (whose, sha256)
-        for table in tables or manifest["tables"]:
+        for table in manifest["tables"] if tables is None else tables:
             entry = manifest["tables"].get(table) or {}
             if "files" not in entry:
                 found.unverified.append(table)
@@ -355,7 +360,7 @@ class Lake:
                                       f"{entry['version']} but not in the manifest")
             expected.update({path: (f"table {table}", digest)
                              for path, digest in entry["files"].items()})
-        if tables is None:
+        if tables is None if state is None else state:
             expected.update({path: ("dedup state", digest)
                              for path, digest in (manifest.get("state_files") or {}).items()})
         paths = sorted(expected)
@@ -512,12 +517,15 @@ class Lake:
             audit(entries)
         state = sorted(str(p.relative_to(self.root))
                        for p in (self.root / "state").glob(f"*/{release_id}/**/*") if p.is_file())
+        known = self.manifest(previous).get("state_files") or {} if previous else {}
+        state_files = {**self._checksums(state), **{  # the earlier segments it builds on
+            path: known.get(path) or self._sha256(path) for path in self._segment_files(release_id)}}
         manifest = {
             "release_id": release_id,
             "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "previous": previous,
             "tables": entries,
-            "state_files": self._checksums(state),
+            "state_files": state_files,
             **meta,
         }
         _atomic_write(self._manifest_path(release_id),
@@ -525,6 +533,20 @@ class Lake:
         _atomic_write(self.releases_dir / LATEST, release_id + "\n")  # the commit
         self._record_commit(release_id, previous)
         return manifest
+
+    def _segment_dirs(self, state_dir: Path) -> list[Path]:
+        """The earlier folders a state folder builds on: those its `segments.json` names
+        (siblings, oldest first; a state saved in segments, like the dedup index)."""
+        listed = state_dir / "segments.json"
+        if not listed.is_file():
+            return []
+        return [state_dir.parent / name for name in json.loads(listed.read_text())["segments"]]
+
+    def _segment_files(self, release_id: str) -> list[str]:
+        """Files of the earlier segments the release's state folders build on."""
+        return sorted(str(f.relative_to(self.root))
+                      for d in (self.root / "state").glob(f"*/{release_id}")
+                      for segment in self._segment_dirs(d) for f in segment.iterdir() if f.is_file())
 
     def _rewind(self, table: str, entry: dict | None) -> None:
         """Put the table's head back at the version the previous release names, when a run
@@ -674,7 +696,9 @@ class Lake:
         """Delete the data files and dedup-index folders no kept release names."""
         needed = {path for m in kept for entry in m["tables"].values()
                   for path in entry.get("files", {})}
-        needed |= {str(Path(m[k])) for m in kept for k in m if k.endswith("_index")}
+        indexes = [self.root / m[k] for m in kept for k in m if k.endswith("_index")]
+        needed |= {str(d.relative_to(self.root))
+                   for index in indexes for d in [index, *self._segment_dirs(index)]}
         unverified = [t for m in kept for t, e in m["tables"].items() if "files" not in e]
         if unverified:  # releases from before checksums: which files they need is unknown
             return [f"vacuum skipped: releases without file lists ({', '.join(sorted(set(unverified)))})"]

@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from newsgate.tasks.gates import CheckResult, GateResult
+from newsgate.tasks.reader import rows_of
 from newsgate.tasks.report_changes import Changes, changes
 from newsgate.tasks.report_html import (cell, details, esc, marked_all, marked_span, plain,
                                         side_by_side_diff, svg_bar_chart, table)
@@ -139,11 +140,8 @@ def _fact_sentence(row, bodies: dict) -> str:
 
 
 def _bodies(tables: dict, article_ids) -> dict:
-    articles = tables.get("articles")
-    if articles is None or not len(articles):
-        return {}
-    wanted = articles[articles["article_id"].isin(set(article_ids))]
-    return dict(zip(wanted["article_id"], wanted["body"]))
+    wanted = rows_of(tables, "articles", ["article_id", "body"], "article_id", article_ids)
+    return {} if wanted is None else dict(zip(wanted["article_id"], wanted["body"]))
 
 
 def _facts_item(name: str, rows: pd.DataFrame, tables: dict) -> str:
@@ -246,8 +244,8 @@ def _changes_section(found: Changes | None, tables: dict) -> str:
     listed = f": {esc(named)}{more}" if named else ""
     parts.append(f"<p><b>{len(found.new_sources):,} new sources</b>{listed}</p>")
     if len(found.clusters):
-        titles = _titles(tables)
         top = found.clusters.head(SAMPLES)
+        titles = _titles(tables, top["canonical_id"])
         parts.append(f"<p><b>{len(found.clusters):,} duplicate clusters new or grown</b>, "
                      "largest growth first:</p>")
         parts.append(table(["cluster", "canonical title", "articles before", "now"],
@@ -261,11 +259,9 @@ def _changes_section(found: Changes | None, tables: dict) -> str:
     return "".join(parts) + "</section>"
 
 
-def _titles(tables: dict) -> dict:
-    articles = tables.get("articles")
-    if articles is None or not len(articles):
-        return {}
-    return dict(zip(articles["article_id"], articles["title"]))
+def _titles(tables: dict, article_ids) -> dict:
+    found = rows_of(tables, "articles", ["article_id", "title"], "article_id", article_ids)
+    return {} if found is None else dict(zip(found["article_id"], found["title"]))
 
 
 # ------------------------------------------------------------------ gates, evidence, charts

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from newsgate.tasks.release_diff import diff_frames
+from newsgate.tasks.release_diff import diff_frames, diff_table
 
 TOP_CHANGES = 5  # clusters and regions listed; new sources are counted, the first few named
 
@@ -69,9 +69,43 @@ def region_moves(old: dict, new: dict, limit: int = TOP_CHANGES) -> pd.DataFrame
 
 def changes(previous_release: str | None, old: dict, new: dict) -> Changes | None:
     """The changes of `new` against the release `previous_release` (tables `old`); None when
-    there is no previous release or nothing was built to compare."""
+    there is no previous release or nothing was built to compare. `new` may be a run's
+    tasks.reader.ReleaseView (and `old` the previous release's): then only the rows the run
+    changed are compared, and the previous rows they replace read by key."""
     if not previous_release or not new:
         return None
+    if hasattr(new, "changes"):
+        return _changed_by_run(previous_release, old, new)
     rows = diff_frames({t: old[t] for t in new if t in old}, new)
     return Changes(previous_release, rows, new_sources(old, new),
                    cluster_growth(old, new), region_moves(old, new))
+
+
+def _changed_by_run(previous_release: str, old, new) -> Changes:
+    rows = {t: _rows_changed(t, old, new) for t in sorted(set(new) | set(old))}
+    documents = new.changed("documents")
+    sources = set(documents["source"]) if "source" in documents else set()
+    seen = old.lookup("documents", "source", sources, ["source"]) if sources else None
+    grown = set(new.changed("clusters").get("cluster_id", ()))
+    touched = [{"clusters": v.lookup("clusters", "cluster_id", grown,
+                                     ["cluster_id", "canonical_id", "article_id"])}
+               for v in (old, new)] if grown else [{}, {}]
+    return Changes(previous_release, rows,
+                   sorted(sources - (set(seen["source"]) if seen is not None else set())),
+                   cluster_growth(*touched), region_moves(old, new))
+
+
+def _rows_changed(table: str, old, new) -> dict[str, int]:
+    """Rows added, removed, changed and unchanged: a table this run did not touch is
+    unchanged; one it holds whole is compared whole; of one it changed, its rows are compared
+    with the previous rows of the same keys, the others are unchanged."""
+    published = old.previous.rows(table)
+    if table not in new.tables:
+        return {"added": 0, "removed": 0, "changed": 0, "unchanged": published}
+    if new.whole(table):
+        return diff_table(table, old.get(table), new.tables[table])
+    change = new.changes[table]
+    before = old.lookup(table, change.key, set(change.rows[change.key]) | set(change.drop))
+    found = diff_table(table, before, change.rows)
+    found["unchanged"] += published - len(before)
+    return found

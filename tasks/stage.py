@@ -45,7 +45,9 @@ class Stage:
     """One stage of the pipeline, declared next to its code (see this module's docstring)."""
     name: str
     # batches: list of row dicts -> {table: list of row dicts} ("quarantine" for rejected input);
-    # whole-release stages: (tables, saved state or None) -> ({table: DataFrame}, new state)
+    # whole-release stages: (tables, saved state or None) -> ({table: DataFrame}, new state),
+    # `tables` a tasks.reader.ReleaseView: `tables[t]` the release in the columns `reads`
+    # declares, `tables.changed(t)` this run's rows, `tables.lookup(t, column, keys)` by key
     function: Callable
     reads: Mapping[str, Sequence[str]]  # table -> columns the function reads; the first: its input
     key: str  # the column naming one unit of input (the carry-over is per unit)
@@ -56,16 +58,14 @@ class Stage:
     carry: Carry = "none"
     batches: Batches | None = None  # None: once over the whole release, in the flow's process
     dtypes: Mapping[str, str] = field(default_factory=dict)  # column -> dtype of the frames built
-    # the input rows, when not all of the read table: (tables) -> DataFrame
+    # the input rows, when not all of this run's rows of the read table: (ReleaseView) ->
+    # DataFrame (a view over only the changed rows, or over the whole release for new code)
     select: Callable[[Mapping[str, Any]], Any] | None = None
     state: type | None = None  # what the stage saves with each release (`save(dir)`, `load(dir)`)
     # how the rows of all batches are joined (default: one batch's after the other's)
     join: Callable[[dict[str, list[dict]]], dict[str, list[dict]]] | None = None
     warm: tuple[str, ...] = ()  # "module:function"s a worker process calls before its first batch
-    # gate what the release will hold (True), or only this run's rows before they join it
-    # (ingest: a release's documents were gated when they were read)
-    gate_release: bool = True
-    # extra funnel lines: (what the stage did in this run, the release's tables) -> [(label, n)]
+    # extra funnel lines: (what the stage did in this run, the release: a ReleaseView) -> [(label, n)]
     counts: Callable[[Any, Mapping[str, Any]], list[tuple[str, int]]] | None = None
 
     @property

@@ -537,6 +537,9 @@ def canonical_articles(articles: pd.DataFrame, clusters: pd.DataFrame) -> pd.Dat
     return articles[articles["article_id"].isin(canonical)]
 
 
+STORY_INPUTS = ("article_id", "doc_id", "title", "body", "published_date")
+
+
 def build_stories(articles: pd.DataFrame, clusters: pd.DataFrame,
                   prior: StoryIndex | None = None) -> StoryResult:
     """Stories over the canonical articles of `clusters`, also against `prior` (the published
@@ -554,6 +557,10 @@ def build_stories(articles: pd.DataFrame, clusters: pd.DataFrame,
         else:
             fps[aid] = fingerprint(aid, row.title, row.body, row.published_date)
             new.add(aid)
+    # canonicals whose article was not passed (unchanged since `prior`): their fingerprints
+    for aid in clusters.loc[clusters["is_canonical"].astype(bool), "article_id"].astype(str):
+        if aid not in fps and aid in prior.fingerprints:
+            fps[aid] = prior.fingerprints[aid]
     # first-seen order: indexed articles first (their order), then this run's
     order = [a for a in prior.fingerprints if a in fps] + [a for a in fps if a not in prior.fingerprints]
     rows = {aid: i for i, aid in enumerate(order)}
@@ -690,18 +697,28 @@ def _row(story_id: str, article_id: str, relation: str, score: float, evidence: 
 # ---- the declared stage ---------------------------------------------------------------------------
 def stories_stage(tables, prior: StoryIndex | None):
     """The stage's function: the release's stories, resuming from the index the previous
-    release saved (when the same code made it); the new index is saved with this release."""
-    result = build_stories(tables["articles"], tables["clusters"], prior)
+    release saved (when the same code made it); the new index is saved with this release.
+    Resuming, only the canonical articles the index has no fingerprint of and this run's are
+    read (`tables`: a tasks.reader.ReleaseView); the others keep their fingerprints."""
+    clusters = tables["clusters"]
+    if prior is None:
+        articles = tables["articles"]
+    else:
+        canonical = set(clusters.loc[clusters["is_canonical"].astype(bool), "article_id"])
+        mine = set(tables.changed("articles")["article_id"])
+        todo = (canonical - prior.fingerprints.keys()) | (canonical & mine)
+        articles = tables.lookup("articles", "article_id", todo, STORY_INPUTS)
+    result = build_stories(articles, clusters, prior)
     return {"stories": result.stories}, result.index
 
 
 def _counts(output, tables) -> list[tuple[str, int]]:
-    return [("distinct stories", int(tables["stories"]["story_id"].nunique()))]
+    return [("distinct stories", int(tables.release("stories", ["story_id"])["story_id"].nunique()))]
 
 
 STAGE = Stage(
     name="stories", function=stories_stage, key="article_id",
-    reads={"articles": ("article_id", "doc_id", "title", "body", "published_date"),
+    reads={"articles": STORY_INPUTS,
            "clusters": ("article_id", "cluster_id", "canonical_id", "is_canonical", "kind",
                         "similarity")},
     writes={"stories": STORY_COLUMNS}, state=StoryIndex, counts=_counts,

@@ -2,6 +2,9 @@
 `maintain`, and table-wide invariants over the Delta tables."""
 from __future__ import annotations
 
+import json
+
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -233,3 +236,45 @@ def test_scale_corpus_is_deterministic_with_a_known_share_of_near_copies():
     assert all(near_pair(a, by_id[a["near_copy_of"]]) for a in near[:50])
     distinct = [a for a in corpus if "near_copy_of" not in a][:60]
     assert not any(near_pair(a, b) for a, b in zip(distinct, distinct[1:]))
+
+
+def test_dedup_index_is_saved_in_segments_that_replay_to_the_index(tmp_path):
+    """Each release saves only its new rows (and the old rows it changed) and names the
+    folders before it; loading replays them into the very index the run held. A full copy
+    (what releases before segments saved) is one segment; each folder stays loadable."""
+    from newsgate.tasks.dedup import SEGMENTS, DedupIndex, dedup_articles
+
+    def articles(bodies: dict[str, str]) -> pd.DataFrame:
+        return pd.DataFrame([{"article_id": a, "doc_id": a.rsplit("-", 1)[0], "seq": 0,
+                              "title": "t", "body": b, "outlet": None, "published_date": None}
+                             for a, b in bodies.items()])
+
+    def text(topic: str, n: int = 8) -> str:
+        return "\n".join(f"第{i}段：{topic}项目建设稳步推进，总投资{i + 3}亿元，计划年内竣工投产。" * 2
+                         for i in range(n))
+
+    state = tmp_path / "state" / "dedup"
+    first = dedup_articles(articles({f"d{i}-0": text(f"城市{i}") for i in range(6)}))
+    first.index.save(state / "rel-1")  # no segments before it: a full copy
+    assert not (state / "rel-1" / SEGMENTS).exists()
+    bodies = {"d1-0": text("城市1")}
+    fetch = lambda ids: {a: bodies.get(a) or text(f"城市{a[1:-2]}") for a in ids}  # noqa: E731
+    second = dedup_articles(articles({"d9-0": text("城市1").replace("竣工投产", "建成投用", 1),
+                                      "d10-0": text("乡镇")}),
+                            DedupIndex.load(state / "rel-1", fetch=fetch))
+    second.index.save(state / "rel-2")
+    assert json.loads((state / "rel-2" / SEGMENTS).read_text())["segments"] == ["rel-1"]
+    saved = pd.read_parquet(state / "rel-2" / "state.parquet")
+    # the two new articles and the old one whose cluster the near copy joined (its size)
+    assert set(saved["article_id"]) <= {"d9-0", "d10-0", "d1-0"} and len(saved) >= 2
+    assert len(np.load(state / "rel-2" / "signatures.npy")) == 2
+    again = DedupIndex.load(state / "rel-2")
+    assert again.state["article_id"].tolist() == [*(f"d{i}-0" for i in range(6)), "d9-0", "d10-0"]
+    assert np.array_equal(again.signatures, second.index.signatures)
+    expected = second.index.state.astype(str).reset_index(drop=True)
+    assert again.state.astype(str).reset_index(drop=True).equals(expected)
+    assert again.state.set_index("article_id").loc["d9-0", "canonical_id"] == "d1-0"
+    # rel-1 reads back as it was saved; the segment is a fraction of a full copy
+    assert DedupIndex.load(state / "rel-1").state["article_id"].tolist() == [f"d{i}-0" for i in range(6)]
+    own = sum(f.stat().st_size for f in (state / "rel-2").iterdir())
+    assert DedupIndex.nbytes(state / "rel-2") > own

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
 from newsgate.schemas.contract import PROJECT_STATUSES, valid_investment
 from newsgate.tasks.stage import Batches, Stage
@@ -223,11 +223,14 @@ def extract_records(articles: list[dict]) -> dict[str, list[dict]]:
     return rows
 
 
-def canonical_articles(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """Extraction works on canonical articles only: aggregates count each story once."""
-    clusters, articles = tables["clusters"], tables["articles"]
-    canonical = clusters.loc[clusters["is_canonical"].astype(bool), "article_id"]
-    return articles[articles["article_id"].isin(canonical)]
+def canonical_articles(tables) -> pd.DataFrame:
+    """Extraction works on canonical articles only: aggregates count each story once. Of the
+    articles this run changed or whose cluster row it changed, those that are canonical
+    (`tables`: a tasks.reader.ReleaseView; read by id)."""
+    touched = set(tables.changed("articles")["article_id"]) | set(tables.changed("clusters")["article_id"])
+    flags = tables.lookup("clusters", "article_id", touched, ["article_id", "is_canonical"])
+    canonical = flags.loc[flags["is_canonical"].astype(bool), "article_id"]
+    return tables.lookup("articles", "article_id", canonical, EXTRACT_INPUTS)
 
 
 STAGE = Stage(

@@ -125,25 +125,33 @@ def _close(a, b) -> bool:
 
 # ------------------------------------------------------------------ drift against the previous release
 
-def share_drift(now: list, before: list) -> dict:
+def _counted(values) -> tuple[Counter, int]:
+    """(count per value, number of rows) of a list of values or of counts (a Counter)."""
+    counts = values if isinstance(values, Counter) else Counter(values)
+    return counts, sum(counts.values())
+
+
+def share_drift(now, before) -> dict:
     """{value: message} for the values (a measure, a kind) whose share of the rows moved by more
-    than SHARE_BAND between two releases; the TOP_OFFENDERS largest moves only."""
-    if len(now) < MIN_ROWS_FOR_DRIFT or len(before) < MIN_ROWS_FOR_DRIFT:
+    than SHARE_BAND between two releases; the TOP_OFFENDERS largest moves only. Each side: the
+    values, or their counts (a Counter: a large table counted column-wise)."""
+    (a, n_now), (b, n_before) = _counted(now), _counted(before)
+    if n_now < MIN_ROWS_FOR_DRIFT or n_before < MIN_ROWS_FOR_DRIFT:
         return {}
-    a, b = Counter(now), Counter(before)
-    moves = {k: a[k] / len(now) - b[k] / len(before) for k in set(a) | set(b)}
+    moves = {k: a[k] / n_now - b[k] / n_before for k in set(a) | set(b)}
     over = sorted((k for k, d in moves.items() if abs(d) > SHARE_BAND), key=lambda k: -abs(moves[k]))
-    return {k: f"{k}: {b[k] / len(before):.0%} of rows -> {a[k] / len(now):.0%} (band ±{SHARE_BAND:.0%})"
+    return {k: f"{k}: {b[k] / n_before:.0%} of rows -> {a[k] / n_now:.0%} (band ±{SHARE_BAND:.0%})"
             for k in over[:TOP_OFFENDERS]}
 
 
-def per_article_drift(now_articles: list, before_articles: list) -> str:
+def per_article_drift(now_articles, before_articles) -> str:
     """A message when facts per article moved by more than a factor PER_ARTICLE_BAND, naming the
-    articles with the most facts now; '' when within the band."""
-    if len(now_articles) < MIN_ROWS_FOR_DRIFT or len(before_articles) < MIN_ROWS_FOR_DRIFT:
+    articles with the most facts now; '' when within the band. Each side: the article ids of
+    the rows, or their counts (a Counter)."""
+    (a, n_now), (b, n_before) = _counted(now_articles), _counted(before_articles)
+    if n_now < MIN_ROWS_FOR_DRIFT or n_before < MIN_ROWS_FOR_DRIFT:
         return ""
-    a, b = Counter(now_articles), Counter(before_articles)
-    rate_now, rate_before = len(now_articles) / len(a), len(before_articles) / len(b)
+    rate_now, rate_before = n_now / len(a), n_before / len(b)
     if 1 / PER_ARTICLE_BAND <= rate_now / rate_before <= PER_ARTICLE_BAND:
         return ""
     top = ", ".join(f"{k} ({n})" for k, n in a.most_common(TOP_OFFENDERS))

@@ -1,0 +1,214 @@
+"""The previous release read lazily, and the release a run builds as a view over it.
+
+    previous = ReleaseReader(lake, manifest)        # nothing read yet
+    previous.read("articles", ["article_id", "doc_id"], where=("doc_id", ids))
+    view = ReleaseView(previous, run.tables, run.changes, reads=stage.reads)
+    view["clusters"]             # the release-to-be's clusters, in the columns the stage reads
+    view.changed("articles")     # this run's new and changed articles
+    view.lookup("articles", "article_id", ids)   # the release-to-be's rows of those articles
+
+A run keeps only what it changes (`run.tables`: new and changed rows; `run.changes`: their key
+and the keys that go). Everything else stays in the previous release's Delta versions and is
+read from there when asked: only the columns asked for (projection) and, given keys, only
+the rows holding them (a filter pushed into the scan). Nothing here reads a whole release.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import pandas as pd
+import pyarrow as pa
+
+from newsgate.tasks.publish import SEQUENCE, Change, Lake, key_in
+
+Keys = tuple[str, Iterable]  # (column, values): the rows whose column holds one of the values
+
+
+class ReleaseReader:
+    """A committed release's tables, read on demand by columns and keys. A table's files are
+    checked against the release's checksums the first time it is read (what a run builds on
+    must be what was published). `reads` records every read (table, columns, filtered, rows)."""
+
+    def __init__(self, lake: Lake | None = None, manifest: dict | None = None):
+        self.lake, self.manifest = lake, manifest
+        self.reads: list[tuple[str, tuple | None, bool, int]] = []
+        self._verified: set[str] = set()
+
+    def __bool__(self) -> bool:
+        return self.manifest is not None
+
+    def __contains__(self, table: str) -> bool:
+        return bool(self) and table in self.manifest["tables"]
+
+    def rows(self, table: str) -> int:
+        return int(self.manifest["tables"][table]["rows"]) if table in self else 0
+
+    def columns(self, table: str) -> list[str]:
+        """The table's columns as published (`row_seq` among them when it has one)."""
+        return self.lake.dataset(table, self.manifest).schema.names if table in self else []
+
+    def arrow(self, table: str, columns: Sequence[str] | None = None, where: Keys | None = None,
+              without: Keys | None = None) -> pa.Table:
+        """`columns` of the rows of `table` (in `row_seq` order) whose `where` column holds one
+        of its values and whose `without` column holds none of its values."""
+        if table not in self:
+            raise KeyError(f"table {table!r} is not in the previous release")
+        if table not in self._verified:
+            self.lake.check(self.manifest, [table])
+            self._verified.add(table)
+        wanted = None if columns is None else [*dict.fromkeys(columns)]
+        conditions = []
+        if where is not None:
+            conditions.append(key_in(where[0], _strings(where[1])))
+        if without is not None:
+            conditions.append(~key_in(without[0], _strings(without[1])))
+        condition = None
+        for c in conditions:
+            condition = c if condition is None else condition & c
+        found = self.lake.read_version(table, self.manifest["tables"][table]["version"],
+                                       wanted, condition)
+        self.reads.append((table, None if wanted is None else tuple(wanted),
+                           condition is not None, found.num_rows))
+        return found
+
+    def read(self, table: str, columns: Sequence[str] | None = None, where: Keys | None = None,
+             without: Keys | None = None) -> pd.DataFrame:
+        return self.arrow(table, columns, where, without).to_pandas()
+
+
+def _strings(values: Iterable) -> pa.Array:
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return values
+    return pa.array(sorted({str(v) for v in values if v is not None}), pa.string())
+
+
+class ReleaseView(Mapping):
+    """The release a run builds: this run's rows (`tables`, with `changes` naming their key and
+    the keys that go) over the previous release's. `view[table]` is the whole table in the
+    columns the stage `reads`; `changed` and `lookup` read no more than their rows."""
+
+    def __init__(self, previous: ReleaseReader, tables: Mapping[str, pd.DataFrame],
+                 changes: Mapping[str, Change | None], reads: Mapping[str, Sequence[str]] = {}):
+        self.previous, self.tables, self.changes, self.reads = previous, tables, changes, reads
+        self._cache: dict[str, pd.DataFrame] = {}
+
+    @classmethod
+    def of(cls, tables: Mapping[str, pd.DataFrame]) -> ReleaseView:
+        """A view over whole tables and no previous release (tests, benchmarks, notebooks)."""
+        return cls(ReleaseReader(), tables, {t: None for t in tables})
+
+    def __getitem__(self, table: str) -> pd.DataFrame:
+        if table not in self:
+            raise KeyError(table)
+        if table not in self._cache:
+            self._cache[table] = self.release(table, self.reads.get(table))
+        return self._cache[table]
+
+    def __iter__(self):
+        return iter(dict.fromkeys([*self.tables, *(self.previous.manifest or {}).get("tables", {})]))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __contains__(self, table: object) -> bool:
+        return table in self.tables or table in self.previous
+
+    def count(self, table: str) -> int:
+        """Rows of the release-to-be's `table` (the previous rows counted from their keys)."""
+        mine = self.tables.get(table)
+        if mine is not None and self.whole(table) or table not in self.previous:
+            return 0 if mine is None else len(mine)
+        gone = self.gone(table)
+        key = gone[0] if gone else self.previous.columns(table)[0]
+        before = self.previous.arrow(table, [key], without=gone if gone and gone[1] else None)
+        return before.num_rows + (0 if mine is None else len(mine))
+
+    def whole(self, table: str) -> bool:
+        """Does this run hold the whole table (no previous rows beneath it)?"""
+        return table in self.tables and self.changes.get(table) is None
+
+    def gone(self, table: str) -> tuple[str, set] | None:
+        """(key, keys): the previous rows this run's rows replace or drop."""
+        change = self.changes.get(table)
+        if change is None:
+            return None
+        return change.key, set(change.drop) | set(change.rows[change.key])
+
+    def release(self, table: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """`columns` (default: all) of the release-to-be's `table`: the previous release's
+        rows this run keeps, then this run's."""
+        mine = self.tables.get(table)
+        if mine is not None and self.whole(table):
+            return mine if columns is None else mine.reindex(columns=list(columns))
+        if table not in self.previous:
+            return mine if mine is not None else pd.DataFrame(columns=list(columns or []))
+        before = self._previous(table, columns, None)
+        if mine is None or not len(mine):
+            return before.reset_index(drop=True)
+        return pd.concat([before, mine.reindex(columns=before.columns)], ignore_index=True)
+
+    def changed(self, table: str) -> pd.DataFrame:
+        """This run's new and changed rows of `table` (all of it when this run holds it whole)."""
+        mine = self.tables.get(table)
+        if mine is None:
+            return pd.DataFrame(columns=list(self.reads.get(table) or []))
+        return mine
+
+    def lookup(self, table: str, column: str, values: Iterable,
+               columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """The release-to-be's rows of `table` whose `column` holds one of `values`."""
+        values = set(values)
+        mine = self.tables.get(table)
+        if mine is not None:
+            mine = mine[mine[column].isin(values)]
+            if columns is not None:
+                mine = mine.reindex(columns=list(columns))
+        if self.whole(table) or table not in self.previous or not values:
+            return mine if mine is not None else pd.DataFrame(columns=list(columns or []))
+        before = self._previous(table, columns, (column, values))
+        if mine is None or not len(mine):
+            return before.reset_index(drop=True)
+        return pd.concat([before, mine.reindex(columns=before.columns)], ignore_index=True)
+
+    def _previous(self, table: str, columns, where: Keys | None) -> pd.DataFrame:
+        """The previous release's rows of `table` that this run neither replaces nor drops."""
+        gone = self.gone(table)
+        extra = [] if gone is None or columns is None else [gone[0]]
+        wanted = None if columns is None else [*columns, *extra]
+        names = self.previous.columns(table)
+        if wanted is not None:
+            wanted = [c for c in dict.fromkeys(wanted) if c in names]
+        found = self.previous.arrow(table, wanted, where, gone if gone and gone[1] else None)
+        if SEQUENCE in found.schema.names and (columns is None or SEQUENCE not in columns):
+            found = found.drop_columns([SEQUENCE])
+        frame = found.to_pandas()
+        if columns is not None:
+            frame = frame.reindex(columns=list(columns))
+        return frame
+
+
+def rows_of(tables: Mapping, table: str, columns: Sequence[str], column: str | None = None,
+            values: Iterable | None = None) -> pd.DataFrame | None:
+    """`columns` of `table` in `tables` (only the rows whose `column` holds one of `values`,
+    when given): read by column and key from a ReleaseView, taken from a frame of a plain dict
+    (tests, notebooks). None when there is no such table."""
+    if table not in tables:
+        return None
+    if isinstance(tables, ReleaseView):
+        return (tables.release(table, columns) if column is None
+                else tables.lookup(table, column, values, columns))
+    df = tables[table]
+    if df is None:
+        return None
+    if column is not None:
+        df = df[df[column].isin(set(values))]
+    return df[[c for c in columns if c in df]]
+
+
+def key_values(frame: pd.DataFrame | None, column: str) -> set:
+    """The distinct values of `column` (an empty set for a missing frame or column)."""
+    if frame is None or column not in frame:
+        return set()
+    return set(frame[column].dropna())
+
+
