@@ -29,6 +29,7 @@ from newsgate.tasks.gates import build_data_docs
 from newsgate.tasks.invariants import check_release
 from newsgate.tasks.publish import Lake
 from newsgate.tasks.reader import ReleaseView
+from newsgate.tasks.report import READS as REPORT_READS
 from newsgate.tasks.report import RunSummary, gate_rows, render_markdown, write_report
 
 CODE_VERSION = "0.1.0"
@@ -145,7 +146,8 @@ def summary(run: Run, status: str, release: str | None) -> RunSummary:
         funnel=run.funnel, gates=run.gates, started_at=run.started_at,
         finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         # the release built and the previous one, read by the report as it needs them
-        blocked_by=run.blocked_by, error=run.error, tables=run.view(), timings=run.timings,
+        blocked_by=run.blocked_by, error=run.error, tables=run.view(REPORT_READS),
+        timings=run.timings,
         previous_release=run.previous_manifest.get("release_id"),
         previous_tables=ReleaseView(run.previous, {}, {}),
         review=run.verdict.record() if run.verdict else None)

@@ -120,6 +120,12 @@ def _check_item(summary: RunSummary, check: CheckResult) -> str:
             f"{_more(f'#gate-{check.table}', f'all checks of {check.table}')}</li>")
 
 
+# the columns the report reads of a run's release (tasks/reader.py: a view read lazily); the
+# bodies it quotes are read by id, only of the articles it shows
+READS = {"articles": ["article_id", "doc_id", "title", "published_date", "outlet"],
+         "documents": ["doc_id", "source"]}
+
+
 def low_confidence(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Per fact table, its rows marked `needs_review` (the extractor was not sure)."""
     out = {}
@@ -307,15 +313,23 @@ def _removals_section(removals: pd.DataFrame | None) -> str:
                  raw={3})
 
 
-def _clusters_section(clusters: pd.DataFrame | None, articles: pd.DataFrame | None) -> str:
+def _shown_articles(tables: dict, article_ids, columns: list[str]) -> pd.DataFrame:
+    """The articles a section shows, by id, indexed by article_id (only those are read)."""
+    found = rows_of(tables, "articles", ["article_id", *columns], "article_id", set(article_ids))
+    found = pd.DataFrame(columns=["article_id"]) if found is None else found
+    return found.set_index("article_id").reindex(columns=columns)
+
+
+def _clusters_section(clusters: pd.DataFrame | None, tables: dict) -> str:
     if clusters is None or clusters.empty:
         return "<p>No clusters.</p>"
     dups = clusters[~clusters["is_canonical"].astype(bool)]
     if dups.empty:
         return f"<p>{len(clusters)} articles, no duplicates.</p>"
-    by_id = (articles if articles is not None else pd.DataFrame(columns=["article_id"])) \
-        .set_index("article_id").reindex(columns=["title", "body"])
     near = dups[dups["kind"] == "near"].sort_values("similarity").head(PAIRS_SHOWN)
+    shown = dups.head(ROWS_SHOWN)
+    by_id = _shown_articles(tables, {*near["canonical_id"], *near["article_id"],
+                                     *shown["canonical_id"], *shown["article_id"]}, ["title", "body"])
     pairs = []
     for r in near.itertuples():
         if r.canonical_id not in by_id.index or r.article_id not in by_id.index:
@@ -327,7 +341,6 @@ def _clusters_section(clusters: pd.DataFrame | None, articles: pd.DataFrame | No
             f"<small>similarity {cell(float(r.similarity))}</small>",
             f'<table class="pair"><tr><th>canonical {esc(r.canonical_id)}</th><th>duplicate '
             f"{esc(r.article_id)}</th></tr><tr><td>{left}…</td><td>{right}…</td></tr></table>"))
-    shown = dups.head(ROWS_SHOWN)
     rows = [[r.canonical_id, by_id["title"].get(r.canonical_id), r.article_id,
              by_id["title"].get(r.article_id), r.kind, float(r.similarity)] for r in shown.itertuples()]
     intro = (f"<p>{len(dups):,} duplicates; the {len(pairs)} least similar near-duplicates side by "
@@ -337,7 +350,7 @@ def _clusters_section(clusters: pd.DataFrame | None, articles: pd.DataFrame | No
         ["canonical", "canonical title", "duplicate", "duplicate title", "kind", "similarity"], rows)
 
 
-def _stories_section(stories: pd.DataFrame | None, articles: pd.DataFrame | None) -> str:
+def _stories_section(stories: pd.DataFrame | None, tables: dict) -> str:
     """Stories that join more than one copy cluster, largest first: one article of each cluster
     side by side (title, date, how it joined and why, the start of its text), shared figures
     marked. Copies inside a cluster are in the duplicate clusters above."""
@@ -350,7 +363,8 @@ def _stories_section(stories: pd.DataFrame | None, articles: pd.DataFrame | None
     shown = counts[counts > 1].sort_values(ascending=False)
     if shown.empty:
         return f"<p>{stories['story_id'].nunique()} stories; none joins two copy clusters.</p>"
-    by_id = articles.set_index("article_id") if articles is not None and not articles.empty else None
+    by_id = _shown_articles(tables, members.loc[members["story_id"].isin(
+        shown.index[:STORIES_SHOWN]), "article_id"], ["title", "published_date", "body"])
     parts = [f"<p>{len(shown)} of {stories['story_id'].nunique()} stories join more than one copy "
              f"cluster; the {min(len(shown), STORIES_SHOWN)} largest, shared figures "
              f"<mark>marked</mark>:</p>"]
@@ -361,7 +375,7 @@ def _stories_section(stories: pd.DataFrame | None, articles: pd.DataFrame | None
         cells = []
         for r in rows.itertuples():
             title = body = date = None
-            if by_id is not None and r.article_id in by_id.index:
+            if r.article_id in by_id.index:
                 title, date = by_id.at[r.article_id, "title"], by_id.at[r.article_id, "published_date"]
                 body = plain(by_id.at[r.article_id, "body"], None)[:EXCERPT_CHARS]
             cells.append(
@@ -502,8 +516,8 @@ def render_html(summary: RunSummary) -> str:
 {_gate_section(summary)}</section>
 {error}
 <h2>Cleaning: removed by rule</h2>{_removals_section(tables.get("removals"))}
-<h2>Duplicate clusters</h2>{_clusters_section(tables.get("clusters"), tables.get("articles"))}
-<h2>Story clusters</h2>{_stories_section(tables.get("stories"), tables.get("articles"))}
+<h2>Duplicate clusters</h2>{_clusters_section(tables.get("clusters"), tables)}
+<h2>Story clusters</h2>{_stories_section(tables.get("stories"), tables)}
 <h2>Extraction coverage</h2>{_coverage_section(tables)}
 <h2>Charts</h2>{_charts_section(tables)}{_trends_section(tables)}
 <h2>Timings</h2>{timings}
