@@ -77,9 +77,12 @@ class ReleaseReader:
 
 
 def _strings(values: Iterable) -> pa.Array:
+    """Key values as the strings `key_in` compares a column cast to string with (a boolean
+    reads "true" / "false", as Arrow casts it)."""
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
         return values
-    return pa.array(sorted({str(v) for v in values if v is not None}), pa.string())
+    return pa.array(sorted({str(v).lower() if isinstance(v, bool) else str(v)
+                            for v in values if v is not None}), pa.string())
 
 
 class ReleaseView(Mapping):
@@ -122,6 +125,11 @@ class ReleaseView(Mapping):
         key = gone[0] if gone else self.previous.columns(table)[0]
         before = self.previous.arrow(table, [key], without=gone if gone and gone[1] else None)
         return before.num_rows + (0 if mine is None else len(mine))
+
+    def columns(self, table: str) -> list[str]:
+        """The columns of the release-to-be's `table`."""
+        mine = self.tables.get(table)
+        return list(mine.columns) if mine is not None else self.previous.columns(table)
 
     def whole(self, table: str) -> bool:
         """Does this run hold the whole table (no previous rows beneath it)?"""
@@ -187,22 +195,24 @@ class ReleaseView(Mapping):
         return frame
 
 
-def rows_of(tables: Mapping, table: str, columns: Sequence[str], column: str | None = None,
+def rows_of(tables: Mapping, table: str, columns: Sequence[str] | None, column: str | None = None,
             values: Iterable | None = None) -> pd.DataFrame | None:
-    """`columns` of `table` in `tables` (only the rows whose `column` holds one of `values`,
-    when given): read by column and key from a ReleaseView, taken from a frame of a plain dict
-    (tests, notebooks). None when there is no such table."""
+    """`columns` (None: all) of `table` in `tables`, only the rows whose `column` holds one of
+    `values` when given: read by column and key from a ReleaseView, taken from a frame of a
+    plain dict (tests, notebooks). None when there is no such table (or no such column)."""
     if table not in tables:
         return None
     if isinstance(tables, ReleaseView):
+        if column is not None and column not in tables.columns(table):
+            return None
         return (tables.release(table, columns) if column is None
                 else tables.lookup(table, column, values, columns))
     df = tables[table]
-    if df is None:
+    if df is None or (column is not None and column not in df):
         return None
     if column is not None:
         df = df[df[column].isin(set(values))]
-    return df[[c for c in columns if c in df]]
+    return df if columns is None else df[[c for c in columns if c in df]]
 
 
 def key_values(frame: pd.DataFrame | None, column: str) -> set:

@@ -123,18 +123,19 @@ def _check_item(summary: RunSummary, check: CheckResult) -> str:
 # the columns the report reads of a run's release (tasks/reader.py: a view read lazily); the
 # bodies it quotes are read by id, only of the articles it shows
 READS = {"articles": ["article_id", "doc_id", "title", "published_date", "outlet"],
-         "documents": ["doc_id", "source"]}
+         "documents": ["doc_id", "source"], "mentions": ["article_id"], "indicators": ["article_id"],
+         "projects": ["article_id", "status", "industry"],
+         "keywords": ["article_id", "keyword", "weight"]}
 
 
 def low_confidence(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """Per fact table, its rows marked `needs_review` (the extractor was not sure)."""
+    """Per fact table, its rows marked `needs_review` (the extractor was not sure): of a run's
+    release, only those rows are read."""
     out = {}
     for name in FACT_LABELS:
-        df = tables.get(name)
-        if df is not None and len(df) and "needs_review" in df:
-            doubtful = df[df["needs_review"].astype(bool)]
-            if len(doubtful):
-                out[name] = doubtful
+        doubtful = rows_of(tables, name, None, "needs_review", [True])
+        if doubtful is not None and len(doubtful):
+            out[name] = doubtful
     return out
 
 

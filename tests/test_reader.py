@@ -120,3 +120,20 @@ def test_a_broken_cluster_of_new_rows_blocks_through_the_invariant(seed_releases
     assert result["status"] == "blocked", result
     assert "one canonical per cluster" in result["error"]
     assert lake.manifest()["tables"]["documents"]["rows"] == 2  # LATEST as it was
+
+
+def test_rows_of_reads_by_key_from_a_view_and_filters_plain_frames(lake):
+    """What the gates and the report use on a run's release or on plain frames: the same rows;
+    a boolean column compares as Arrow casts it (the report's `needs_review` rows)."""
+    from newsgate.tasks.reader import rows_of
+    flags = pd.DataFrame({"article_id": ["d1-0", "d2-0", "d3-0"], "needs_review": [True, False, True]})
+    lake.publish("rel-2", {"flags": flags}, {})
+    reader = ReleaseReader(lake, lake.manifest())
+    mine = pd.DataFrame({"article_id": ["d4-0"], "needs_review": [True]})
+    view = ReleaseView(reader, {"flags": mine}, {"flags": Change(mine, "article_id", drop=("d3-0",))})
+    doubtful = rows_of(view, "flags", None, "needs_review", [True])
+    assert doubtful["article_id"].tolist() == ["d1-0", "d4-0"]
+    plain = rows_of({"flags": pd.concat([flags, mine])}, "flags", ["article_id"], "needs_review", [True])
+    assert plain["article_id"].tolist() == ["d1-0", "d3-0", "d4-0"]
+    assert rows_of(view, "flags", None, "no_such_column", [1]) is None
+    assert rows_of(view, "clusters", ["article_id"]) is None
