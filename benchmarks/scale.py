@@ -169,8 +169,10 @@ def increment(n: int, work: Path, new: int = 1000) -> dict:
         return {"increment": n, "new": new, **run_once(corpus, copy)}
     finally:
         logs = sorted(copy.glob("runs/*/run.log"), key=lambda p: p.stat().st_mtime)
-        if logs:  # the increment's own log (the newest): its stage timings
+        if logs:  # the increment's own log and report (the newest): its stage timings
             shutil.copy(logs[-1], work / f"inc_{n}_{new}.run.log")
+            if (logs[-1].parent / "report.html").exists():
+                shutil.copy(logs[-1].parent / "report.html", work / f"inc_{n}_{new}.report.html")
         shutil.rmtree(copy, ignore_errors=True)
 
 

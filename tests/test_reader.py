@@ -137,3 +137,34 @@ def test_rows_of_reads_by_key_from_a_view_and_filters_plain_frames(lake):
     assert plain["article_id"].tolist() == ["d1-0", "d3-0", "d4-0"]
     assert rows_of(view, "flags", None, "no_such_column", [1]) is None
     assert rows_of(view, "clusters", ["article_id"]) is None
+
+
+def test_the_gates_check_only_this_runs_rows_and_still_catch_a_bad_one(seed_releases, tmp_path,
+                                                                        monkeypatch):
+    """An increment gates the rows it adds, not the release: a boilerplate line left in a new
+    article's body (a critical check) still blocks it."""
+    from newsgate.flows import stage_runner
+    from newsgate.flows.pipeline import PIPELINE
+    from newsgate.tasks import clean
+
+    def leaves_boilerplate(rows):
+        made = clean.clean_records(rows)
+        first = made["articles"][0]
+        first["body"] += "\n责任编辑：刘响"
+        first["n_chars"] = len(first["body"])
+        return made
+
+    gated, gate = [], stage_runner.gate
+
+    def recorded(table, df, *args, **kwargs):
+        gated.append((table, len(df)))
+        return gate(table, df, *args, **kwargs)
+
+    monkeypatch.setattr(stage_runner, "gate", recorded)
+    broken = [dataclasses.replace(s, function=leaves_boilerplate) if s.name == "clean" else s
+              for s in PIPELINE]
+    result, _, lake = _increment(seed_releases, tmp_path, monkeypatch, broken)
+    assert result["status"] == "blocked", result
+    assert any("articles" in b and "boilerplate" in b for b in result["blocked_by"]), result
+    published = lake.manifest()["tables"]["articles"]["rows"]
+    assert gated and all(n < published for table, n in gated if table == "articles"), gated
