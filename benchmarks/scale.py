@@ -135,14 +135,13 @@ def stage_times(log: str) -> dict[str, float]:
 
 def index_bytes_per_article(out: Path) -> float | None:
     """Size on disk of the latest release's dedup index, per article it holds."""
-    import pandas as pd
     from newsgate.tasks.dedup import DedupIndex
     from newsgate.tasks.publish import Lake
     try:
         directory = out / Lake(out).manifest()["dedup_index"]
     except Exception:  # noqa: BLE001 - no release (a failed run): nothing to measure
         return None
-    n = len(pd.read_parquet(directory / "state.parquet", columns=["article_id"]))
+    n = len(DedupIndex.load(directory))  # (its segments replayed)
     return round(DedupIndex.nbytes(directory) / max(n, 1), 1)
 
 

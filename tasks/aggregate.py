@@ -27,6 +27,7 @@ import re
 import pandas as pd
 
 from newsgate.tasks.extract.places import Region, gazetteer
+from newsgate.tasks.reader import rows_of
 from newsgate.tasks.stage import Stage
 
 REGION_COLUMNS = ["region_full", "admin_code", "level", "year", "n_articles", "n_projects",
@@ -223,8 +224,10 @@ def visits_timeline(visits: pd.DataFrame, articles: pd.DataFrame | None = None) 
 
 
 def aggregate_stage(tables: dict[str, pd.DataFrame], prior=None):
-    """The stage's function: the release's region statistics (articles counted per story)."""
-    stats = region_stats(tables["articles"], tables["clusters"], tables["mentions"], tables["projects"],
+    """The stage's function: the release's region statistics (articles counted per story).
+    Of the mentions only the places are read (a filter in the scan of a run's release)."""
+    places = rows_of(tables, "mentions", STAGE.reads["mentions"], "kind", ["place"])
+    stats = region_stats(tables["articles"], tables["clusters"], places, tables["projects"],
                          stories=tables["stories"])
     return {"region_stats": stats}, None
 
