@@ -2,15 +2,17 @@
 
     apply(run, stage)
 
-1. Input: the rows of the table the stage reads that it must process: this run's documents
-   ("replace"), the rows that changed since the previous release ("unchanged"), or its
-   `select`ion; the units whose earlier rows carry over instead.
+1. Input: the rows a per-batch stage must process: this run's documents ("replace"), or its
+   `select`ion of the rows this run changed ("unchanged": those whose read columns differ
+   from the previous release's, read by key); the units whose earlier rows carry over instead.
 2. Work: a per-batch stage's rows are split into even batches of at most --batch-size rows,
    each a Prefect task cached on its rows and the stage's code, run on the run's workers, the
    longest first; all batches' rows become one frame per table. A whole-release stage is one
-   task over the release's tables and the state the previous release saved for it.
-3. The release's rows of each table written: this run's rows plus what carries over
-   (`stage.carry`), through the table's gate; its quarantine rows and counts are collected.
+   task over a view of the release being built (tasks/reader.py: the columns it declares, this
+   run's rows, rows by key) and the state the previous release saved for it.
+3. This run's rows of each table written, through the table's gate, become the table's change
+   (`run.tables`, `run.changes`: appended and merged over the previous rows at publish), or
+   the whole table when they cannot be one; quarantine rows and counts are collected.
 
 A stage that would only redo what the latest release holds stops the run (`NothingNew`).
 """
