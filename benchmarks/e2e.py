@@ -30,7 +30,7 @@ Reported per size:
 Each process first runs 50 documents into a scratch directory (--no-warmup to skip): imports and
 one-off initialisation of the process are paid there, not by the run measured after it.
 Across sizes: scaling exponent log(t_max/t_min) / log(n_max/n_min) (1.0 = linear).
-At the largest size: 1% of the lines (every 100th) is held out of the full run; afterwards
+At the largest size: 1% of the lines (every 100th; `--new N`: N of them, evenly spaced) is held out of the full run; afterwards
   * the unchanged input is run again into the same output (cache hits): rerun / full;
   * only the held-out lines are run into the same output (releases are cumulative, so this is
     the "1% new documents" case): incremental / full.
@@ -297,6 +297,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="smallest size only, no worker runs")
     ap.add_argument("--no-workers", action="store_true", help="skip the 1 vs 2 worker runs")
     ap.add_argument("--no-incremental", action="store_true", help="skip re-run and 1%% runs")
+    ap.add_argument("--new", type=int, default=None,
+                    help="documents held out of the largest full run and run after it (default: 1%%)")
     ap.add_argument("--scale-mode", choices=["dask", "affinity"], default="affinity")
     ap.add_argument("--flow-default-runner", action="store_true",
                     help="size runs use the flow's own default task runner (Prefect's unbounded "
@@ -396,8 +398,9 @@ def _benchmark(args, corpus: Path, work: Path, report: dict) -> None:
     warmup = None if args.no_warmup else str(write("warmup", range(min(50, len(lines)))))
 
     for n in sizes:
-        held = set(range(99, n, 100)) if (n == largest and not args.quick
-                                          and not args.no_incremental) else set()
+        step = max(n // args.new, 1) if args.new else 100  # default: every 100th (1 %)
+        held = set(range(step - 1, n, step)) if (n == largest and not args.quick
+                                                  and not args.no_incremental) else set()
         main_idx = [i for i in range(n) if i not in held]
         src, out = write(f"first{n}", main_idx), work / f"out-{n}"
         runs = [{"sources": [str(src)], "out": str(out), "n_docs": len(main_idx), "runner": runner}]
@@ -407,7 +410,7 @@ def _benchmark(args, corpus: Path, work: Path, report: dict) -> None:
                      {"sources": [str(held_src)], "out": str(out), "n_docs": len(held),
                       "runner": runner}]
         print(f"[e2e] size {n}: full run of {len(main_idx)} lines"
-              + (f", unchanged re-run, {len(held)} new documents (1%)" if held else "")
+              + (f", unchanged re-run, {len(held)} new documents" if held else "")
               + " (one fresh process) ...", file=sys.stderr)
         results = in_fresh_process(runs, warmup, work)
         if warmup:
