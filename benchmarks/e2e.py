@@ -30,7 +30,8 @@ Reported per size:
 Each process first runs 50 documents into a scratch directory (--no-warmup to skip): imports and
 one-off initialisation of the process are paid there, not by the run measured after it.
 Across sizes: scaling exponent log(t_max/t_min) / log(n_max/n_min) (1.0 = linear).
-At the largest size: 1% of the lines (every 100th; `--new N`: N of them, evenly spaced) is held out of the full run; afterwards
+At the largest size: 1% of the lines (every 100th; `--new N`: N of them, evenly spaced) is
+held out of the full run; afterwards
   * the unchanged input is run again into the same output (cache hits): rerun / full;
   * only the held-out lines are run into the same output (releases are cumulative, so this is
     the "1% new documents" case): incremental / full.
