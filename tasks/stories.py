@@ -423,9 +423,12 @@ def candidate_pairs(keys: list[np.ndarray], is_new: np.ndarray) -> set[tuple[int
     starts = np.flatnonzero(np.r_[True, flat[1:] != flat[:-1]]) if flat.size else np.empty(0, int)
     ends = np.r_[starts[1:], flat.size]
     sizes = ends - starts
+    # only keys a new row has (an index of N old rows shares many keys among them)
+    has_new = (np.maximum.reduceat(is_new[rows].astype(np.int8), starts) > 0
+               if flat.size else np.zeros(0, bool))
+    wanted = (sizes > 1) & (sizes <= MAX_POSTING) & has_new
     pairs = set()
-    for s, e in zip(starts[(sizes > 1) & (sizes <= MAX_POSTING)].tolist(),
-                    ends[(sizes > 1) & (sizes <= MAX_POSTING)].tolist()):
+    for s, e in zip(starts[wanted].tolist(), ends[wanted].tolist()):
         members = np.unique(rows[s:e]).tolist()
         for i in members:
             if is_new[i]:
