@@ -27,8 +27,7 @@ import re
 import pandas as pd
 
 from newsgate.tasks.extract.places import Region, gazetteer
-from newsgate.tasks.reader import rows_of
-from newsgate.tasks.stage import Stage
+from newsgate.tasks.stage import Stage, rows_of
 
 REGION_COLUMNS = ["region_full", "admin_code", "level", "year", "n_articles", "n_projects",
                   "investment_yuan_total", "n_projects_with_investment"]

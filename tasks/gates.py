@@ -35,7 +35,7 @@ import pandera.pandas as pa
 from newsgate import package_dir
 from newsgate.schemas.contract import QUARANTINE_COLUMNS
 from newsgate.schemas.tables import SCHEMAS
-from newsgate.tasks.reader import rows_of
+from newsgate.tasks.stage import rows_of
 
 EXPECTATIONS_DIR = package_dir("expectations")
 # what the checks depend on besides the suites: this module, the pandera models, and what the

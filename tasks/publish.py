@@ -851,7 +851,11 @@ def to_arrow(table: str, df: pd.DataFrame) -> pa.Table:
         if typ is not None and pa.types.is_integer(typ) and getattr(values.dtype, "kind", "") == "f":
             values = values.astype("Int64")  # nulls read back as NaN: the same array as published
         if typ is None:
-            arr = pa.array(_plain(values), from_pandas=True)
+            try:
+                arr = pa.array(_plain(values), from_pandas=True)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed values (a column an earlier
+                # version inferred as text beside this run's numbers): as text, like it
+                arr = pa.array([None if v is None else str(v) for v in _plain(values)], pa.string())
             if pa.types.is_null(arr.type):
                 arr = arr.cast(pa.string())
         elif _columnar(values.dtype, typ):

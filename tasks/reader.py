@@ -195,26 +195,6 @@ class ReleaseView(Mapping):
         return frame
 
 
-def rows_of(tables: Mapping, table: str, columns: Sequence[str] | None, column: str | None = None,
-            values: Iterable | None = None) -> pd.DataFrame | None:
-    """`columns` (None: all) of `table` in `tables`, only the rows whose `column` holds one of
-    `values` when given: read by column and key from a ReleaseView, taken from a frame of a
-    plain dict (tests, notebooks). None when there is no such table (or no such column)."""
-    if table not in tables:
-        return None
-    if isinstance(tables, ReleaseView):
-        if column is not None and column not in tables.columns(table):
-            return None
-        return (tables.release(table, columns) if column is None
-                else tables.lookup(table, column, values, columns))
-    df = tables[table]
-    if df is None or (column is not None and column not in df):
-        return None
-    if column is not None:
-        df = df[df[column].isin(set(values))]
-    return df if columns is None else df[[c for c in columns if c in df]]
-
-
 def key_values(frame: pd.DataFrame | None, column: str) -> set:
     """The distinct values of `column` (an empty set for a missing frame or column)."""
     if frame is None or column not in frame:

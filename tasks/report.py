@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from newsgate.tasks.gates import CheckResult, GateResult
-from newsgate.tasks.reader import rows_of
+from newsgate.tasks.stage import rows_of
 from newsgate.tasks.report_changes import Changes, changes
 from newsgate.tasks.report_html import (cell, details, esc, marked_all, marked_span, plain,
                                         side_by_side_diff, svg_bar_chart, table)

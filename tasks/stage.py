@@ -96,3 +96,24 @@ class Stage:
         from newsgate.tasks.records import to_frame
         columns = {**self.writes, "quarantine": QUARANTINE_COLUMNS}
         return {t: to_frame(rows.get(t, []), columns[t], self.dtypes) for t in columns}
+
+
+def rows_of(tables: Mapping[str, Any], table: str, columns: Sequence[str] | None,
+            column: str | None = None, values=None):
+    """`columns` (None: all) of `table` in `tables`, only the rows whose `column` holds one of
+    `values` when given: read by column and key from a run's release view
+    (tasks/reader.py:ReleaseView), taken from a frame of a plain dict (tests, notebooks). None
+    when there is no such table (or no such column)."""
+    if table not in tables:
+        return None
+    if hasattr(tables, "lookup"):  # a ReleaseView
+        if column is not None and column not in tables.columns(table):
+            return None
+        return (tables.release(table, columns) if column is None
+                else tables.lookup(table, column, values, columns))
+    df = tables[table]
+    if df is None or (column is not None and column not in df):
+        return None
+    if column is not None:
+        df = df[df[column].isin(set(values))]
+    return df if columns is None else df[[c for c in columns if c in df]]

@@ -125,7 +125,7 @@ def test_a_broken_cluster_of_new_rows_blocks_through_the_invariant(seed_releases
 def test_rows_of_reads_by_key_from_a_view_and_filters_plain_frames(lake):
     """What the gates and the report use on a run's release or on plain frames: the same rows;
     a boolean column compares as Arrow casts it (the report's `needs_review` rows)."""
-    from newsgate.tasks.reader import rows_of
+    from newsgate.tasks.stage import rows_of
     flags = pd.DataFrame({"article_id": ["d1-0", "d2-0", "d3-0"], "needs_review": [True, False, True]})
     lake.publish("rel-2", {"flags": flags}, {})
     reader = ReleaseReader(lake, lake.manifest())
@@ -166,5 +166,38 @@ def test_the_gates_check_only_this_runs_rows_and_still_catch_a_bad_one(seed_rele
     result, _, lake = _increment(seed_releases, tmp_path, monkeypatch, broken)
     assert result["status"] == "blocked", result
     assert any("articles" in b and "boilerplate" in b for b in result["blocked_by"]), result
+    # the articles gate saw this run's articles, not the release's (which holds them too)
+    mine = result["funnel"]["articles (this run)"]
     published = lake.manifest()["tables"]["articles"]["rows"]
-    assert gated and all(n < published for table, n in gated if table == "articles"), gated
+    assert [n for table, n in gated if table == "articles"] == [mine] and published > 0, gated
+
+
+def test_other_gates_check_the_whole_release_again_and_publish_it(seed_releases, tmp_path,
+                                                                  monkeypatch):
+    """New gate code (a deploy): the rows the release holds were checked by other checks, so
+    this run gates every row again and writes the tables whole; an extra column an earlier
+    release stored as text (all missing when first published) is written back as text."""
+    from newsgate.flows import pipeline, stage_runner
+    fingerprint = pipeline.fingerprint
+
+    def new_gates(run, stages):
+        fingerprint(run, stages)
+        run.code["gates"] = "other gate code"
+
+    gated, gate = [], stage_runner.gate
+
+    def recorded(table, df, *args, **kwargs):
+        gated.append((table, len(df)))
+        return gate(table, df, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "fingerprint", new_gates)
+    monkeypatch.setattr(stage_runner, "gate", recorded)
+    before = Lake(seed_releases).manifest()["tables"]
+    result, _, lake = _increment(seed_releases, tmp_path, monkeypatch)
+    assert result["status"] == "published", result["error"]
+    after = lake.manifest()["tables"]
+    seen = dict(gated)
+    assert seen["articles"] == after["articles"]["rows"] > before["articles"]["rows"]
+    assert seen["projects"] == after["projects"]["rows"]
+    assert "sha256" in after["projects"]  # written whole
+    assert lake.verify().ok
