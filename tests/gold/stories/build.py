@@ -50,6 +50,8 @@ FIGURE = re.compile(r"(\d+(?:\.\d+)?)\s*(亿美元|万美元|亿元|万元|亿|�
 COSINE_FLOOR = 0.3           # pairs below this cosine are not kept at all (memory)
 COSINE_TOP = 40              # below the band, the most similar pairs by cosine
 COSINE_FIGURE_TOP = 40       # …and the most similar of those sharing a distinctive figure
+COSINE_WEEK_TOP = 30         # …and the most similar of those published within WEEK days
+WEEK = 7
 ONE_FIGURE_SAMPLE2 = 12      # below the band, one distinctive figure shared: the first by pair hash
 RELATIONS = ["copy", "condensed", "rewrite", "same", "different"]
 
@@ -215,6 +217,10 @@ def part2_candidates(bench: pd.DataFrame, dev: pd.DataFrame, labelled: list[dict
         chosen[p] = "cosine"
     for p in [p for p in near if p not in chosen and p in rare_shared][:COSINE_FIGURE_TOP]:
         chosen[p] = "cosine_figure"
+    day = pd.to_datetime(both["published_date"], format="%Y-%m-%d", errors="coerce")
+    week = [p for p in near if p not in chosen and abs((day[p[0]] - day[p[1]]).days) <= WEEK]
+    for p in week[:COSINE_WEEK_TOP]:
+        chosen[p] = "cosine_week"
     one = sorted((p for p in filter(open_, rare_shared) if p not in chosen and jac(p) < BAND[0]),
                  key=lambda p: pair_hash(ids[p[0]], ids[p[1]]))
     for p in one[:ONE_FIGURE_SAMPLE2]:
