@@ -172,6 +172,27 @@ def test_held_out_pairs_meet_the_measured_level(built):
     assert m["precision"] >= 0.93 and m["recall"] >= 0.85
 
 
+def test_second_held_out_part_shares_no_article_with_tune():
+    """Part 2 of the gold (split test2, tests/gold/stories/README.md) was drawn without any
+    article of a tune pair and without any pair labelled before: nothing tuned on is in it."""
+    pairs = load_pairs()
+    tune = {x for p in pairs if p["split"] == "tune" for x in (p["a"], p["b"])}
+    test2 = [p for p in pairs if p["split"] == "test2"]
+    assert len(test2) >= 80 and any(p["same_story"] for p in test2)
+    assert all(p["a"] not in tune and p["b"] not in tune for p in test2)
+    assert len({p["pair_id"] for p in pairs}) == len(pairs)
+
+
+def test_second_held_out_part_at_its_measured_level(built):
+    """Story level on test2, measured once (benchmarks/README_stories.md): precision 0.571,
+    recall 0.500 over the gold articles (0.538 / 0.438 over bench + dev). Far below the
+    targets of issue 16: these floors catch a regression, they are not the targets."""
+    m = pair_metrics(dict(zip(built.stories["article_id"], built.stories["story_id"])),
+                     load_pairs("test2"))
+    print(f"\nstories, test2 pairs: precision {m['precision']:.3f} recall {m['recall']:.3f}")
+    assert m["precision"] >= 0.45 and m["recall"] >= 0.35
+
+
 def test_incremental_equals_full_recompute(articles, tmp_path):
     """Stories of part of the gold, saved and loaded as the published index, then the rest
     added: the same stories as one full run, and no old pair scored again."""
@@ -179,7 +200,8 @@ def test_incremental_equals_full_recompute(articles, tmp_path):
     full = stories.build_stories(articles, clusters)
     later = pd.Series(np.arange(len(articles)) % 5 == 0, index=articles.index)  # a fifth later
     old = articles[~later.to_numpy()]
-    first = stories.build_stories(old, dedup_articles(old).clusters)
+    old_clusters = dedup_articles(old).clusters
+    first = stories.build_stories(old, old_clusters)
     index = stories.StoryIndex.load(first.index.save(tmp_path / "index"))
     assert len(index) == len(first.index) and len(index.links) == len(first.index.links)
 
@@ -202,10 +224,20 @@ def test_incremental_equals_full_recompute(articles, tmp_path):
         return {frozenset(g) for _, g in result.stories.groupby("story_id")["article_id"]}
 
     assert partition(second) == partition(full)
-    # a story keeps its id; one that merged with another took the smaller of the two ids
+    # a story keeps its id; one that merged with another took the smaller of the two ids.
+    # Known limit (issue 16): when a new article becomes the canonical of an old article's
+    # copy cluster, the old article's links go with its canonical status, and the story can
+    # split (in the full run alike). Such stories are left out here, and must be few.
     again = second.stories.set_index("article_id")["story_id"]
+    canonical = set(clusters.loc[clusters["is_canonical"], "article_id"])
+    was_canonical = set(old_clusters.loc[old_clusters["is_canonical"], "article_id"])
+    demoted = was_canonical - canonical
+    checked = 0
     for story_id, members in first.stories.groupby("story_id")["article_id"]:
-        assert again[members].nunique() == 1 and again[members.iloc[0]] <= story_id
+        if demoted.isdisjoint(members):
+            assert again[members].nunique() == 1 and again[members.iloc[0]] <= story_id
+            checked += 1
+    assert len(demoted) <= 0.02 * len(articles) and checked > 0.9 * first.stories["story_id"].nunique()
 
 
 def test_a_changed_text_is_fingerprinted_again(articles):
