@@ -27,6 +27,12 @@ from newsgate.tasks.extract import sense
 LIST_OF_STR = {"arrow": "list<string>"}
 
 
+# a flag is the nullable boolean type: pandera coerces a missing flag to <NA> (then refused, the
+# row quarantined), where `bool` would silently make it False
+def _flag():
+    return pa.Field(nullable=False)
+
+
 def _opt_str(**kw):
     return pa.Field(nullable=True, coerce=True, **kw)
 
@@ -95,9 +101,7 @@ class Clusters(_Base):
     article_id: Series[str]
     cluster_id: Series[str]
     canonical_id: Series[str]
-    # the nullable boolean type: pandera coerces a missing flag to <NA> (then refused, the row
-    # quarantined), where `bool` would silently make it False
-    is_canonical: Series[pd.BooleanDtype] = pa.Field(nullable=False)
+    is_canonical: Series[pd.BooleanDtype] = _flag()
     kind: Series[str] = pa.Field(isin=CLUSTER_KINDS)
     similarity: Series[float] = pa.Field(ge=0.0, le=1.0)
 
@@ -111,7 +115,7 @@ class Stories(_Base):
     score: Series[float] = pa.Field(ge=0.0, le=1.0)
     evidence: Series[str]
     matched_id: Series[str] = _opt_str()
-    is_representative: Series[bool]
+    is_representative: Series[pd.BooleanDtype] = _flag()
     cluster_id: Series[str]
     containment: Series[float] = pa.Field(ge=0.0, le=1.0)
     shared_clauses: Series[int] = pa.Field(ge=0)
@@ -125,7 +129,7 @@ class Stories(_Base):
     @pa.dataframe_check(name="representative_is_unique",
                         error="relation is 'unique' exactly for the representative, which has no match")
     def representative_is_unique(cls, df: pd.DataFrame) -> pd.Series:
-        rep = df["is_representative"].astype(bool)
+        rep = df["is_representative"].fillna(False).astype(bool)  # a missing flag: not_nullable's
         return (rep == (df["relation"] == "unique")) & (rep == df["matched_id"].isna())
 
 
@@ -151,7 +155,7 @@ class _Facts(_Spans):
     """Every fact row says which rule produced it and how sure it is (tasks/extract/confidence.py)."""
     pattern: Series[str]
     confidence: Series[float] = pa.Field(ge=0.0, le=1.0)
-    needs_review: Series[bool]
+    needs_review: Series[pd.BooleanDtype] = _flag()
 
 
 class Mentions(_Facts):

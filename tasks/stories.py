@@ -3,10 +3,12 @@
 Copy clusters (tasks/dedup.py) join texts made of mostly the same characters. A *story* joins
 what a reader counts once: a retitled rewrite that keeps the figures, a condensed version whose
 paragraphs all come from a long report, another outlet's report of the same announcement.
-Stories are built over the canonical article of every copy cluster; the other members of a
-cluster are copies of their canonical and share its story.
+Every clustered article is fingerprinted and compared, copies too: a copy's links hold
+whichever member of its copy cluster is canonical, so a new article that becomes the canonical
+of an old one's cluster does not drop the old article's links. The members of a copy cluster
+are always one story (dedup joined them) and are not compared with each other.
 
-    fingerprint (per canonical article)
+    fingerprint (per clustered article)
         ─► candidate_pairs   articles sharing a clause, a distinctive figure or a rare title word
                              (never two articles split from one page: a page prints a story once)
         ─► compare           evidence: containment, lead support, figures shared and in
@@ -41,7 +43,7 @@ score = 1 - (1 - text)(1 - news): either kind of evidence alone can link, weak e
 kinds adds up. The thresholds were chosen on the tune part of tests/gold/stories
 (benchmarks/stories.py, README_stories.md).
 
-Incremental: `StoryIndex` keeps every canonical article's fingerprint and every link found so
+Incremental: `StoryIndex` keeps every clustered article's fingerprint and every link found so
 far. A run fingerprints only articles new to the index (or whose text changed), compares them
 with the whole index through the posting lists, and recomputes the components from the stored
 links: old pairs are never scored again. A story keeps its id; stories that merge keep the
@@ -99,7 +101,7 @@ STORY_COLUMNS = ["story_id", "article_id", "relation", "score", "evidence", "mat
                  "lead_support", "shared_figures", "conflicting_figures", "shared_names",
                  "days_apart", "story_size"]
 LIST_COLUMNS = ["shared_figures", "conflicting_figures", "shared_names"]
-VERSION = 1
+VERSION = 2                 # 2: copies are fingerprinted and linked too
 
 
 # ---- fingerprints ---------------------------------------------------------------------------------
@@ -452,7 +454,7 @@ def current_params() -> dict:
 
 @dataclass
 class StoryIndex:
-    """Published story state: a fingerprint per canonical article, the links found so far, and
+    """Published story state: a fingerprint per clustered article, the links found so far, and
     each article's story id. On disk: fingerprints.parquet, links.parquet, stories.parquet,
     params.json."""
     fingerprints: dict[str, Fingerprint] = field(default_factory=dict)  # in first-seen order
@@ -534,10 +536,9 @@ class StoryResult:
     index: StoryIndex       # the state to persist for the next incremental run
 
 
-def canonical_articles(articles: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFrame:
-    """The canonical article of every copy cluster, in the articles' order."""
-    canonical = set(clusters.loc[clusters["is_canonical"].astype(bool), "article_id"])
-    return articles[articles["article_id"].isin(canonical)]
+def clustered_articles(articles: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFrame:
+    """The articles of `clusters` (every member of every copy cluster), in the articles' order."""
+    return articles[articles["article_id"].isin(set(clusters["article_id"]))]
 
 
 STORY_INPUTS = ("article_id", "doc_id", "title", "body", "published_date")
@@ -545,14 +546,15 @@ STORY_INPUTS = ("article_id", "doc_id", "title", "body", "published_date")
 
 def build_stories(articles: pd.DataFrame, clusters: pd.DataFrame,
                   prior: StoryIndex | None = None) -> StoryResult:
-    """Stories over the canonical articles of `clusters`, also against `prior` (the published
-    state): new or changed canonicals are fingerprinted and compared with every indexed one;
-    pairs already scored are not scored again. Returns a row for every article of `clusters`."""
+    """Stories over the articles of `clusters`, also against `prior` (the published state): new
+    or changed articles are fingerprinted and compared with every indexed one; pairs already
+    scored are not scored again. Returns a row for every article of `clusters`."""
     prior = prior or StoryIndex()
-    canon = canonical_articles(articles, clusters)
+    members = clustered_articles(articles, clusters)
+    canonical_of = dict(zip(clusters["article_id"].astype(str), clusters["canonical_id"].astype(str)))
     fps: dict[str, Fingerprint] = {}
     new: set[str] = set()
-    for row in canon[["article_id", "title", "body", "published_date"]].itertuples(index=False):
+    for row in members[["article_id", "title", "body", "published_date"]].itertuples(index=False):
         aid = str(row.article_id)
         old = prior.fingerprints.get(aid)
         if old is not None and old.text_hash == text_hash(row.title, row.body, row.published_date):
@@ -560,8 +562,8 @@ def build_stories(articles: pd.DataFrame, clusters: pd.DataFrame,
         else:
             fps[aid] = fingerprint(aid, row.title, row.body, row.published_date)
             new.add(aid)
-    # canonicals whose article was not passed (unchanged since `prior`): their fingerprints
-    for aid in clusters.loc[clusters["is_canonical"].astype(bool), "article_id"].astype(str):
+    # clustered articles that were not passed (unchanged since `prior`): their fingerprints
+    for aid in clusters["article_id"].astype(str):
         if aid not in fps and aid in prior.fingerprints:
             fps[aid] = prior.fingerprints[aid]
     # first-seen order: indexed articles first (their order), then this run's
@@ -572,19 +574,21 @@ def build_stories(articles: pd.DataFrame, clusters: pd.DataFrame,
 
     is_new = np.array([aid in new for aid in order], dtype=bool)
     # articles split from one page were printed side by side: never one story twice
-    page = dict(zip(canon["article_id"].astype(str), canon["doc_id"])) if "doc_id" in canon else {}
+    page = dict(zip(members["article_id"].astype(str), members["doc_id"])) if "doc_id" in members else {}
     found, grams = [], Grams()
     for i, j in sorted(candidate_pairs([posting_keys(fps[a]) for a in order], is_new)):
         if page.get(order[i]) is not None and page.get(order[i]) == page.get(order[j]):
+            continue
+        if canonical_of[order[i]] == canonical_of[order[j]]:  # one copy cluster: one story already
             continue
         evidence = compare(fps[order[i]], fps[order[j]], grams)
         if evidence.linked:
             found.append(_link_row(order[i], order[j], evidence))
     links = pd.concat([kept, pd.DataFrame(found, columns=LINK_COLUMNS)], ignore_index=True) \
         if found else kept.reset_index(drop=True)
-    story_of = _assign(order, links, prior.story_of)
+    story_of = _assign(order, links, canonical_of, prior.story_of)
     index = StoryIndex({a: fps[a] for a in order}, links, story_of)
-    return StoryResult(_story_rows(clusters, fps, links, story_of, order), index)
+    return StoryResult(_story_rows(clusters, fps, links, story_of, order, canonical_of), index)
 
 
 def _link_row(a: str, b: str, e: Evidence) -> dict:
@@ -601,7 +605,8 @@ def _evidence(link: dict) -> Evidence:
     return Evidence(**values)
 
 
-def _components(order: list[str], links: pd.DataFrame) -> list[list[str]]:
+def _components(order: list[str], links: pd.DataFrame, canonical_of: dict[str, str]) -> list[list[str]]:
+    """Connected components of the links and of the copy clusters (each article with its canonical)."""
     parent = {a: a for a in order}
 
     def find(x):
@@ -611,7 +616,8 @@ def _components(order: list[str], links: pd.DataFrame) -> list[list[str]]:
         return x
 
     rank = {a: i for i, a in enumerate(order)}
-    for a, b in zip(links["a"], links["b"]):
+    edges = [*zip(links["a"], links["b"]), *((a, canonical_of[a]) for a in order if canonical_of[a] != a)]
+    for a, b in edges:
         ra, rb = find(a), find(b)
         if ra != rb:
             first, second = sorted((ra, rb), key=rank.get)
@@ -622,12 +628,17 @@ def _components(order: list[str], links: pd.DataFrame) -> list[list[str]]:
     return list(groups.values())
 
 
-def _assign(order: list[str], links: pd.DataFrame, previous: dict[str, str]) -> dict[str, str]:
-    """Story id of every article: a story keeps its id; merged stories keep the smallest."""
-    story_of = {}
-    for members in _components(order, links):
-        old = sorted({previous[a] for a in members if a in previous})
-        story_id = old[0] if old else f"s-{members[0]}"
+def _assign(order: list[str], links: pd.DataFrame, canonical_of: dict[str, str],
+            previous: dict[str, str]) -> dict[str, str]:
+    """Story id of every article: a story keeps its id; merged stories keep the smallest; when a
+    story splits (an article's text changed, a copy left its cluster), its first part keeps the
+    id and the others take a new one."""
+    story_of, used = {}, set()
+    for members in _components(order, links, canonical_of):
+        old = sorted({previous[a] for a in members if a in previous} - used)
+        fresh = (f"s-{a}" for a in members if f"s-{a}" not in used)
+        story_id = old[0] if old else next(fresh, f"s-{members[0]}-{len(used)}")
+        used.add(story_id)
         story_of.update(dict.fromkeys(members, story_id))
     return story_of
 
@@ -639,24 +650,27 @@ def _representative(members: list[str], fps: dict[str, Fingerprint], rank: dict[
 
 
 def _story_rows(clusters: pd.DataFrame, fps: dict[str, Fingerprint], links: pd.DataFrame,
-                story_of: dict[str, str], order: list[str]) -> pd.DataFrame:
+                story_of: dict[str, str], order: list[str], canonical_of: dict[str, str]) -> pd.DataFrame:
     """One row per article of `clusters`: a canonical article with the link that joins it to its
-    story's representative (or its strongest link), a copy with its copy cluster."""
+    story's representative (or the strongest link of its copy cluster), a copy with its copy
+    cluster. The representative is a canonical article."""
     rank = {a: i for i, a in enumerate(order)}
+    canonicals = [a for a in order if canonical_of[a] == a]
     members: dict[str, list[str]] = defaultdict(list)
-    for a in order:
+    for a in canonicals:
         members[story_of[a]].append(a)
     representative = {s: _representative(m, fps, rank) for s, m in members.items()}
     link_of: dict[tuple[str, str], Evidence] = {}
-    best: dict[str, tuple[str, Evidence]] = {}  # each article's strongest link
+    best: dict[str, tuple[str, Evidence]] = {}  # each copy cluster's strongest link (by canonical)
     for link in links.to_dict("records"):
         evidence = _evidence(link)
         for me, other in ((link["a"], link["b"]), (link["b"], link["a"])):
             link_of[(me, other)] = evidence
-            if me not in best or evidence.score > best[me][1].score:
-                best[me] = (other, evidence)
+            cluster = canonical_of[me]
+            if cluster not in best or evidence.score > best[cluster][1].score:
+                best[cluster] = (other, evidence)
     rows: dict[str, dict] = {}
-    for a in order:
+    for a in canonicals:
         story_id, rep = story_of[a], representative[story_of[a]]
         if a == rep:
             rows[a] = _row(story_id, a, "unique", 1.0, "the story's representative (earliest report)",
@@ -701,15 +715,15 @@ def _row(story_id: str, article_id: str, relation: str, score: float, evidence: 
 def stories_stage(tables, prior: StoryIndex | None):
     """The stage's function: the release's stories, resuming from the index the previous
     release saved (when the same code made it); the new index is saved with this release.
-    Resuming, only the canonical articles the index has no fingerprint of and this run's are
+    Resuming, only the clustered articles the index has no fingerprint of and this run's are
     read (`tables`: a tasks.reader.ReleaseView); the others keep their fingerprints."""
     clusters = tables["clusters"]
     if prior is None:
         articles = tables["articles"]
     else:
-        canonical = set(clusters.loc[clusters["is_canonical"].astype(bool), "article_id"])
+        clustered = set(clusters["article_id"])
         mine = set(tables.changed("articles")["article_id"])
-        todo = (canonical - prior.fingerprints.keys()) | (canonical & mine)
+        todo = (clustered - prior.fingerprints.keys()) | (clustered & mine)
         articles = tables.lookup("articles", "article_id", todo, STORY_INPUTS)
     result = build_stories(articles, clusters, prior)
     return {"stories": result.stories}, result.index

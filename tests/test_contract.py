@@ -282,15 +282,9 @@ def _first(df: pd.DataFrame, where: str, **values) -> pd.DataFrame:
     return df
 
 
-# pandera 0.35 coerces a null in these bool columns to False before its null check (found when
-# the facts and stories tables joined this test; clusters.is_canonical is caught): left open
-COERCED_NULLS = {("stories", "is_representative"), *((t, "needs_review") for t in
-                                                      ("mentions", "projects", "indicators", "visits"))}
-
-
-@pytest.mark.parametrize("table, column, name", [
-    pytest.param(t, c, n, marks=pytest.mark.xfail(strict=True, reason="pandera coerces the null"))
-    if (t, c) in COERCED_NULLS and n == "not_nullable" else (t, c, n) for t, c, n in _pandera_checks()])
+# (flags are the nullable boolean type: with `bool`, pandera turned a null into False before its
+# null check, and the not_nullable checks of five flag columns could not fail)
+@pytest.mark.parametrize("table, column, name", _pandera_checks())
 def test_every_pandera_check_quarantines_the_rows_that_break_it(release, table, column, name):
     df = release[table]
     if column is None:

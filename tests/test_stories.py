@@ -39,6 +39,10 @@ def built(articles) -> stories.StoryResult:
     return stories.build_stories(articles, dedup_articles(articles).clusters)
 
 
+def partition(result: stories.StoryResult) -> set[frozenset]:
+    return {frozenset(g) for _, g in result.stories.groupby("story_id")["article_id"]}
+
+
 def evidence(fingerprints, pair_id: str) -> stories.Evidence:
     pair = PAIRS[pair_id]
     return stories.compare(fingerprints[pair["a"]], fingerprints[pair["b"]])
@@ -172,6 +176,27 @@ def test_held_out_pairs_meet_the_measured_level(built):
     assert m["precision"] >= 0.93 and m["recall"] >= 0.85
 
 
+def test_second_held_out_part_shares_no_article_with_tune():
+    """Part 2 of the gold (split test2, tests/gold/stories/README.md) was drawn without any
+    article of a tune pair and without any pair labelled before: nothing tuned on is in it."""
+    pairs = load_pairs()
+    tune = {x for p in pairs if p["split"] == "tune" for x in (p["a"], p["b"])}
+    test2 = [p for p in pairs if p["split"] == "test2"]
+    assert len(test2) >= 80 and any(p["same_story"] for p in test2)
+    assert all(p["a"] not in tune and p["b"] not in tune for p in test2)
+    assert len({p["pair_id"] for p in pairs}) == len(pairs)
+
+
+def test_second_held_out_part_at_its_measured_level(built):
+    """Story level on test2, measured once (benchmarks/README_stories.md): precision 0.571,
+    recall 0.500 over the gold articles (0.538 / 0.438 over bench + dev). Far below the
+    targets of issue 16: these floors catch a regression, they are not the targets."""
+    m = pair_metrics(dict(zip(built.stories["article_id"], built.stories["story_id"])),
+                     load_pairs("test2"))
+    print(f"\nstories, test2 pairs: precision {m['precision']:.3f} recall {m['recall']:.3f}")
+    assert m["precision"] >= 0.45 and m["recall"] >= 0.35
+
+
 def test_incremental_equals_full_recompute(articles, tmp_path):
     """Stories of part of the gold, saved and loaded as the published index, then the rest
     added: the same stories as one full run, and no old pair scored again."""
@@ -198,11 +223,9 @@ def test_incremental_equals_full_recompute(articles, tmp_path):
     new = set(articles.loc[later.to_numpy(), "article_id"])
     assert scored and all(a in new or b in new for a, b in scored)
 
-    def partition(result):
-        return {frozenset(g) for _, g in result.stories.groupby("story_id")["article_id"]}
-
     assert partition(second) == partition(full)
-    # a story keeps its id; one that merged with another took the smaller of the two ids
+    # a story keeps its id; one that merged with another took the smaller of the two ids (also
+    # where a new article became the canonical of an old one's copy cluster: copies keep links)
     again = second.stories.set_index("article_id")["story_id"]
     for story_id, members in first.stories.groupby("story_id")["article_id"]:
         assert again[members].nunique() == 1 and again[members.iloc[0]] <= story_id
@@ -215,15 +238,20 @@ def test_a_changed_text_is_fingerprinted_again(articles):
     before = first.stories.set_index("article_id")
     assert before.at[aid, "story_id"] == before.at[other, "story_id"]
     edited.loc[edited["article_id"] == aid, "body"] = "另一篇完全不同的报道，讲述了别的事情，与原文无关。" * 8
-    second = stories.build_stories(edited, dedup_articles(edited).clusters, first.index)
+    edited_clusters = dedup_articles(edited).clusters
+    second = stories.build_stories(edited, edited_clusters, first.index)
     row = second.stories.set_index("article_id")
     assert row.at[aid, "story_id"] != row.at[other, "story_id"]
+    # the story split in two: two ids, as a fresh run gives
+    fresh = stories.build_stories(edited, edited_clusters)
+    assert partition(second) == partition(fresh)
     assert second.index.fingerprints[aid].text_hash != first.index.fingerprints[aid].text_hash
 
 
 def test_an_incompatible_index_is_refused(built, tmp_path):
     directory = built.index.save(tmp_path / "index")
-    params = (directory / "params.json").read_text().replace('"version": 1', '"version": 0')
+    params = (directory / "params.json").read_text().replace(
+        f'"version": {stories.VERSION}', '"version": 0')
     (directory / "params.json").write_text(params)
     with pytest.raises(ValueError, match="rebuild the index"):
         stories.StoryIndex.load(directory)

@@ -45,6 +45,14 @@ DEV_SETS = [["gne_11.html", "gne_12.html"], ["gerapy_2.html", "gerapy_3.html"],
 DEV_NEGATIVES = [("sinacrawl_7.txt", f"sinacrawl_{i}.txt") for i in (1, 2, 3, 4, 6)]
 FIGURE = re.compile(r"(\d+(?:\.\d+)?)\s*(亿美元|万美元|亿元|万元|亿|万千瓦|千瓦|万吨|吨|万辆|辆|公里|"
                     r"千米|万平方米|平方米|亩|%|个百分点|万台|台|万套|万户|户|万人|人次|万)")
+# The second held-out part (see README.md, "Part 2"): the band is exhausted by part 1, so
+# figures are compared by value and paraphrase is found by a bag-of-bigrams cosine.
+COSINE_FLOOR = 0.3           # pairs below this cosine are not kept at all (memory)
+COSINE_TOP = 40              # below the band, the most similar pairs by cosine
+COSINE_FIGURE_TOP = 40       # …and the most similar of those sharing a distinctive figure
+COSINE_WEEK_TOP = 30         # …and the most similar of those published within WEEK days
+WEEK = 7
+ONE_FIGURE_SAMPLE2 = 12      # below the band, one distinctive figure shared: the first by pair hash
 RELATIONS = ["copy", "condensed", "rewrite", "same", "different"]
 
 
@@ -136,6 +144,98 @@ def article_rows(articles: pd.DataFrame, ids: set[str], corpus: str) -> list[dic
              "body": r.body} for r in rows.itertuples()]
 
 
+def cosines(bodies: list[str], pairs: set[tuple[int, int]] | None = None) -> pd.DataFrame:
+    """Character-bigram TF-IDF cosine of every pair of bodies above COSINE_FLOOR: texts that
+    tell the same facts in their own words (a plain measure, nothing of the story scorer)."""
+    grams = [normalize_body(b) for b in bodies]
+    grams = [[g[i:i + 2] for i in range(len(g) - 1)] for g in grams]
+    vocab = {t: i for i, t in enumerate(sorted({t for g in grams for t in g}))}
+    rows = np.repeat(np.arange(len(grams)), [len(g) for g in grams])
+    cols = np.fromiter((vocab[t] for g in grams for t in g), dtype=np.int64, count=rows.size)
+    x = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(len(grams), len(vocab)))
+    x.sum_duplicates()
+    df = np.bincount(x.indices, minlength=len(vocab))
+    x = x[:, np.flatnonzero(df <= 0.2 * len(grams))]  # bigrams of most texts say nothing
+    df = df[df <= 0.2 * len(grams)]
+    x = x.multiply(np.log(len(grams) / df)[None, :]).tocsr()
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel()).clip(1e-12)
+    x = sp.diags(1 / norms) @ x
+    sim = (x @ x.T).tocoo()
+    keep = (sim.row < sim.col) & (sim.data >= COSINE_FLOOR)
+    return pd.DataFrame({"a": sim.row[keep], "b": sim.col[keep], "cosine": sim.data[keep]})
+
+
+def figure_values(body: str) -> set[str]:
+    """The regex figures keyed by value in one unit (12.6亿元 = 126000万元 = 1260000000元)."""
+    out = set()
+    for m in FIGURE.finditer(unicodedata.normalize("NFKC", body)):
+        value, unit = float(m.group(1)), m.group(2)
+        for prefix, factor in (("亿", 1e8), ("万", 1e4), ("千", 1e3)):
+            if unit.startswith(prefix) and len(unit) > 1:
+                value, unit = value * factor, unit[1:]
+        out.add(f"{value:.10g}{unit}")
+    return out
+
+
+def part2_candidates(bench: pd.DataFrame, dev: pd.DataFrame, labelled: list[dict]) -> list[dict]:
+    """The second held-out part: pairs of the bench and dev corpora (and across them) not yet
+    labelled and with no article of a tune pair (nothing tuned on is reported on)."""
+    both = pd.concat([bench.assign(corpus="bench"), dev.assign(corpus="dev")], ignore_index=True)
+    ids, bodies = both["article_id"].tolist(), both["body"].fillna("").tolist()
+    done = {p["pair_id"] for p in labelled}
+    tuned = {x for p in labelled if p["split"] == "tune" for x in (p["a"], p["b"])}
+    score = {(a, b): (j, c) for a, b, j, c in overlaps(bodies).itertuples(index=False)}
+    cosine = {(a, b): s for a, b, s in cosines(bodies).itertuples(index=False)}
+    figs = [figure_values(b) for b in bodies]
+    df = collections.Counter(f for s in figs for f in s)
+    posting = collections.defaultdict(list)
+    for i, s in enumerate(figs):
+        for f in s:
+            if df[f] <= RARE_DF:
+                posting[f].append(i)
+    rare_shared: dict[tuple[int, int], list[str]] = collections.defaultdict(list)
+    for f, rows in posting.items():
+        for a, b in itertools.combinations(sorted(rows), 2):
+            rare_shared[(a, b)].append(f)
+
+    def open_(p):
+        a, b = p
+        return (f"{pair_hash(ids[a], ids[b]):012x}" not in done
+                and ids[a] not in tuned and ids[b] not in tuned)
+
+    jac = lambda p: score.get(p, (0.0, 0.0))[0]  # noqa: E731
+    chosen: dict[tuple[int, int], str] = {}
+    for p in filter(open_, score):
+        if BAND[0] <= jac(p) < BAND[1]:
+            chosen[p] = "band2"
+    for p in filter(open_, rare_shared):
+        if p not in chosen and jac(p) < BAND[0] and len(rare_shared[p]) >= 2:
+            chosen[p] = "figures2"
+    near = sorted((p for p in filter(open_, cosine) if p not in chosen and jac(p) < BAND[0]),
+                  key=lambda p: -cosine[p])
+    for p in near[:COSINE_TOP]:
+        chosen[p] = "cosine"
+    for p in [p for p in near if p not in chosen and p in rare_shared][:COSINE_FIGURE_TOP]:
+        chosen[p] = "cosine_figure"
+    day = pd.to_datetime(both["published_date"], format="%Y-%m-%d", errors="coerce")
+    week = [p for p in near if p not in chosen and abs((day[p[0]] - day[p[1]]).days) <= WEEK]
+    for p in week[:COSINE_WEEK_TOP]:
+        chosen[p] = "cosine_week"
+    one = sorted((p for p in filter(open_, rare_shared) if p not in chosen and jac(p) < BAND[0]),
+                 key=lambda p: pair_hash(ids[p[0]], ids[p[1]]))
+    for p in one[:ONE_FIGURE_SAMPLE2]:
+        chosen[p] = "one_figure2"
+    out = []
+    for (a, b), pool in chosen.items():
+        j, c = score.get((a, b), (0.0, 0.0))
+        corpus = "+".join(sorted({both.at[a, "corpus"], both.at[b, "corpus"]}))
+        out.append({"a": ids[a], "b": ids[b], "corpus": corpus, "pool": pool,
+                    "jaccard": round(float(j), 4), "containment": round(float(c), 4),
+                    "cosine": round(float(cosine.get((a, b), 0.0)), 4),
+                    "rare_figures": sorted(rare_shared.get((a, b), []))})
+    return out
+
+
 def candidates() -> None:
     bench, dev = bench_articles(), dev_articles()
     pairs = bench_candidates(bench) + dev_candidates(dev)
@@ -148,6 +248,56 @@ def candidates() -> None:
     _write(HERE / "articles.jsonl", sorted(articles, key=lambda r: r["article_id"]))
     print(f"{len(pairs)} candidate pairs over {len(articles)} articles:",
           dict(collections.Counter(p["pool"] for p in pairs)))
+
+
+def candidates2() -> None:
+    """Candidates of part 2 (-> candidates2.jsonl), excluding every labelled pair and every
+    article of a tune pair; its articles are appended to articles.jsonl by finalize2."""
+    bench, dev = bench_articles(), dev_articles()
+    labelled = [json.loads(line) for line in (HERE / "pairs.jsonl").open(encoding="utf-8")]
+    pairs = part2_candidates(bench, dev, labelled)
+    for p in pairs:
+        p["pair_id"] = f"{pair_hash(p['a'], p['b']):012x}"
+    pairs.sort(key=lambda p: (p["corpus"], p["pool"], p["pair_id"]))
+    _write(HERE / "candidates2.jsonl", pairs)
+    known = {json.loads(line)["article_id"] for line in (HERE / "articles.jsonl").open(encoding="utf-8")}
+    ids = {x for p in pairs for x in (p["a"], p["b"])} - known
+    rows = article_rows(bench, ids, "bench") + article_rows(dev, ids, "dev")
+    _write(HERE / "articles2.jsonl", sorted(rows, key=lambda r: r["article_id"]))
+    print(f"{len(pairs)} part-2 candidate pairs ({len(rows)} new articles):",
+          dict(collections.Counter(p["pool"] for p in pairs)))
+
+
+def finalize2() -> None:
+    """Part 2: labels.tsv joined to candidates2.jsonl, appended to pairs.jsonl as split
+    `test2` (held out entirely), its new articles to articles.jsonl. Part 1 stays as it is."""
+    pairs = [json.loads(line) for line in (HERE / "candidates2.jsonl").open(encoding="utf-8")]
+    labels = _labels()
+    missing = [p["pair_id"] for p in pairs if p["pair_id"] not in labels]
+    if missing:
+        raise SystemExit(f"{len(missing)} candidate pairs have no label, e.g. {missing[:5]}")
+    for p in pairs:
+        relation, note = labels[p["pair_id"]]
+        p.update(relation=relation, same_story=relation != "different", note=note, split="test2")
+    old = [json.loads(line) for line in (HERE / "pairs.jsonl").open(encoding="utf-8")]
+    _write(HERE / "pairs.jsonl", [p for p in old if p["split"] != "test2"] + pairs)
+    articles = {json.loads(line)["article_id"]: json.loads(line)
+                for name in ("articles.jsonl", "articles2.jsonl")
+                for line in (HERE / name).open(encoding="utf-8")}
+    _write(HERE / "articles.jsonl", sorted(articles.values(), key=lambda r: r["article_id"]))
+    counts = collections.Counter(p["same_story"] for p in pairs)
+    print(f"part 2: {len(pairs)} labelled pairs, {counts[True]} same story")
+
+
+def _labels() -> dict[str, tuple[str, str]]:
+    labels = {}
+    for line in (HERE / "labels.tsv").open(encoding="utf-8"):
+        if line.strip() and not line.startswith("#"):
+            pair_id, relation, note = (line.rstrip("\n").split("\t") + [""])[:3]
+            if relation not in RELATIONS:
+                raise ValueError(f"{pair_id}: unknown relation {relation!r}")
+            labels[pair_id] = (relation, note)
+    return labels
 
 
 def split_of(pairs: list[dict]) -> dict[str, str]:
@@ -176,13 +326,7 @@ def split_of(pairs: list[dict]) -> dict[str, str]:
 
 def finalize() -> None:
     pairs = [json.loads(line) for line in (HERE / "candidates.jsonl").open(encoding="utf-8")]
-    labels = {}
-    for line in (HERE / "labels.tsv").open(encoding="utf-8"):
-        if line.strip() and not line.startswith("#"):
-            pair_id, relation, note = (line.rstrip("\n").split("\t") + [""])[:3]
-            if relation not in RELATIONS:
-                raise ValueError(f"{pair_id}: unknown relation {relation!r}")
-            labels[pair_id] = (relation, note)
+    labels = _labels()
     missing = [p["pair_id"] for p in pairs if p["pair_id"] not in labels]
     if missing:
         raise SystemExit(f"{len(missing)} candidate pairs have no label, e.g. {missing[:5]}")
@@ -203,4 +347,5 @@ def _write(path: Path, rows: list[dict]) -> None:
 
 
 if __name__ == "__main__":
-    {"candidates": candidates, "finalize": finalize}[sys.argv[1]]()
+    {"candidates": candidates, "finalize": finalize, "candidates2": candidates2,
+     "finalize2": finalize2}[sys.argv[1]]()
