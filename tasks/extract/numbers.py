@@ -186,9 +186,11 @@ CALENDAR_YEAR = re.compile(r"(?:1[89]|20)\d\d|[〇零一二三四五六七八九
 
 # ------------------------------------------------------------------ reading numerals
 
+@lru_cache(maxsize=65536)
 def parse_number(s: str) -> Decimal | None:
     """One numeral -> Decimal ('2,500' -> 2500, '二点三' -> 2.3, '百' -> 100, '三亿二千万' ->
-    320000000, '3亿5000万' -> 350000000, '一万二' -> 12000). None when it is not one number."""
+    320000000, '3亿5000万' -> 350000000, '一万二' -> 12000). None when it is not one number.
+    Cached, as the readings below: the same numerals recur (2010, 一, 十) and cn2an is slow."""
     s = unicodedata.normalize("NFKC", s).replace(",", "")
     if not s or "几" in s:
         return None
@@ -211,6 +213,7 @@ def parse_number(s: str) -> Decimal | None:
     return None
 
 
+@lru_cache(maxsize=1024)
 def _magnitude_factor(mag: str) -> Decimal | None:
     factor = Decimal(1)
     for part in re.findall(r"[十百千]?[万亿]|[十百千]", mag):
@@ -221,7 +224,7 @@ def _magnitude_factor(mag: str) -> Decimal | None:
     return factor if mag else Decimal(1)
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Reading:
     """One END of an expression read whole: total (in the base unit as written, before the unit
     factor), its magnitude word, the high total when the END alone is a range (二三十), and an
@@ -258,6 +261,7 @@ def _vague_split(run: str) -> tuple[str, str] | None:
     return None
 
 
+@lru_cache(maxsize=65536)
 def _read_end(arabic: str | None, chinese: str | None, inner: str | None,
               magnitude: str | None) -> _Reading | None:
     magnitude = magnitude or ""
@@ -496,8 +500,7 @@ def _special_forms(text: str, token_starts, chinese_ok, free):
                      high * 10 if high is not None else None, "", text=text[m.start():m.end()],
                      start=m.start(), end=m.end(), value_text=m.group(0), qualifier=qualifier,
                      pattern="numbers.cheng")
-    nouns = _alternation(d.implied)
-    for m in re.finditer(f"(?=[0-9{CN_DIGITS}十]+大)(?P<num>\\d+|[{CN_DIGITS}十]+)大(?P<noun>{nouns})", text):
+    for m in _implied_count_pattern().finditer(text):
         value = parse_number(m.group("num"))
         if value is None or not free(m.start(), m.end()) or m.group("num") in ("一", "两") \
                 or (token_starts is not None and m.start() not in token_starts):
@@ -548,6 +551,13 @@ def _special_forms(text: str, token_starts, chinese_ok, free):
                            end=m.end(), value=float(m.group("num")), unit=m.group("unit"),
                            value_text=m.group(0), value_base=float(m.group("num")),
                            base_unit=m.group("unit"), pattern="numbers.rank")
+
+
+@lru_cache(maxsize=1)
+def _implied_count_pattern() -> re.Pattern:
+    """N大 + a noun that implies its counter (6大产业链)."""
+    nouns = _alternation(_data().implied)
+    return re.compile(f"(?=[0-9{CN_DIGITS}十]+大)(?P<num>\\d+|[{CN_DIGITS}十]+)大(?P<noun>{nouns})")
 
 
 @lru_cache(maxsize=1)
