@@ -736,10 +736,11 @@ def scan_name_start(text: str, tokens: Tokens, i: int, floor: int) -> int | None
     while j >= 0 and tokens.starts[j] >= floor and not _ends_name_run(tokens, j):
         j -= 1
     j += 1
-    while j < i and (word_tag(tokens[j].text) in LEADING_NON_NAME_TAGS or tokens[j].text in BUILD_WORDS):
+    words = tokens.words
+    while j < i and (word_tag(words[j]) in LEADING_NON_NAME_TAGS or words[j] in BUILD_WORDS):
         j += 1  # 报道过该项目 -> 项目; 参建了海口美兰国际机场 -> 海口美兰国际机场; 建设X -> X
-    start = tokens[j].start
-    if start >= tokens[i].start:
+    start = tokens.starts[j]
+    if start >= tokens.starts[i]:
         return None
     return start
 

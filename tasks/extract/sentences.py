@@ -34,6 +34,10 @@ def _split(text: str, ends: re.Pattern) -> list[Span]:
 
 def _trim(text: str, start: int, end: int) -> Span | None:
     """text[start:end] without the white space around it; None when nothing else is left."""
+    if start >= end:
+        return None
+    if not text[start].isspace() and not text[end - 1].isspace():
+        return Span(start, end)   # the usual case, without copying the text
     part = text[start:end]
     core = part.strip()
     if not core:
