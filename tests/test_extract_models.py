@@ -117,3 +117,20 @@ def test_training_is_reproducible(model, tmp_path):
     first, second = tmp_path / "a.crfsuite", tmp_path / "b.crfsuite"
     assert training.train(model, records, first) == training.train(model, records, second) > 0
     assert first.read_bytes() == second.read_bytes()
+
+
+def test_each_thread_opens_its_own_model():
+    # the dask runner extracts in threads, and a Tagger keeps the sequence it last tagged (tag, then
+    # marginal): two threads sharing one read each other's sequences
+    import threading
+    from newsgate.tasks.extract.crf import open_model
+    seen = []
+    threads = [threading.Thread(target=lambda: seen.append((open_model(name_tagger.MODEL_FILE),
+                                                            open_model(name_tagger.MODEL_FILE))))
+               for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    (a, a_again), (b, _) = seen
+    assert a is a_again and a is not b and a is not None
