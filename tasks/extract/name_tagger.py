@@ -8,7 +8,7 @@ dictionary tag, whether it is a head), the neighbouring tokens, how far the next
 rules' own names (B/I/O) — so the rules are features, and stay the fallback.
 
 The model file (`project_names.crfsuite`, python-crfsuite) ships with the package and is loaded
-once per process; `benchmarks/train_extract_models.py` rebuilds it from tests/gold/facts/train.jsonl
+once per thread; `benchmarks/train_extract_models.py` rebuilds it from tests/gold/facts/train.jsonl
 (deterministic). Nothing is downloaded. Without the file (or the library) `tag_names` returns
 nothing and the rules stand alone.
 """
