@@ -68,7 +68,7 @@ def name_sequences(records: list[dict]):
         rules = find_projects(text, tokens, spans, find_quantities(text, set(tokens.starts)), people, learned=False)
         rule_spans = [(p.name_start, p.name_end) for p in rules]
         gold = gold_spans(text, r)
-        for window, _ in tagged_windows(tokens, spans):
+        for window, _ in tagged_windows(text, tokens, spans):   # every window
             inside = [(s - window.start, e - window.start) for s, e in gold if window.start <= s and e <= window.end]
             yield (clause_features(text, tokens, window, rule_spans),
                    bio_labels(window.end - window.start, inside))

@@ -15,6 +15,8 @@ import pytest
 from stages import extract_articles
 from newsgate.tasks.extract.confidence import REVIEW_THRESHOLD
 from newsgate.tasks.extract import name_tagger
+from newsgate.tasks.extract.sentences import clauses
+from newsgate.tasks.extract.tokenize import tokenize
 from newsgate.tasks.extract.indicator_filter import MODEL_FILE, _tagger
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,6 +52,24 @@ def test_the_name_tagger_ships_and_finds_what_no_rule_does():
                         "与华东、华南地区的快速通道。")
     assert ("唐津高速公路", "projects.learned") in [(n, p) for n, p, _ in found]
     assert all(n != "长春-深圳高速公路" for n, _, _ in found)   # a network's part, not this project
+
+
+def test_the_name_tagger_skips_windows_where_no_new_name_can_end():
+    def windows(text, rule_spans=None):
+        found = name_tagger.tagged_windows(text, tokenize(text), clauses(text), rule_spans)
+        return [text[w.start:w.end] for w, _ in found]
+    # dev:gne_10.html / eb:ff8080812fba4e32012fbeb3166e059b: a bare head after a comma or opening
+    # its clause names nothing; training reads these windows too (rule_spans None)
+    for text in ("9月19日，市场消息称，头部贷款超市平台信用管家被警方突击调查。", "工程总投资30.5亿元人民币。"):
+        assert windows(text, []) == [] and windows(text) != []
+    # dev:ebuy_9.txt: 高速公路 after 全市 can end a name (the window it shares with 工程 is read),
+    # unless the rules already named it
+    text = "目前，全市高速公路建设已进入高潮，工程进展比较顺利。"
+    assert windows(text, []) == windows(text) == ["目前，全市高速公路建设已进入高潮，工程"]
+    assert windows(text, [(text.index("全市"), text.index("建设"))]) == []
+    # eb:ff80808132811a910132adf78fde3f11: after 的, and a token holding a name of its own, are read
+    text = "起点为上海东北角的新江湾城，终点为上海西南角的虹桥机场。"
+    assert windows(text, []) == windows(text) and windows(text)[-1].endswith("的虹桥机场")
 
 
 def test_a_tagged_name_takes_the_investment_after_it():
@@ -97,3 +117,20 @@ def test_training_is_reproducible(model, tmp_path):
     first, second = tmp_path / "a.crfsuite", tmp_path / "b.crfsuite"
     assert training.train(model, records, first) == training.train(model, records, second) > 0
     assert first.read_bytes() == second.read_bytes()
+
+
+def test_each_thread_opens_its_own_model():
+    # the dask runner extracts in threads, and a Tagger keeps the sequence it last tagged (tag, then
+    # marginal): two threads sharing one read each other's sequences
+    import threading
+    from newsgate.tasks.extract.crf import open_model
+    seen = []
+    threads = [threading.Thread(target=lambda: seen.append((open_model(name_tagger.MODEL_FILE),
+                                                            open_model(name_tagger.MODEL_FILE))))
+               for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    (a, a_again), (b, _) = seen
+    assert a is a_again and a is not b and a is not None

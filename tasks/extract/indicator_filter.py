@@ -14,7 +14,7 @@ Features: where the metric came from (before/after/carried/derived), the rule th
 none), the metric's measure head, first and last words, the quantity's measure/unit/qualifier,
 whether a period and a region were said, the article's two tokens right before and right after the
 number, company and project words in the clause. The model (`indicator_rows.crfsuite`) ships with
-the package, is opened once per process and is rebuilt by `benchmarks/train_extract_models.py`.
+the package, is opened once per thread and is rebuilt by `benchmarks/train_extract_models.py`.
 Without it, the rules decide.
 """
 from __future__ import annotations

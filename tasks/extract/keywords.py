@@ -36,7 +36,7 @@ def _keyword_idf(word: str) -> float | None:
 
 def top_keywords(tokens: Tokens, k: int = TOP_K) -> list[tuple[str, float]]:
     counts = Counter(tokens.words)  # count in C, then look at each distinct word once
-    scored = [(w, c, i) for w, c in counts.items() if (i := _keyword_idf(w)) is not None]
-    total = sum(c for _, c, _ in scored) or 1
-    ranked = sorted(((w, c / total * i) for w, c, i in scored), key=lambda x: (-x[1], x[0]))
-    return [(w, round(x, 6)) for w, x in ranked[:k]]
+    scored = [(c, i, w) for w, c in counts.items() if (i := _keyword_idf(w)) is not None]
+    total = sum(c for c, _, _ in scored) or 1
+    ranked = sorted([(-(c / total * i), w) for c, i, w in scored])[:k]  # by weight, then word (C tuple order)
+    return [(w, round(-x, 6)) for x, w in ranked]

@@ -8,7 +8,7 @@ dictionary tag, whether it is a head), the neighbouring tokens, how far the next
 rules' own names (B/I/O) — so the rules are features, and stay the fallback.
 
 The model file (`project_names.crfsuite`, python-crfsuite) ships with the package and is loaded
-once per process; `benchmarks/train_extract_models.py` rebuilds it from tests/gold/facts/train.jsonl
+once per thread; `benchmarks/train_extract_models.py` rebuilds it from tests/gold/facts/train.jsonl
 (deterministic). Nothing is downloaded. Without the file (or the library) `tag_names` returns
 nothing and the rules stand alone.
 """
@@ -59,8 +59,10 @@ def _char_class(c: str) -> str:
     return "P"
 
 
-def _tag(word: str) -> str:
-    return word_tag(word) or ("UNK" if word_frequency(word) == 0 else "X")
+@lru_cache(maxsize=65536)
+def _token_info(word: str) -> tuple[str, str, bool]:
+    """(word, dictionary tag or UNK/X, is a head) of a token: the same few thousand words recur."""
+    return word, word_tag(word) or ("UNK" if word_frequency(word) == 0 else "X"), is_head(word)
 
 
 def _bin(distance: int | None) -> str:
@@ -69,65 +71,117 @@ def _bin(distance: int | None) -> str:
     return str(next((b for b in reversed(DISTANCE_BINS) if distance >= b), 0))
 
 
-def tagged_windows(tokens: Tokens, clauses: Iterable[Span]) -> list[tuple[Span, Span]]:
+_DIST = ["dist=" + _bin(d) for d in range(DISTANCE_BINS[-1] + 1)]   # distance -> feature (capped)
+
+
+def _neighbours(info: list[tuple[str, str, bool]], k: int) -> list[str]:
+    """The tokens before and after token k (word, tag, whether a head)."""
+    if k > 0:
+        pw, pt, ph = info[k - 1]
+        f = ["w-1=" + pw, "t-1=" + pt] + (["head-1"] if ph else [])
+    else:
+        f = ["w-1=^"]
+    if k + 1 < len(info):
+        nw, nt, nh = info[k + 1]
+        f += ["w+1=" + nw, "t+1=" + nt] + (["head+1"] if nh else [])
+    else:
+        f.append("w+1=$")
+    return f
+
+
+def _positions(start: int, end: int, a: int, b: int) -> str:
+    """S/B/M/E of the characters of token [start, end) that lie in [a, b)."""
+    if end - start == 1:
+        return "S"
+    return ("B" + "M" * (end - start - 2) + "E")[max(a, start) - start:min(b, end) - start]
+
+
+@lru_cache(maxsize=1)
+def _bare_heads() -> frozenset[str]:
+    """The head words themselves (项目, 市场, 中心 …): a token that is one holds no name of its own."""
+    from .projects import _words
+    return _heads() | frozenset(_words()["facility_suffixes"])
+
+
+def _name_can_end(tokens: Tokens, i: int, floor: int) -> bool:
+    """A name can end at head token i: the token holds more than a head word (虹桥机场), or a word
+    of the clause comes before it (a bare head opening the clause or following punctuation names
+    nothing: ，市场… / 、中心). After 的 a name can still end (年产1万吨R134a的生产线)."""
+    from .projects import PUNCT_BOUNDARY
+    if tokens.words[i] not in _bare_heads():
+        return True
+    word = tokens.words[i - 1] if i else ""
+    return i >= 1 and tokens.starts[i - 1] >= floor and word not in PUNCT_BOUNDARY and not word.isspace()
+
+
+def tagged_windows(text: str, tokens: Tokens, clauses: Iterable[Span],
+                   rule_spans: list[tuple[int, int]] | None = None) -> list[tuple[Span, Span]]:
     """(window, clause) pairs the tagger reads: a name ends at a head, so each head token of a clause
-    gives the WINDOW characters before it and itself (overlapping windows merged). Clauses with no
-    head hold no name; reading only these windows keeps the tagger's cost small."""
+    gives the WINDOW characters before it and itself (overlapping windows merged). With the rules'
+    names (`rule_spans`, at run time) a window is skipped when none of its heads can end a new
+    name: each is inside a rule's name (a learned name may not overlap one) or is a bare head word
+    opening its clause or following punctuation (`_name_can_end`). The windows kept are built
+    exactly as in training, where every window is read (`rule_spans` None)."""
     last = _head_last_chars()
-    heads = [(st, e) for w, st, e in zip(tokens.words, tokens.starts, tokens.ends) if w[-1] in last and is_head(w)]
-    head_starts = [st for st, _ in heads]
+    heads = [i for i, w in enumerate(tokens.words) if w[-1] in last and is_head(w)]
+    head_starts = [tokens.starts[i] for i in heads]
     out: list[tuple[Span, Span]] = []
     for c in clauses:
-        windows: list[list[int]] = []
-        for st, e in heads[bisect_left(head_starts, c.start):bisect_left(head_starts, c.end)]:
+        windows: list[list] = []   # [start, end, whether a head of it can end a name]
+        for i in heads[bisect_left(head_starts, c.start):bisect_left(head_starts, c.end)]:
+            st, e = tokens.starts[i], tokens.ends[i]
+            can_end = rule_spans is None or (_name_can_end(tokens, i, c.start)
+                                             and not any(x < e and st < y for x, y in rule_spans))
             a, b = max(c.start, st - WINDOW), min(e, c.end)
             if windows and a <= windows[-1][1]:
-                windows[-1][1] = b
+                windows[-1][1:] = [b, windows[-1][2] or can_end]
             else:
-                windows.append([a, b])
-        out += [(Span(a, b), c) for a, b in windows]
+                windows.append([a, b, can_end])
+        out += [(Span(a, b), c) for a, b, read in windows if read]
     return out
 
 
 def clause_features(text: str, tokens: Tokens, clause: Span, rule_spans: list[tuple[int, int]]) -> list[list[str]]:
-    """One feature list per character of `clause` (a window of one; see the module doc)."""
+    """One feature list per character of `clause` (a window of one; see the module doc). Built a
+    column at a time, and a token's word features once for all its characters: this runs on every
+    window of every article."""
     a, b = clause.start, clause.end
     lo, hi = bisect_right(tokens.ends, a), bisect_right(tokens.starts, b - 1)
-    words, starts, ends = tokens.words[lo:hi], tokens.starts[lo:hi], tokens.ends[lo:hi]
-    info = [(w, _tag(w), is_head(w)) for w in words]
-    head_ends = [e for e, (_, _, h) in zip(ends, info) if h]
-    rule = _bio(a, b, rule_spans)
-    cand = _bio(a, b, _head_candidates(text, tokens, lo, hi, clause))
+    info = [_token_info(w) for w in tokens.words[lo:hi]]
+    chars = text[a:b]
+    pairs = [x + y for x, y in zip(chars, chars[1:])]
+    left = ["c-1=^", *["c-1=" + c for c in chars[:-1]]]
+    right = [*["c+1=" + c for c in chars[1:]], "c+1=$"]
+    left2 = ["b-1=" + chars[0], *["b-1=" + p for p in pairs]]
+    right2 = [*["b+1=" + p for p in pairs], "b+1=" + chars[-1]]
+    rule = ["rule=" + y for y in _bio(a, b, rule_spans)]
+    cand = ["cand=" + y for y in _bio(a, b, _head_candidates(text, tokens, lo, hi, clause))]
+    dist = _distances(a, b, [e for e, (_, _, h) in zip(tokens.ends[lo:hi], info) if h])
     out = []
-    k = h_at = 0
-    for i in range(a, b):
-        while k + 1 < len(starts) and starts[k + 1] <= i:
-            k += 1
-        while h_at < len(head_ends) and head_ends[h_at] <= i:
-            h_at += 1
-        w, t, h = info[k] if info else ("", "X", False)
-        pos = "S" if ends[k] - starts[k] == 1 else ("B" if i == starts[k] else ("E" if i == ends[k] - 1 else "M"))
-        nxt = head_ends[h_at] if h_at < len(head_ends) else None
-        c = text[i]
-        f = ["bias", "c=" + c, "cc=" + _char_class(c), "c-1=" + (text[i - 1] if i > a else "^"),
-             "c+1=" + (text[i + 1] if i + 1 < b else "$"),
-             "b-1=" + text[max(a, i - 1):i + 1], "b+1=" + text[i:min(b, i + 2)], "cand=" + cand[i - a],
-             "w=" + w, "wp=" + pos, "t=" + t, "tp=" + t + pos, "rule=" + rule[i - a],
-             "dist=" + _bin(None if nxt is None else nxt - i - 1)]
-        if h:
-            f.append("head" + pos)
-        if k > 0:
-            pw, pt, ph = info[k - 1]
-            f += ["w-1=" + pw, "t-1=" + pt] + (["head-1"] if ph else [])
-        else:
-            f.append("w-1=^")
-        if k + 1 < len(info):
-            nw, nt, nh = info[k + 1]
-            f += ["w+1=" + nw, "t+1=" + nt] + (["head+1"] if nh else [])
-        else:
-            f.append("w+1=$")
-        out.append(f)
+    j = 0   # character index in the window
+    for k, (st, e) in enumerate(zip(tokens.starts[lo:hi], tokens.ends[lo:hi])):
+        w, t, h = info[k]
+        wf, tf, around = "w=" + w, "t=" + t, _neighbours(info, k)
+        for pos in _positions(st, e, a, b):
+            c = chars[j]
+            out.append(["bias", "c=" + c, _CLASS.get(c) or "cc=" + _char_class(c), left[j], right[j], left2[j],
+                        right2[j], cand[j], wf, "wp=" + pos, tf, "tp=" + t + pos, rule[j], dist[j],
+                        *(("head" + pos,) if h else ()), *around])
+            j += 1
     return out
+
+
+_CLASS = {c: "cc=" + _char_class(c) for c in map(chr, range(0x3000, 0xa000))}   # CJK: one lookup
+
+
+def _distances(a: int, b: int, head_ends: list[int]) -> list[str]:
+    """The dist= feature of each character of a..b: characters to the end of the next head."""
+    out, at = [], a
+    for end in head_ends:
+        if end > at:
+            out += [_DIST[min(end - i - 1, DISTANCE_BINS[-1])] for i in range(at, min(end, b))]
+            at = end
+    return out + ["dist=none"] * (b - at)
 
 
 def _bio(a: int, b: int, spans) -> list[str]:
@@ -183,7 +237,7 @@ def tag_names(text: str, tokens: Tokens, clauses: Iterable[Span],
         return []
     ends = dict(zip(tokens.ends, tokens.words))
     out = []
-    for window, clause in tagged_windows(tokens, clauses):
+    for window, clause in tagged_windows(text, tokens, clauses, rule_spans):
         labels = tagger.tag(clause_features(text, tokens, window, rule_spans))
         for s, e in spans_of(labels, window.start):
             if e in ends and is_head(ends[e]):

@@ -186,9 +186,11 @@ CALENDAR_YEAR = re.compile(r"(?:1[89]|20)\d\d|[〇零一二三四五六七八九
 
 # ------------------------------------------------------------------ reading numerals
 
+@lru_cache(maxsize=65536)
 def parse_number(s: str) -> Decimal | None:
     """One numeral -> Decimal ('2,500' -> 2500, '二点三' -> 2.3, '百' -> 100, '三亿二千万' ->
-    320000000, '3亿5000万' -> 350000000, '一万二' -> 12000). None when it is not one number."""
+    320000000, '3亿5000万' -> 350000000, '一万二' -> 12000). None when it is not one number.
+    Cached, as the readings below: the same numerals recur (2010, 一, 十) and cn2an is slow."""
     s = unicodedata.normalize("NFKC", s).replace(",", "")
     if not s or "几" in s:
         return None
@@ -211,6 +213,7 @@ def parse_number(s: str) -> Decimal | None:
     return None
 
 
+@lru_cache(maxsize=1024)
 def _magnitude_factor(mag: str) -> Decimal | None:
     factor = Decimal(1)
     for part in re.findall(r"[十百千]?[万亿]|[十百千]", mag):
@@ -221,7 +224,7 @@ def _magnitude_factor(mag: str) -> Decimal | None:
     return factor if mag else Decimal(1)
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Reading:
     """One END of an expression read whole: total (in the base unit as written, before the unit
     factor), its magnitude word, the high total when the END alone is a range (二三十), and an
@@ -258,6 +261,7 @@ def _vague_split(run: str) -> tuple[str, str] | None:
     return None
 
 
+@lru_cache(maxsize=65536)
 def _read_end(arabic: str | None, chinese: str | None, inner: str | None,
               magnitude: str | None) -> _Reading | None:
     magnitude = magnitude or ""
@@ -379,7 +383,9 @@ def _is_calendar(m: re.Match, ranged: bool) -> bool:
 def find_quantities(text: str, token_starts: set[int] | None = None) -> list[Quantity]:
     """All quantities in `text`; `token_starts` (offsets where a token begins) vets Chinese numerals.
     Matching runs on the text with variant characters folded (萬 -> 万); spans quote `text`."""
-    original, text = text, text.translate(_data().variants)
+    original = text
+    if _variant_chars().search(text):   # folding is slow; most texts have no variant
+        text = text.translate(_data().variants)
     quoted = [(m.start(), m.end()) for m in QUOTED.finditer(text)]
     out: list[Quantity] = []
     covered = bytearray(len(text))  # 1 where a quantity was read: the later forms skip it
@@ -465,9 +471,10 @@ def _quantity_from_match(text: str, m: re.Match, ranged: bool, read: tuple[_Read
 
 
 def _special_forms(text: str, token_starts, chinese_ok, free):
-    """百分之…, …成, N大+noun, 亿元以上, 一半, 第N位: forms outside the main grammar."""
+    """百分之…, …成, N大+noun, 亿元以上, 一半, 第N位: forms outside the main grammar (each regex runs
+    only when its fixed part is in the text: scanning is most of the cost)."""
     d = _data()
-    for m in PERCENT_WORDS.finditer(text):
+    for m in PERCENT_WORDS.finditer(text) if "百分之" in text else ():
         if not free(m.start(), m.end()) or not chinese_ok(m.start() + len(m.group("pre") or ""), True):
             continue
         low, high = parse_number(m.group("n1")), (parse_number(m.group("n2")) if m.group("n2") else None)
@@ -477,7 +484,7 @@ def _special_forms(text: str, token_starts, chinese_ok, free):
         yield _build("percent", "percent", "%", "%", Decimal(1), low, high, "", text=m.group(0),
                      start=m.start(), end=m.end(), value_text=m.group(0), qualifier=qualifier,
                      pattern="numbers.percent_words")
-    for m in CHENG.finditer(text):
+    for m in CHENG.finditer(text) if "成" in text else ():
         start = m.start("n1")
         if not free(m.start(), m.end()) or not chinese_ok(start, bool(m.group("pre"))):
             continue
@@ -496,8 +503,7 @@ def _special_forms(text: str, token_starts, chinese_ok, free):
                      high * 10 if high is not None else None, "", text=text[m.start():m.end()],
                      start=m.start(), end=m.end(), value_text=m.group(0), qualifier=qualifier,
                      pattern="numbers.cheng")
-    nouns = _alternation(d.implied)
-    for m in re.finditer(f"(?=[0-9{CN_DIGITS}十]+大)(?P<num>\\d+|[{CN_DIGITS}十]+)大(?P<noun>{nouns})", text):
+    for m in _implied_count_pattern().finditer(text):
         value = parse_number(m.group("num"))
         if value is None or not free(m.start(), m.end()) or m.group("num") in ("一", "两") \
                 or (token_starts is not None and m.start() not in token_starts):
@@ -507,7 +513,7 @@ def _special_forms(text: str, token_starts, chinese_ok, free):
                        start=m.start(), end=m.start("noun"), value=float(value), unit=unit,
                        value_text=m.group(0), value_base=float(value), base_unit=unit,
                        pattern="numbers.implied_counter")
-    for m in IMPLICIT_THRESHOLD.finditer(text):
+    for m in IMPLICIT_THRESHOLD.finditer(text) if "元以上" in text else ():
         if not free(m.start(), m.end()):
             continue
         unit = m.group("unit")
@@ -520,7 +526,7 @@ def _special_forms(text: str, token_starts, chinese_ok, free):
         q = _implied_yuan(text, m, d)
         if q is not None and free(q.start, q.end) and (m.group("c1") is None or chinese_ok(m.start("c1"), False)):
             yield q
-    for m in SOME_YI.finditer(text):
+    for m in SOME_YI.finditer(text) if "个亿" in text else ():
         if not free(m.start(), m.end()):
             continue
         n = m.group("n")
@@ -530,24 +536,37 @@ def _special_forms(text: str, token_starts, chinese_ok, free):
         yield _build("money", "money", "元", "元", Decimal(1), low * 10 ** 8,
                      high * 10 ** 8 if high is not None else None, "亿", text=m.group(0), start=m.start(),
                      end=m.end(), value_text=m.group(0), pattern="numbers.implied_yuan", vague=n == "几")
-    for m in HALF_PERCENT.finditer(text):
+    for m in HALF_PERCENT.finditer(text) if "一半" in text else ():
         if free(m.start(), m.end()):
             yield Quantity(kind="percent", measure="percent", text=m.group(0), start=m.start(),
                            end=m.end(), value=50.0, unit="%", value_text=m.group(0),
                            qualifier=m.group("post"), value_base=50.0, base_unit="%",
                            pattern="numbers.half")
-    for m in HALF_DURATION.finditer(text):
+    for m in HALF_DURATION.finditer(text) if "半" in text else ():
         if free(m.start(), m.end()):
             unit = _unit_row(m.group("unit"))[0]
             yield Quantity(kind="count", measure="duration", text=m.group(0), start=m.start(),
                            end=m.end(), value=0.5, unit=unit, value_text=m.group(0),
                            value_base=0.5, base_unit=unit, pattern="numbers.half")
-    for m in RANK.finditer(text):
+    for m in RANK.finditer(text) if "第" in text else ():
         if free(m.start(), m.end()):
             yield Quantity(kind="count", measure="rank", text=m.group(0), start=m.start(),
                            end=m.end(), value=float(m.group("num")), unit=m.group("unit"),
                            value_text=m.group(0), value_base=float(m.group("num")),
                            base_unit=m.group("unit"), pattern="numbers.rank")
+
+
+@lru_cache(maxsize=1)
+def _variant_chars() -> re.Pattern:
+    """Any character the variants table folds (萬, 億, full-width digits …)."""
+    return re.compile("[" + "".join(re.escape(chr(c)) for c in _data().variants) + "]")
+
+
+@lru_cache(maxsize=1)
+def _implied_count_pattern() -> re.Pattern:
+    """N大 + a noun that implies its counter (6大产业链)."""
+    nouns = _alternation(_data().implied)
+    return re.compile(f"(?=[0-9{CN_DIGITS}十]+大)(?P<num>\\d+|[{CN_DIGITS}十]+)大(?P<noun>{nouns})")
 
 
 @lru_cache(maxsize=1)

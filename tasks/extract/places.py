@@ -294,7 +294,8 @@ def find_places(text: str, tokens: Tokens, home: Home,
     tokens = as_tokens(tokens)
     words = tokens.words
     n = len(words)
-    for i, text_i in enumerate(words):
+    for i in _deictic_positions(words):
+        text_i = words[i]
         level = home_words.get(text_i)
         if level is None and text_i in heads and i + 1 < n and text_i + words[i + 1] in home_words:
             tok = Token(text_i + words[i + 1], tokens.starts[i], tokens.ends[i + 1])
@@ -312,6 +313,19 @@ def find_places(text: str, tokens: Tokens, home: Home,
                 out.append(abbr)
     out.sort(key=lambda p: p.start)
     return out
+
+
+def _deictic_positions(words: list[str]) -> list[int]:
+    """Indices of the tokens that can open a deictic place (我市, 全省) or a movement verb + an
+    abbreviation (来辽): a few per article, found with set lookups instead of a loop over all."""
+    openers, verbs = _deictic_openers()
+    return [i for i, w in enumerate(words) if w in openers or w[:1] in verbs]
+
+
+@lru_cache(maxsize=1)
+def _deictic_openers() -> tuple[frozenset[str], frozenset[str]]:
+    home_words, heads, verbs, _ = _deictic_tables()
+    return frozenset(home_words) | heads, verbs
 
 
 @lru_cache(maxsize=1)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -129,17 +129,16 @@ class _Tokens:
 
     def index_at(self, offset: int) -> int:
         i = bisect_left(self.starts, offset)
-        if i < len(self.tokens) and self.tokens[i].start == offset:
+        if i < len(self.starts) and self.starts[i] == offset:
             return i
         return max(i - 1, 0)
 
     def between(self, start: int, end: int) -> list[Token]:
+        """The tokens from the first that starts at or after `start` up to the last ending by `end`."""
+        t = self.tokens
         i = bisect_left(self.starts, start)
-        out = []
-        while i < len(self.tokens) and self.tokens[i].end <= end:
-            out.append(self.tokens[i])
-            i += 1
-        return out
+        j = max(i, bisect_right(t.ends, end, i))
+        return list(map(Token, t.words[i:j], t.starts[i:j], t.ends[i:j]))
 
 
 def _is_suffix_token(word: str) -> bool:
@@ -707,33 +706,41 @@ def _strip_leading(tk: _Tokens, a: int, b: int) -> tuple[int, int]:
     return (toks[k].start if toks else a), b
 
 
-def _boundary_token(tok: Token) -> bool:
-    words = _words()
-    if tok.text in PUNCT_BOUNDARY or tok.text.isspace():
+COUNT_WORD = re.compile(r"第?(?:\d+(?:\.\d+)?|[一二三四五六七八九十百]+)[个项家户座条]")
+
+
+def _boundary_word(word: str) -> bool:
+    if word in PUNCT_BOUNDARY or word.isspace():
         return True
-    if tok.text in words["determiners"] or tok.text in ("的",):
+    if word in _words()["determiners"] or word == "的":
         return True
-    if re.fullmatch(r"第?(?:\d+(?:\.\d+)?|[一二三四五六七八九十百]+)[个项家户座条]", tok.text):
-        return True  # 86个, 第二个: a count or an ordinal, not part of a name
-    return False
+    return COUNT_WORD.fullmatch(word) is not None  # 86个, 第二个: a count or an ordinal, not part of a name
+
+
+@lru_cache(maxsize=1)
+def _lead_words() -> frozenset[str]:
+    return frozenset(_words()["lead_words"])
+
+
+def _ends_name_run(tokens: Tokens, j: int) -> bool:
+    """Token j cannot be inside a name that ends after it: punctuation, 的, a determiner, a count,
+    or a lead word (建设, 推进 …) closing it or the two tokens before."""
+    leads, word = _lead_words(), tokens.words[j]
+    return _boundary_word(word) or word in leads or (len(word) > 2 and word[-2:] in leads) \
+        or (j >= 1 and tokens.words[j - 1] + word in leads)
 
 
 def scan_name_start(text: str, tokens: Tokens, i: int, floor: int) -> int | None:
     """Walk back from the suffix token to the start of the name."""
-    leads = set(_words()["lead_words"])
     j = i - 1
-    while j >= 0 and tokens[j].start >= floor:
-        tok = tokens[j]
-        if _boundary_token(tok) or tok.text in leads or (len(tok.text) > 2 and tok.text[-2:] in leads):
-            break
-        if j >= 1 and tokens[j - 1].text + tok.text in leads:
-            break
+    while j >= 0 and tokens.starts[j] >= floor and not _ends_name_run(tokens, j):
         j -= 1
     j += 1
-    while j < i and (word_tag(tokens[j].text) in LEADING_NON_NAME_TAGS or tokens[j].text in BUILD_WORDS):
+    words = tokens.words
+    while j < i and (word_tag(words[j]) in LEADING_NON_NAME_TAGS or words[j] in BUILD_WORDS):
         j += 1  # 报道过该项目 -> 项目; 参建了海口美兰国际机场 -> 海口美兰国际机场; 建设X -> X
-    start = tokens[j].start
-    if start >= tokens[i].start:
+    start = tokens.starts[j]
+    if start >= tokens.starts[i]:
         return None
     return start
 

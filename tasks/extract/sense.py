@@ -54,8 +54,10 @@ def measure_head(metric: str | None) -> str | None:
     return metric[found[0]:found[1]] if found else None
 
 
+@lru_cache(maxsize=65536)
 def head_span(metric: str | None) -> tuple[int, int] | None:
-    """(start, end) of the measure head in `metric` (see measure_head)."""
+    """(start, end) of the measure head in `metric` (see measure_head); cached, as each candidate
+    metric is tried against several rules."""
     if not metric:
         return None
     heads, _ = _vocabulary()

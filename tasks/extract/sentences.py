@@ -24,20 +24,26 @@ def _split(text: str, ends: re.Pattern) -> list[Span]:
     for m in ends.finditer(text):
         keep = m.group(0) not in ("\n", ";", "；")
         end = m.end() if keep else m.start()
-        if end > pos and text[pos:end].strip():
-            spans.append(_trim(text, pos, end))
+        if end > pos and (span := _trim(text, pos, end)) is not None:
+            spans.append(span)
         pos = m.end()
-    if pos < len(text) and text[pos:].strip():
-        spans.append(_trim(text, pos, len(text)))
+    if pos < len(text) and (span := _trim(text, pos, len(text))) is not None:
+        spans.append(span)
     return spans
 
 
-def _trim(text: str, start: int, end: int) -> Span:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return Span(start, end)
+def _trim(text: str, start: int, end: int) -> Span | None:
+    """text[start:end] without the white space around it; None when nothing else is left."""
+    if start >= end:
+        return None
+    if not text[start].isspace() and not text[end - 1].isspace():
+        return Span(start, end)   # the usual case, without copying the text
+    part = text[start:end]
+    core = part.strip()
+    if not core:
+        return None
+    start += len(part) - len(part.lstrip())
+    return Span(start, start + len(core))
 
 
 def clauses(text: str) -> list[Span]:
@@ -51,8 +57,8 @@ def sentences(text: str) -> list[Span]:
 def paragraphs(text: str) -> list[Span]:
     spans, pos = [], 0
     for line in text.split("\n"):
-        if line.strip():
-            spans.append(_trim(text, pos, pos + len(line)))
+        if (span := _trim(text, pos, pos + len(line))) is not None:
+            spans.append(span)
         pos += len(line) + 1
     return spans
 
