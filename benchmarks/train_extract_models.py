@@ -10,11 +10,19 @@ are projects a reader may count) found in the text, longest first. The CRF is py
 L-BFGS with fixed L1/L2 weights and iterations, over the articles in file order, so the same gold
 gives the same model.
 
+**tags** (tasks/extract/indicator_tagger.py, indicator_tags.crfsuite): every sentence of a train
+article that holds a quantity is one sequence (`sentence_items`: its tokens, each quantity one
+item), read with the rules' own candidates (`indicator_candidates(tagged=False)`) among its
+features; labels from the gold (`training_labels`): V for a quantity that is a gold indicator
+(optional ones too: a reader may count them), M for the tokens of its metric as written in the
+sentence, Q for other quantities, O for other tokens.
+
 **indicators** (tasks/extract/indicator_filter.py, indicator_rows.crfsuite): every candidate row of
 every train article (`Parsed.indicator_candidates`: a quantity with a metric, and the rule that
 would reject it) is one one-item sequence labelled `yes` when it is a gold indicator (the same
 number in the gold's evidence sentence) and `no` otherwise; candidates matching only optional gold
-are left out. Names are trained first, since the indicator candidates read the projects.
+are left out. Names are trained first, since the indicator candidates read the projects, then
+tags, since the candidates include the tagger's.
 
 Choose settings and thresholds on the tune part (benchmarks/extract_quality.py --only tune), never
 on test.
@@ -30,11 +38,12 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from facts_gold import load  # noqa: E402
-from newsgate.tasks.extract import indicator_filter, name_tagger  # noqa: E402
+from newsgate.tasks.extract import indicator_filter, indicator_tagger, name_tagger  # noqa: E402
 from newsgate.tasks.extract.name_tagger import bio_labels, clause_features, tagged_windows  # noqa: E402
 from scoring import _locate  # noqa: E402
 
 NAME_PARAMS = {"c1": 0.1, "c2": 0.05, "max_iterations": 150, "feature.possible_transitions": True}
+TAG_PARAMS = {"c1": 0.1, "c2": 0.05, "max_iterations": 150, "feature.possible_transitions": True}
 ROW_PARAMS = {"c1": 0.0, "c2": 5.0, "max_iterations": 200}   # L2 only: chosen on the tune part
 
 
@@ -74,6 +83,25 @@ def name_sequences(records: list[dict]):
                    bio_labels(window.end - window.start, inside))
 
 
+def tag_sequences(records: list[dict]):
+    """(features, labels) of every sentence with a quantity of `records` (see the module doc)."""
+    from newsgate.tasks.extract import parse_article
+    for r in records:
+        text = r["text"]
+        parsed = parse_article({"article_id": r["id"], "title": r.get("title"), "body": text})
+        rules = {c.indicator.quantity.start: c for c in parsed.indicator_candidates(tagged=False)}
+        spans = [_locate(text, g["evidence"]) for g in r["indicators"]]
+        for sentence in parsed.sentences:
+            items = indicator_tagger.sentence_items(text, parsed.tokens, sentence, parsed.quantities)
+            if not any(it.quantity is not None for it in items):
+                continue
+            gold = [(it.start, g["metric"]) for it in items if it.quantity is not None
+                    for g, span in zip(r["indicators"], spans)
+                    if span and span[0] <= it.start < span[1] and _same_value(g, it.quantity)]
+            yield (indicator_tagger.sequence_features(items, rules),
+                   indicator_tagger.training_labels(text, items, gold))
+
+
 def row_sequences(records: list[dict]):
     """(features, label) of every indicator candidate of `records` (see the module doc)."""
     from newsgate.tasks.extract import parse_article
@@ -102,6 +130,7 @@ def _same_value(g: dict, q) -> bool:
 # the pipeline opens it) only when it beat the rules on the test part (docs/EXTRACTION.md); one
 # that does not is written to benchmarks/.cache unless --out-dir says otherwise
 MODELS = {"names": (name_sequences, NAME_PARAMS, name_tagger.MODEL_FILE.name, True),
+          "tags": (tag_sequences, TAG_PARAMS, indicator_tagger.MODEL_FILE.name, True),
           "indicators": (row_sequences, ROW_PARAMS, indicator_filter.MODEL_FILE.name, True)}
 CACHE = ROOT / "benchmarks" / ".cache"
 

@@ -111,7 +111,7 @@ def test_name_sequences_label_every_character_of_a_clause():
     assert labels <= {"B", "I", "O"} and "B" in labels
 
 
-@pytest.mark.parametrize("model", ["indicators", "names"])
+@pytest.mark.parametrize("model", ["indicators", "names", "tags"])
 def test_training_is_reproducible(model, tmp_path):
     records = [r for r in load("train") if r["projects"] and r["indicators"]][:4]
     first, second = tmp_path / "a.crfsuite", tmp_path / "b.crfsuite"

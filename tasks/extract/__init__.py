@@ -86,13 +86,15 @@ class Parsed:
     def name_spans(self) -> list[tuple[int, int]]:
         return _name_spans(self.projects, self.orgs)
 
-    def indicator_candidates(self) -> list[Candidate]:
+    def indicator_candidates(self, tagged: bool = True) -> list[Candidate]:
         """Every quantity with a metric and the rule that rejects it (indicators.py); numbers in a
-        project's own report clause or inside any name are not statistics."""
+        project's own report clause or inside any name are not statistics. `tagged=False`: the
+        rules' candidates alone (what the sequence tagger reads as features)."""
         claimed = [(p.clause.start, p.clause.end) for p in self.projects if p.claims_clause] + self.name_spans \
             + [(p.investment.start, p.investment.end) for p in self.projects if p.investment is not None]
         return indicator_candidates(self.body, self.quantities, self.clauses, self.sentences, claimed,
-                                    self.locator, [p.name_start for p in self.projects])
+                                    self.locator, [p.name_start for p in self.projects],
+                                    self.tokens if tagged else None)
 
 
 def _name_spans(projects, orgs) -> list[tuple[int, int]]:

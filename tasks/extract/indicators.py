@@ -220,12 +220,15 @@ class Candidate:
 
 def indicator_candidates(text: str, quantities: list[Quantity], clauses: list[Span], sentences: list[Span],
                          claimed: list[tuple[int, int]], locator: RegionLocator,
-                         project_starts: list[int] = ()) -> list[Candidate]:
+                         project_starts: list[int] = (), tokens=None) -> list[Candidate]:
     """Every quantity of one article whose metric names a measure, with the rule that rejects it
     (`claimed`: inside a project's name or report clause; a `not_statistics` rule; `weak_derived`:
-    an implied measure of no said region or period) or None."""
+    an implied measure of no said region or period) or None. With the article's `tokens`, the
+    sequence tagger (indicator_tagger.py) adds candidates for the quantities the rules gave no
+    metric (pattern `indicators.tagged`)."""
     clause_at, sentence_at = SpanIndex(clauses), SpanIndex(sentences)
     out: list[Candidate] = []
+    unnamed: dict[Span, list[Quantity]] = {}   # sentence -> its quantities the rules gave no metric
     previous_end, previous_clause = 0, None
     carried, carried_sentence = None, None   # the sentence's last metric (joined to a bare comparison)
     for q in quantities:
@@ -242,22 +245,76 @@ def indicator_candidates(text: str, quantities: list[Quantity], clauses: list[Sp
         metric, source = _metric(text, q, clause, previous_end, carried, _topic(text, sentence))
         previous_end = q.end
         if metric is None:
+            unnamed.setdefault(sentence, []).append(q)
             continue
         carried = metric
-        paragraph = text.rfind("\n", 0, q.start) + 1
-        in_claimed = any(a <= q.start < b for a, b in claimed)
-        rejected = "claimed" if in_claimed else not_a_statistic(
-            text, q, metric, clause, paragraph, any(paragraph <= a < q.start for a in project_starts))
-        surface, region = locator.locate(q.start, q.start)
-        period = None
-        for m in PERIOD.finditer(text, sentence.start, q.start):
-            period = m.group(0)
-            break
-        if rejected is None and source == "derived" and surface is None and period is None:
-            rejected = "weak_derived"  # an implied measure of no said region or period
-        out.append(Candidate(Indicator(q, metric, surface, region, period, clause, f"indicators.{source}"),
-                             rejected, in_claimed))
+        out.append(_candidate(text, q, metric, source, clause, sentence, claimed, locator, project_starts))
+    if tokens is not None and unnamed:
+        out = sorted(out + _tagged_candidates(text, tokens, quantities, unnamed, out, clause_at, claimed,
+                                              locator, project_starts),
+                     key=lambda c: c.indicator.quantity.start)
     return out
+
+
+def _candidate(text: str, q: Quantity, metric: str, source: str, clause: Span, sentence: Span,
+               claimed: list[tuple[int, int]], locator: RegionLocator, project_starts) -> Candidate:
+    """The candidate row of `q` named by `metric`, with its region, period and the rule rejecting it."""
+    paragraph = text.rfind("\n", 0, q.start) + 1
+    in_claimed = any(a <= q.start < b for a, b in claimed)
+    rejected = "claimed" if in_claimed else not_a_statistic(
+        text, q, metric, clause, paragraph, any(paragraph <= a < q.start for a in project_starts))
+    surface, region = locator.locate(q.start, q.start)
+    period = None
+    for m in PERIOD.finditer(text, sentence.start, q.start):
+        period = m.group(0)
+        break
+    if rejected is None and source == "derived" and surface is None and period is None:
+        rejected = "weak_derived"  # an implied measure of no said region or period
+    return Candidate(Indicator(q, metric, surface, region, period, clause, f"indicators.{source}"),
+                     rejected, in_claimed)
+
+
+def _tagged_candidates(text: str, tokens, quantities: list[Quantity], unnamed: dict[Span, list[Quantity]],
+                       rules: list[Candidate], clause_at: SpanIndex, claimed, locator: RegionLocator,
+                       project_starts) -> list[Candidate]:
+    """Candidates the sequence tagger finds for the quantities the rules gave no metric: the
+    tagged metric must name a measure that fits the quantity (or, for a count, a countable noun)."""
+    from .indicator_tagger import tag_quantities
+    by_start = {c.indicator.quantity.start: c for c in rules}
+    out = []
+    for sentence, qs in unnamed.items():
+        for q, phrase, _ in tag_quantities(text, tokens, sentence, quantities, by_start, {q.start for q in qs}):
+            metric = _tagged_metric(phrase, q)
+            clause = clause_at.at(q.start)
+            if metric is not None and clause is not None:
+                out.append(_candidate(text, q, metric, "tagged", clause, sentence, claimed, locator,
+                                      project_starts))
+    return out
+
+
+def _tagged_metric(phrase: str, q: Quantity) -> str | None:
+    """The tagger's metric phrase, fillers trimmed, when it names a measure that fits `q`; a count
+    of a countable noun is the number of it (核电机组 -> 核电机组数)."""
+    phrase = TRAILING_FILLER.sub("", LEADING_FILLER.sub("", phrase)).strip()
+    if _fits(phrase, q):
+        return phrase
+    if q.measure == "count" and _names_things(phrase) and _fits(phrase + "数", q):
+        return phrase + "数"
+    return None
+
+
+FUNCTION_TAGS = ("p", "u", "c", "d", "r", "m", "q", "f", "y", "e", "o", "t")
+
+
+def _names_things(phrase: str) -> bool:
+    """`phrase` ends in a word that can name what is counted (机组, 合作组织, 认证, an unknown name):
+    not a function word, a number, a time or a place, nor people (attendance)."""
+    from .tokenize import word_tag
+    words = _words_of(phrase) if len(phrase) >= 2 else ()
+    if not words or words[-1] in PERSON_NOUNS:
+        return False
+    tag = word_tag(words[-1]) or ""
+    return not tag.startswith(FUNCTION_TAGS + ("nr", "ns")) and not (len(words[-1]) == 1 and tag.startswith("z"))
 
 
 def find_indicators(text: str, tokens, candidates: list[Candidate]) -> list[Indicator]:
