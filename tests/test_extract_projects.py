@@ -132,6 +132,16 @@ def test_a_list_closed_by_a_count_of_roads():
     assert [n for n, *_ in projects(text)] == ["随岳", "岳常", "岳长", "通平", "石华", "临岳"]
 
 
+def test_a_list_of_routes_closed_by_a_count_of_projects():
+    # eb:ff8080812ee243a4012ee60053c912a5 (train) — 6个高速公路项目 says the items are projects; the
+    # build verb opens the list, and 扩建 inside a later item is part of that item, not a lead
+    text = ("“今年江西省要开工建设井冈山夏坪至睦村、抚州至吉安、寻乌至全南、资溪花山界至里木以及昌樟扩建、"
+            "昌九扩建通远试验段6个高速公路项目，建设里程472公里，其中新建里程373公里。”")
+    names = [n for n, *_ in projects(text)]
+    assert names[:5] == ["井冈山夏坪至睦村", "抚州至吉安", "寻乌至全南", "资溪花山界至里木", "昌樟扩建"]
+    assert len(names) == 6 and names[5].endswith("通远试验段")
+
+
 def test_venues_categories_and_stations_are_not_projects():
     # eb:…05301c97e0648 — the park is where 15 projects start, not a project
     assert projects("5月23日新疆霍城县2011年总投资20亿15个重大产业项目昨天在霍城江苏工业园集中开工建设;") == []

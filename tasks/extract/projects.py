@@ -506,7 +506,7 @@ class _ProjectFinder:
                 if how == "count" and (text[m.start() - 1:m.start()] in ("的", "之") or not (
                         words["lead_verbs"].search(text, max(clause.start, _list_start(text, tk, clause.start, m.start()) - 1),
                                                    _list_start(text, tk, clause.start, m.start()) + 12)
-                        or re.match(r"(?:建设|开工|竣工|通车)", text[m.end("suf"):m.end("suf") + 2]))):
+                        or _built_list(text, tk, clause.start, m))):
                     continue  # 位于资阳、南宁的两家酒厂 / 璜塘、江阴4个收费站: no project is built
                 mid_ok = all(t.text in words["list_heads"] for t in tk.between(m.start("mid"), m.end("mid")))
                 seg_start = _list_start(text, tk, clause.start, m.start())
@@ -514,7 +514,7 @@ class _ProjectFinder:
                     continue  # a list has at least two items (X和Y等项目 is too often one phrase)
                 if "一批" in text[max(clause.start, seg_start - 6):seg_start + 8]:
                     continue  # 谋划一批X、Y等项目: kinds of projects
-                seg_start = _lead_cut(text, tk, seg_start, m.start())
+                seg_start = _lead_cut(text, tk, seg_start, _first_item_end(text, seg_start, m.start()))
                 items = [(a, b) for a, b in _split_items(text, tk, seg_start, m.start()) if self.free(a, b)]
                 named = [_named_like(text, tk, a, b) and not _institution(text[a:b]) for a, b in items]
                 headed = all(_ends_in_head(tk, a, b) for a, b in items) and sum(named) * 2 >= len(items)
@@ -624,6 +624,25 @@ def _count_list_end() -> re.Pattern:
     return re.compile(f"(?P<count>\\d+|[一二两三四五六七八九十]+)[条座个项家处](?P<mid>[\u4e00-\u9fff]{{0,6}}?)(?P<suf>{heads})")
 
 
+def _built_list(text: str, tk: _Tokens, floor: int, m: re.Match) -> bool:
+    """A list closed by a count that says its items are built: a status or build word after the
+    count (6条高速公路建设), the count naming projects (…6个高速公路项目), or a build verb right
+    before the first item (开工建设A至B、C至D…)."""
+    if re.match(r"(?:项目|工程|建设|开工|竣工|通车)", text[m.end("suf"):m.end("suf") + 2]) \
+            or m.group("suf") in ("项目", "工程"):
+        return True
+    start = _list_start(text, tk, floor, m.start())
+    cut = _lead_cut(text, tk, start, _first_item_end(text, start, m.start()))
+    return cut > start and bool(_words()["lead_verbs"].search(text, start, cut))
+
+
+def _first_item_end(text: str, start: int, end: int) -> int:
+    """Where the first item of a list in [start, end) ends: lead words (开工建设) come before it;
+    one inside a later item (昌九扩建) is part of that item."""
+    sep = text.find("、", start, end)
+    return sep if sep >= 0 else end
+
+
 def _list_start(text: str, tk: _Tokens, floor: int, end: int) -> int:
     """Where a list that ends at `end` starts: after the last comma or colon, extended back over
     comma-separated items that end in a head too (年产…生产线，年产…生产线等项目)."""
@@ -680,7 +699,11 @@ def _split_items(text: str, tk: _Tokens, start: int, end: int) -> list[tuple[int
     of an item are not part of it (将动工建设小岞风电场 -> 小岞风电场)."""
     items, pos = [], start
     for part in re.split("[、,，]", text[start:end]):
-        items.append((pos, pos + len(part)))
+        k = part.find("以及")   # A、B以及C: 以及 joins the last items
+        if k >= 2 and len(part) - k - 2 >= 2:
+            items += [(pos, pos + k), (pos + k + 2, pos + len(part))]
+        else:
+            items.append((pos, pos + len(part)))
         pos += len(part) + 1
     a, b = items[-1]
     last = text[a:b]
