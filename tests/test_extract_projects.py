@@ -142,6 +142,18 @@ def test_a_list_of_routes_closed_by_a_count_of_projects():
     assert len(names) == 6 and names[5].endswith("通远试验段")
 
 
+def test_sets_classes_and_clauses_shaped_like_names_are_not_projects():
+    # train part, classes of false positives: a heading's list label (eb:…2fe195a3b00011), a count
+    # of plants (eb:…2fd2de8a13087b), a size bound of a policy class (eb:…301f7e26520589), a stray
+    # bracket (eb:…3048cccc3d0133), a clause (签订了, eb:…2f4d6a9288025d)
+    assert projects("(三)新能源项目全面启动") == []
+    assert all(not n.startswith("10座") for n, *_ in projects("仅今年，在西藏开工建设的10座大型太阳能光伏电站累计投资超过将达20亿元。"))
+    assert projects("限制新建50万千伏安时/年规模以下铅酸电池生产项目(不含先进新型铅酸电池)。") == []
+    assert projects("台湾水泥股份有限公司(下称“台泥”)贵州首个水泥项目昨天宣布投产，但是没能赶上好时候。") == []
+    assert all("签订了" not in n for n, *_ in projects(
+        "创维集团已与广州增城市、晶元光电股份有限公司、台达电子工业股份有限公司正式签订了LED外延片、芯片项目。"))
+
+
 def test_venues_categories_and_stations_are_not_projects():
     # eb:…05301c97e0648 — the park is where 15 projects start, not a project
     assert projects("5月23日新疆霍城县2011年总投资20亿15个重大产业项目昨天在霍城江苏工业园集中开工建设;") == []

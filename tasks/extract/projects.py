@@ -74,7 +74,7 @@ def _words() -> dict:
     data = json.loads((HERE / "project_words.json").read_text(encoding="utf-8"))
     data["lead_words"] = sorted(data["lead_words"], key=len, reverse=True)
     for key in ("named_continuations", "status_continuations", "anaphora", "lead_verbs", "topic_words",
-                "category_leads", "capacity", "investing_verbs", "venue_leads"):
+                "category_leads", "capacity", "investing_verbs", "venue_leads", "not_a_name"):
         data[key] = re.compile(data[key])
     data["ceremonies"] = re.compile(data["ceremonies"])
     data["ceremony_trim"] = re.compile(data["ceremony_trim"])
@@ -356,13 +356,11 @@ class _ProjectFinder:
     def status_led(self) -> None:
         """4月份新开工建设的 NAME产业园."""
         text, tk = self.text, self.tk
-        places = place_surfaces()
         for clause in self.clauses:
             for m in STATUS_LED.finditer(text, clause.start, clause.end):
                 start = m.end()
                 end = _facility_end(tk, start, clause.end) or _name_end_tokens(tk, start, clause.end)
-                if end is None or not self.free(start, end) or not _specific(tk.between(start, end)) \
-                        or not _distinctive(tk.between(start, end), places):
+                if end is None or not self._acceptable(start, end):
                     continue
                 status_text = re.split(r"[,，]", text[max(clause.start, m.start() - 6):m.end() - 1])[-1]
                 self.add(Project(text[start:end], start, end, clause, "status_led", status_text=status_text))
@@ -372,14 +370,18 @@ class _ProjectFinder:
         return _name_end_tokens(self.tk, start, limit) or _facility_end(self.tk, start, limit)
 
     def _acceptable(self, start: int, end: int, distinctive: bool = True) -> bool:
-        """A name, not a class: specific words, no 等, no person, no count or amount inside, and a
-        proper-name part unless `distinctive` is False (a strong context or a capacity said)."""
+        """A name, not a class: specific words, no 等, no person, no count or amount inside, not a set
+        or a clause (project_words.json `not_a_name`), and a proper-name part unless `distinctive`
+        is False (a strong context or a capacity said)."""
         toks = self.tk.between(start, end)
         name = self.text[start:end]
-        if distinctive and _words()["capacity"].search(name):
+        words = _words()
+        if distinctive and words["capacity"].search(name):
             distinctive = False  # 年产300吨蓝宝石单晶棒生产线: specific by its capacity
         return (end > start and self.free(start, end) and _specific(toks) and "等" not in name
                 and not re.search(r"[和及][\d０-９]", name)   # 22.5万总吨和10万总吨泊位: capacities, not a name
+                and not words["not_a_name"].search(name)       # a set (3条…生产线) or a class (…以下项目)
+                and not any(t.text in words["clause_particles"] for t in toks)   # a clause: 签订了…
                 and not _coordinated(self.tk, start, end)
                 and (not distinctive or _distinctive(toks, place_surfaces()))
                 and not any(n in name for n in self.person_names)
