@@ -95,25 +95,25 @@ def _quantity_features(q: Quantity, rule) -> tuple[str, ...]:
 
 
 def sequence_features(items: list[Item], rules: dict[int, object]) -> list[list[str]]:
-    """One feature list per item; `rules` maps a quantity's start to the rules' candidate for it."""
+    """One feature list per item; `rules` maps a quantity's start to the rules' candidate for it.
+    Built a column at a time (a word's features are cached): this runs on many sentences."""
     own = [_quantity_features(it.quantity, rules.get(it.start)) if it.quantity is not None
            else _word_features(it.word) for it in items]
     words = [f[0][2:] for f in own]
     n = len(items)
-    out = []
-    for k in range(n):
-        f = ["bias", *own[k]]
-        for d in (-2, -1, 1, 2):
-            j = k + d
-            w = words[j] if 0 <= j < n else ("^" if j < 0 else "$")
-            f.append(f"w{d:+d}={w}")
-        for d in (-1, 1):
-            j = k + d
-            if 0 <= j < n and items[j].quantity is None:
-                f += [f"{d:+d}:{x}" for x in own[j][1:] if x.startswith(("t=", "head"))]
-        f.append(f"w-1|w={words[k - 1] if k else '^'}|{words[k]}")
-        out.append(f)
-    return out
+    padded = ["^", "^", *words, "$", "$"]
+    near = [() if it.quantity is not None else _near_features(it.word) for it in items]
+    left = [(), *(tuple("-1:" + x for x in f) for f in near[:-1])]
+    right = [*(tuple("+1:" + x for x in f) for f in near[1:]), ()]
+    return [["bias", *own[k], "w-2=" + padded[k], "w-1=" + padded[k + 1], "w+1=" + padded[k + 3],
+             "w+2=" + padded[k + 4], *left[k], *right[k], f"w-1|w={padded[k + 1]}|{words[k]}"]
+            for k in range(n)]
+
+
+@lru_cache(maxsize=65536)
+def _near_features(word: str) -> tuple[str, ...]:
+    """What a token tells its neighbours: its dictionary tag and whether it is a measure head."""
+    return tuple(x for x in _word_features(word)[1:] if x.startswith(("t=", "head")))
 
 
 def _tagger():
