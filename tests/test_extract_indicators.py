@@ -76,3 +76,15 @@ def test_counts_of_works_and_shares_imply_their_measure():
     got = indicators("1至3月份，全省工业累计完成技改投资1063.1亿元，同比增长8.9%，占全省工业固定资产投资的66%。")
     assert [(m, v, u) for m, v, u, *_ in got] == [
         ("全省工业累计完成技改投资", 1063.1, "亿元"), ("同比增长", 8.9, "%"), ("全省工业固定资产投资比重", 66, "%")]
+
+
+def test_sales_shipments_and_capacities_are_measures_of_their_units():
+    # train part: shipments counted in sets (eb:ff80808131f188870131f411b86c000a), a city's
+    # grain-processing capacity in tonnes (eb:ff8080813008ca4701301f8175520592): both are
+    # statistics a reader counts (docs/ANNOTATION.md §2)
+    got = indicators("连同今年5月份电视整机出货量264.3万台、月减19%来看，出货量已连续两个月下跌。")
+    assert any(m.endswith("电视整机出货量") and v == 264.3 and u == "万台" for m, v, u, _, _ in got)
+    got = indicators("近一年来资本进入粮食加工领域规模迅速增加，2009年全市粮食加工能力150万吨。")
+    assert any(m.endswith("粮食加工能力") and v == 150 and u == "万吨" for m, v, u, _, _ in got)
+    # 能力 names a measure only at the end of a metric: 能力建设 is no measure
+    assert not any(m.endswith("能力建设") for m, *_ in indicators("全市加强能力建设投入3亿元。"))
