@@ -10,8 +10,9 @@ are projects a reader may count) found in the text, longest first. The CRF is py
 L-BFGS with fixed L1/L2 weights and iterations, over the articles in file order, so the same gold
 gives the same model.
 
-**tags** (tasks/extract/indicator_tagger.py, indicator_tags.crfsuite): every sentence of a train
-article that holds a quantity is one sequence (`sentence_items`: its tokens, each quantity one
+**tags** (tasks/extract/indicator_tagger.py, indicator_tags.crfsuite): every span of a train
+sentence that the tagger reads for its quantities (`tagged_spans`: a quantity's comma-separated
+part and the parts before it) is one sequence (`sentence_items`: its tokens, each quantity one
 item), read with the rules' own candidates (`indicator_candidates(tagged=False)`) among its
 features; labels from the gold (`training_labels`): V for a quantity that is a gold indicator
 (optional ones too: a reader may count them), M for the tokens of its metric as written in the
@@ -84,22 +85,25 @@ def name_sequences(records: list[dict]):
 
 
 def tag_sequences(records: list[dict]):
-    """(features, labels) of every sentence with a quantity of `records` (see the module doc)."""
+    """(features, labels) of every span the tagger reads (`tagged_spans`, for every quantity of a
+    sentence) of `records` (see the module doc)."""
     from newsgate.tasks.extract import parse_article
     for r in records:
         text = r["text"]
         parsed = parse_article({"article_id": r["id"], "title": r.get("title"), "body": text})
         rules = {c.indicator.quantity.start: c for c in parsed.indicator_candidates(tagged=False)}
-        spans = [_locate(text, g["evidence"]) for g in r["indicators"]]
+        evidence = [_locate(text, g["evidence"]) for g in r["indicators"]]
         for sentence in parsed.sentences:
-            items = indicator_tagger.sentence_items(text, parsed.tokens, sentence, parsed.quantities)
-            if not any(it.quantity is not None for it in items):
-                continue
-            gold = [(it.start, g["metric"]) for it in items if it.quantity is not None
-                    for g, span in zip(r["indicators"], spans)
-                    if span and span[0] <= it.start < span[1] and _same_value(g, it.quantity)]
-            yield (indicator_tagger.sequence_features(items, rules),
-                   indicator_tagger.training_labels(text, items, gold))
+            starts = [q.start for q in parsed.quantities if sentence.start <= q.start < sentence.end]
+            for span in indicator_tagger.tagged_spans(text, sentence, starts):
+                items = indicator_tagger.sentence_items(text, parsed.tokens, span, parsed.quantities)
+                if not any(it.quantity is not None for it in items):
+                    continue
+                gold = [(it.start, g["metric"]) for it in items if it.quantity is not None
+                        for g, ev in zip(r["indicators"], evidence)
+                        if ev and ev[0] <= it.start < ev[1] and _same_value(g, it.quantity)]
+                yield (indicator_tagger.sequence_features(items, rules),
+                       indicator_tagger.training_labels(text, items, gold))
 
 
 def row_sequences(records: list[dict]):

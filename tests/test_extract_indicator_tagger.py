@@ -40,6 +40,15 @@ def test_a_quantity_is_one_item_of_its_sentence():
     assert "".join(text[it.start:it.end] for it in items) == text   # nothing dropped, nothing twice
 
 
+def test_the_tagger_reads_a_quantitys_part_and_the_two_before_it():
+    from newsgate.tasks.extract.sentences import Span
+    text = "甲，乙，丙，丁增长5%，戊，己10个。"
+    spans = indicator_tagger.tagged_spans(text, Span(0, len(text)), [text.index("5%")])
+    assert [text[s.start:s.end] for s in spans] == ["乙，丙，丁增长5%，"]
+    spans = indicator_tagger.tagged_spans(text, Span(0, len(text)), [text.index("5%"), text.index("10个")])
+    assert [text[s.start:s.end] for s in spans] == ["乙，丙，丁增长5%，戊，己10个。"]   # merged
+
+
 def test_training_labels_mark_the_metric_and_the_statistic():
     text = "2009年全市粮食加工能力150万吨，价格上涨了。"
     parsed = parse_article({"article_id": "a", "body": text})

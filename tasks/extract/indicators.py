@@ -279,16 +279,18 @@ def _tagged_candidates(text: str, tokens, quantities: list[Quantity], unnamed: d
                        project_starts) -> list[Candidate]:
     """Candidates the sequence tagger finds for the quantities the rules gave no metric: the
     tagged metric must name a measure that fits the quantity (or, for a count, a countable noun)."""
-    from .indicator_tagger import tag_quantities
+    from .indicator_tagger import tag_quantities, tagged_spans
     by_start = {c.indicator.quantity.start: c for c in rules}
     out = []
     for sentence, qs in unnamed.items():
-        for q, phrase, _ in tag_quantities(text, tokens, sentence, quantities, by_start, {q.start for q in qs}):
-            metric = _tagged_metric(phrase, q)
-            clause = clause_at.at(q.start)
-            if metric is not None and clause is not None:
-                out.append(_candidate(text, q, metric, "tagged", clause, sentence, claimed, locator,
-                                      project_starts))
+        wanted = {q.start for q in qs}
+        for span in tagged_spans(text, sentence, wanted):
+            for q, phrase, _ in tag_quantities(text, tokens, span, quantities, by_start, wanted):
+                metric = _tagged_metric(phrase, q)
+                clause = clause_at.at(q.start)
+                if metric is not None and clause is not None:
+                    out.append(_candidate(text, q, metric, "tagged", clause, sentence, claimed, locator,
+                                          project_starts))
     return out
 
 
