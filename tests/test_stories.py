@@ -187,6 +187,16 @@ def test_second_held_out_part_shares_no_article_with_tune():
     assert len({p["pair_id"] for p in pairs}) == len(pairs)
 
 
+def test_third_held_out_part_shares_no_article_with_development_data():
+    """Part 3 (split test3) was drawn without any article of a tune or test2 pair (both are
+    development data from issue 16's fourth round) and without any pair labelled before."""
+    pairs = load_pairs()
+    development = {x for p in pairs if p["split"] in ("tune", "test2") for x in (p["a"], p["b"])}
+    test3 = [p for p in pairs if p["split"] == "test3"]
+    assert len(test3) >= 120 and sum(p["same_story"] for p in test3) >= 15
+    assert all(p["a"] not in development and p["b"] not in development for p in test3)
+
+
 def test_second_held_out_part_at_its_measured_level(built):
     """Story level on test2, measured once (benchmarks/README_stories.md): precision 0.571,
     recall 0.500 over the gold articles (0.538 / 0.438 over bench + dev). Far below the
