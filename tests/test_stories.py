@@ -207,6 +207,16 @@ def test_second_held_out_part_at_its_measured_level(built):
     assert m["precision"] >= 0.45 and m["recall"] >= 0.35
 
 
+
+def test_third_held_out_part_at_its_measured_level(built):
+    """Story level on test3 (held out, labelled in issue 16's fourth round before any scorer
+    ran): precision 0.600, recall 0.333 (benchmarks/README_stories.md). Far below the targets
+    of issue 16: these floors catch a regression, they are not the targets."""
+    m = pair_metrics(dict(zip(built.stories["article_id"], built.stories["story_id"])),
+                     load_pairs("test3"))
+    print(f"\nstories, test3 pairs: precision {m['precision']:.3f} recall {m['recall']:.3f}")
+    assert m["precision"] >= 0.5 and m["recall"] >= 0.25
+
 def test_incremental_equals_full_recompute(articles, tmp_path):
     """Stories of part of the gold, saved and loaded as the published index, then the rest
     added: the same stories as one full run, and no old pair scored again."""
