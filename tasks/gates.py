@@ -226,19 +226,15 @@ def _counts(values: pd.Series) -> Counter:
 
 
 def _derive_stories(df: pd.DataFrame, ctx: GateContext) -> dict:
-    """Story consistency: one representative per story, matches inside the story, sizes, and
-    links across copy clusters at or above the stories' link threshold."""
+    """Links across copy clusters at or above the stories' link threshold, matches within one
+    a copy. (What spans a story, its representative, size and matches, is a table-wide
+    invariant: tasks/invariants.py.) A run's rows are whole stories, so a match is among them."""
     from newsgate.tasks.stories import LINK_THRESHOLD
-    story_of = dict(zip(df["article_id"], df["story_id"]))
     cluster_of = dict(zip(df["article_id"], df["cluster_id"]))
-    by_story = df.groupby("story_id")
-    matched_story, matched_cluster = df["matched_id"].map(story_of), df["matched_id"].map(cluster_of)
+    matched_cluster = df["matched_id"].map(cluster_of)
     across = df["matched_id"].notna() & (matched_cluster != df["cluster_id"])
     within = df["matched_id"].notna() & (matched_cluster == df["cluster_id"])
     return {
-        "representatives_in_story": by_story["is_representative"].transform("sum").astype(int),
-        "match_in_story": df["matched_id"].isna() | (matched_story == df["story_id"]),
-        "size_matches": by_story["article_id"].transform("size") == df["story_size"],
         "link_meets_threshold": ~across | (df["score"] >= LINK_THRESHOLD),
         "within_cluster_is_copy": ~within | (df["relation"] == "copy"),
     }
