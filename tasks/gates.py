@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 from newsgate import package_dir
 from newsgate.schemas.contract import QUARANTINE_COLUMNS
 from newsgate.schemas.tables import SCHEMAS
-from newsgate.tasks.stage import rows_of
+from newsgate.tasks.stage import arrow_parts, rows_of
 
 EXPECTATIONS_DIR = package_dir("expectations")
 # what the checks depend on besides the suites: this module, the pandera models, and what the
@@ -130,21 +130,6 @@ class GateContext:
         of `articles` (ids) when given; None when there is no such table."""
         return rows_of(tables, table, columns, None if articles is None else "article_id", articles)
 
-    @staticmethod
-    def columns(tables: Mapping, table: str, columns: list[str]) -> list[pyarrow.Table]:
-        """`columns` of the whole `table` in `tables` as Arrow parts to count column-wise (a
-        run's view: the previous release's rows from the Delta scan, then this run's); no
-        parts when there is no such table or column."""
-        if table not in tables:
-            return []
-        if hasattr(tables, "arrow_parts"):  # a tasks.reader.ReleaseView
-            return tables.arrow_parts(table, columns) if set(columns) <= set(
-                tables.columns(table)) else []
-        df = tables[table]
-        if df is None or not set(columns) <= set(df.columns):
-            return []
-        return [pyarrow.Table.from_pandas(df[columns], preserve_index=False)]
-
 
 # ---------------------------------------------------------------- derived check columns
 
@@ -205,10 +190,10 @@ def _derive_articles(df: pd.DataFrame, ctx: GateContext) -> dict:
     todo = [i for i, (a, b) in enumerate(zip(df["article_id"], bodies)) if verified.get(a) != b]
     hits = np.zeros(len(df), dtype=int)
     hits[todo] = ctx.map_chunks(count_boilerplate, [bodies[i] for i in todo])
-    previous = ctx.columns(ctx.previous, "articles", ["published_date"])
-    release = ctx.columns(ctx.tables, "articles", ["published_date"]) if "published_date" in df else []
+    previous = arrow_parts(ctx.previous, "articles", ["published_date"])
+    release = arrow_parts(ctx.tables, "articles", ["published_date"]) if "published_date" in df else []
     if not sum(len(part) for part in release):  # (a test's lone frame)
-        release = ctx.columns({"articles": df}, "articles", ["published_date"])
+        release = arrow_parts({"articles": df}, "articles", ["published_date"])
     share = full_date_share(release)
     before = full_date_share(previous) if sum(len(part) for part in previous) else share
     return {"boilerplate_hits": pd.Series(hits, index=df.index, dtype=int),
@@ -228,13 +213,13 @@ def _drift(df: pd.DataFrame, ctx: GateContext, table: str, share_of: str | None)
     every row when facts per article left it ('' = within)."""
     from newsgate.tasks.extract import sense
     columns = ["article_id", *filter(None, [share_of])]
-    before = (ctx.columns(ctx.previous, table, columns)
-              or ctx.columns(ctx.previous, table, ["article_id"]))  # published without share_of
+    before = (arrow_parts(ctx.previous, table, columns)
+              or arrow_parts(ctx.previous, table, ["article_id"]))  # published without share_of
     if not sum(len(part) for part in before):
         return {"share_drift": pd.Series("", index=df.index), "per_article_drift": pd.Series("", index=df.index)}
-    now = ctx.columns(ctx.tables, table, columns)
+    now = arrow_parts(ctx.tables, table, columns)
     if not sum(len(part) for part in now):  # (a test's lone frame)
-        now = ctx.columns({table: df}, table, columns)
+        now = arrow_parts({table: df}, table, columns)
     share = pd.Series("", index=df.index)
     if share_of is not None and share_of in before[0].column_names:
         offenders = sense.share_drift(_counts(now, share_of, ""), _counts(before, share_of, ""))
