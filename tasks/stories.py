@@ -843,7 +843,8 @@ def build_stories(articles: pd.DataFrame, clusters: pd.DataFrame,
     members.loc[order, "story_id"] = [story_of[a] for a in order]
 
     given = [a for a in clusters["article_id"] if a in story_of]  # rows in the clusters' order
-    shown = members.loc[given + [a for a in order if a not in set(given)]]
+    listed = set(given)
+    shown = members.loc[given + [a for a in order if a not in listed]]
     briefs = {a: _Brief(None if pd.isna(d) else int(d), int(n))
               for a, d, n in zip(shown.index, shown["day"], shown["n_chars"])}
     rows = _story_rows(shown[CLUSTER_FIELDS].rename_axis("article_id").reset_index(), briefs,
