@@ -150,6 +150,21 @@ class ReleaseView(Mapping):
             return mine if mine is not None else pd.DataFrame(columns=list(columns or []))
         return _stacked(self._previous(table, columns, None), mine)
 
+    def arrow_parts(self, table: str, columns: Sequence[str]) -> list[pa.Table]:
+        """`columns` of the release-to-be's `table` as Arrow, in two parts to be counted or
+        summed column-wise: the previous release's rows this run keeps (read from the Delta
+        version, never as pandas), then this run's rows."""
+        mine = self.tables.get(table)
+        parts = [] if mine is None else [
+            pa.Table.from_pandas(mine.reindex(columns=list(columns)), preserve_index=False)]
+        if self.whole(table) or table not in self.previous:
+            return parts
+        gone = self.gone(table)
+        names = self.previous.columns(table)
+        before = self.previous.arrow(table, [c for c in columns if c in names],
+                                     without=gone if gone and gone[1] else None)
+        return [before, *parts]
+
     def changed(self, table: str) -> pd.DataFrame:
         """This run's new and changed rows of `table` (all of it when this run holds it whole)."""
         mine = self.tables.get(table)
