@@ -160,9 +160,7 @@ class ReleaseView(Mapping):
         if self.whole(table) or table not in self.previous:
             return parts
         gone = self.gone(table)
-        names = self.previous.columns(table)
-        before = self.previous.arrow(table, [c for c in columns if c in names],
-                                     without=gone if gone and gone[1] else None)
+        before = self.previous.arrow(table, columns, without=gone if gone and gone[1] else None)
         return [before, *parts]
 
     def changed(self, table: str) -> pd.DataFrame:
