@@ -264,6 +264,11 @@ def test_incremental_equals_full_recompute(articles, tmp_path):
         assert again[members].nunique() == 1 and again[members.iloc[0]] <= story_id
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "known defect, also on main before the segmented index: a posting key is a candidate only "
+    "while at most MAX_POSTING articles hold it, so a link made while its key was rare (十二五: "
+    "411ba194b89dd7f9-0 ~ 8e340795d7241abf-0, score 0.41) persists after the key becomes common, "
+    "and a full run never makes it. Shown by part 3's articles (issue 16); strict, so a fix is noticed"))
 def test_releases_saved_as_segments_grow_like_one_full_run(articles, tmp_path, monkeypatch):
     """Three releases: the gold's first 60 %, then 20 % more, then the rest with a tenth of the
     first part gone. Each run resumes from the folder the previous one saved (only what it
