@@ -191,11 +191,9 @@ def _derive_articles(df: pd.DataFrame, ctx: GateContext) -> dict:
     hits = np.zeros(len(df), dtype=int)
     hits[todo] = ctx.map_chunks(count_boilerplate, [bodies[i] for i in todo])
     previous = arrow_parts(ctx.previous, "articles", ["published_date"])
-    release = arrow_parts(ctx.tables, "articles", ["published_date"]) if "published_date" in df else []
-    if not sum(len(part) for part in release):  # (a test's lone frame)
-        release = arrow_parts({"articles": df}, "articles", ["published_date"])
+    release = _release_parts(ctx, "articles", df, ["published_date"]) if "published_date" in df else []
     share = full_date_share(release)
-    before = full_date_share(previous) if sum(len(part) for part in previous) else share
+    before = full_date_share(previous) if _rows(previous) else share
     return {"boilerplate_hits": pd.Series(hits, index=df.index, dtype=int),
             "full_date_share_change": pd.Series(share - before, index=df.index, dtype=float)}
 
@@ -215,11 +213,9 @@ def _drift(df: pd.DataFrame, ctx: GateContext, table: str, share_of: str | None)
     columns = ["article_id", *filter(None, [share_of])]
     before = (arrow_parts(ctx.previous, table, columns)
               or arrow_parts(ctx.previous, table, ["article_id"]))  # published without share_of
-    if not sum(len(part) for part in before):
+    if not _rows(before):
         return {"share_drift": pd.Series("", index=df.index), "per_article_drift": pd.Series("", index=df.index)}
-    now = arrow_parts(ctx.tables, table, columns)
-    if not sum(len(part) for part in now):  # (a test's lone frame)
-        now = arrow_parts({table: df}, table, columns)
+    now = _release_parts(ctx, table, df, columns)
     share = pd.Series("", index=df.index)
     if share_of is not None and share_of in before[0].column_names:
         offenders = sense.share_drift(_counts(now, share_of, ""), _counts(before, share_of, ""))
@@ -227,6 +223,17 @@ def _drift(df: pd.DataFrame, ctx: GateContext, table: str, share_of: str | None)
         share = df[share_of].fillna("").isin(list(offenders)).map({True: "; ".join(offenders.values()), False: ""})
     per_article = sense.per_article_drift(_counts(now, "article_id"), _counts(before, "article_id"))
     return {"share_drift": share, "per_article_drift": pd.Series(per_article, index=df.index)}
+
+
+def _rows(parts: list[pyarrow.Table]) -> int:
+    return sum(len(part) for part in parts)
+
+
+def _release_parts(ctx: GateContext, table: str, df: pd.DataFrame, columns: list[str]) -> list:
+    """`columns` of the release being built's `table` as Arrow parts; `df` alone when the
+    context holds no such rows (a test's lone frame)."""
+    parts = arrow_parts(ctx.tables, table, columns)
+    return parts if _rows(parts) else arrow_parts({table: df}, table, columns)
 
 
 def _counts(parts: list[pyarrow.Table], column: str, missing: str | None = None) -> Counter:
@@ -274,8 +281,7 @@ def _derive_facts(table: str, share_of: str | None):
 
 
 def _derive_region_stats(df: pd.DataFrame, ctx: GateContext) -> dict:
-    from newsgate.tasks.aggregate import reconcile
-    from newsgate.tasks.aggregate import RECONCILE_COLUMNS
+    from newsgate.tasks.aggregate import RECONCILE_COLUMNS, reconcile
     projects = ctx.read(ctx.tables, "projects", list(RECONCILE_COLUMNS))
     problems = reconcile(df, pd.DataFrame() if projects is None else projects)
     return {"reconciles": pd.Series(not problems, index=df.index, dtype=bool)}
