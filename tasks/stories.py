@@ -70,7 +70,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from newsgate.tasks.dedup import MAX_SEGMENTS, SEGMENTS, _segment_dirs, mix64, normalize_body, shingle_hashes
+from newsgate.tasks.dedup import (MAX_SEGMENTS, SEGMENTS, mix64, normalize_body, saved_bytes,
+                                  segment_dirs, shingle_hashes)
 from newsgate.tasks.stage import Stage
 from newsgate.tasks.extract.dates import resolve_date
 from newsgate.tasks.extract.numbers import find_quantities
@@ -663,8 +664,7 @@ class StoryIndex:
     @staticmethod
     def nbytes(directory: str | Path) -> int:
         """Bytes the saved index takes on disk (with the folders it builds on)."""
-        return sum(f.stat().st_size for d in _segment_dirs(Path(directory))
-                   for f in d.iterdir() if f.is_file())
+        return saved_bytes(directory)
 
     @classmethod
     def load(cls, directory: str | Path) -> "StoryIndex":
@@ -677,7 +677,7 @@ class StoryIndex:
         if params != current_params():
             raise ValueError(f"story index built with {params}, code uses {current_params()}: "
                              "rebuild the index")
-        folders = _segment_dirs(directory)
+        folders = segment_dirs(directory)
         rows = pd.concat([pq.read_table(d / MEMBERS, schema=_MEMBER_SCHEMA).to_pandas()
                           for d in folders], ignore_index=True)
         rows = rows.drop_duplicates("article_id", keep="last")
