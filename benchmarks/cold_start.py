@@ -99,7 +99,7 @@ def main() -> None:
             shutil.rmtree(work / "out", ignore_errors=True)
             command = [args.newsgate] if args.newsgate else newsgate()
             start, run = timed([*command, "run", str(args.corpus), "--out", str(work / "out"),
-                                "--no-review"], env, work / "run.log")
+                                "--no-review", "-v"], env, work / "run.log")
             parts = "  ".join(f"{k} {v:.1f}" for k, v in phases(work / "run.log", start, run).items())
             line = f"pair {i + 1}: run {run:.1f} s"
             if floor:

@@ -242,11 +242,18 @@ def incremental_cost(articles: pd.DataFrame, full: dedup.DedupResult, full_secon
     old, new = articles[~is_new], articles[is_new]
     index_dir = CACHE / "index"
     dedup.dedup_articles(old).index.save(index_dir)
-    start = time.perf_counter()
-    loaded = dedup.DedupIndex.load(index_dir)
-    load_seconds = time.perf_counter() - start
-    seconds = float("inf")
-    for _ in range(3):  # best of 3, like the full run (the index is not modified by a run)
+    # the index keeps no bodies: the old articles a candidate is verified against are read by
+    # id from the published release (here: the old articles' frame)
+    published = dict(zip(old["article_id"].astype(str), old["body"]))
+
+    def fetch(ids: list[str]) -> dict[str, str]:
+        return {a: published[a] for a in ids}
+
+    load_seconds, seconds = float("inf"), float("inf")
+    for _ in range(3):  # best of 3, like the full run; loaded afresh, so no round reuses the
+        start = time.perf_counter()  # bodies an earlier one fetched
+        loaded = dedup.DedupIndex.load(index_dir, fetch=fetch)
+        load_seconds = min(load_seconds, time.perf_counter() - start)
         start = time.perf_counter()
         result = dedup.dedup_articles(new, loaded)
         seconds = min(seconds, time.perf_counter() - start)

@@ -3,6 +3,8 @@
     .venv/bin/python benchmarks/scale.py corpus N FILE [--first K]    # write a synthetic corpus
     .venv/bin/python benchmarks/scale.py build N --work DIR           # build a release of N (once)
     .venv/bin/python benchmarks/scale.py increment N --work DIR [--new 1000]
+    .venv/bin/python benchmarks/scale.py increment N --work DIR --keep     # keep its result, then
+    .venv/bin/python benchmarks/scale.py increment N --work DIR --base inc_N_1000 --first N+1000
     .venv/bin/python benchmarks/scale.py all --work DIR [--sizes 2000,20000,200000]
 
 **Corpus.** The paragraphs of the bench pages (../shared/corpus/bench, cleaned by the project's
@@ -119,7 +121,7 @@ def run_once(corpus: Path, out: Path) -> dict:
     sampler.stop()
     out.with_name(out.name + ".stdout").write_text(proc.stdout + proc.stderr, encoding="utf-8")
     return {"seconds": round(seconds, 1), "peak_rss_gb": round(peak / 1e9, 3),
-            "dedup_index_bytes_per_article": index_bytes_per_article(out),
+            **index_bytes_per_article(out),
             "exit": proc.returncode, "stages": stage_times(proc.stdout + proc.stderr),
             "error": (proc.stdout[-800:] + proc.stderr[-1500:]) if proc.returncode else ""}
 
@@ -133,16 +135,26 @@ def stage_times(log: str) -> dict[str, float]:
     return times
 
 
-def index_bytes_per_article(out: Path) -> float | None:
-    """Size on disk of the latest release's dedup index, per article it holds."""
+def index_bytes_per_article(out: Path) -> dict[str, float | None]:
+    """Size on disk of the latest release's dedup and story indexes (with the segments they
+    build on), per article each holds."""
     from newsgate.tasks.dedup import DedupIndex
     from newsgate.tasks.publish import Lake
+    from newsgate.tasks.stories import StoryIndex
     try:
-        directory = out / Lake(out).manifest()["dedup_index"]
+        manifest = Lake(out).manifest()
     except Exception:  # noqa: BLE001 - no release (a failed run): nothing to measure
-        return None
-    n = len(DedupIndex.load(directory))  # (its segments replayed)
-    return round(DedupIndex.nbytes(directory) / max(n, 1), 1)
+        return {}
+    sizes = {}
+    for name, index in (("dedup_index", DedupIndex), ("story_index", StoryIndex)):
+        try:
+            directory = out / manifest[name]
+            n = len(index.load(directory))
+        except Exception:  # noqa: BLE001 - an index of another format: not measured
+            sizes[f"{name}_bytes_per_article"] = None
+            continue
+        sizes[f"{name}_bytes_per_article"] = round(index.nbytes(directory) / max(n, 1), 1)
+    return sizes
 
 
 def build(n: int, work: Path) -> dict:
@@ -154,25 +166,30 @@ def build(n: int, work: Path) -> dict:
     return {"build": n, **run_once(corpus, out)}
 
 
-def increment(n: int, work: Path, new: int = 1000) -> dict:
-    """`new` articles (n … n+new-1) against a copy of the release of n."""
-    corpus = work / f"increment_{n}_{new}.jsonl"
+def increment(n: int, work: Path, new: int = 1000, first: int | None = None,
+              base: str | None = None, keep: bool = False) -> dict:
+    """`new` articles (first … first+new-1; first = n) against a copy of the release of n (or
+    of the folder `base` in `work`: an earlier increment kept with `keep`)."""
+    first = n if first is None else first
+    corpus = work / f"increment_{first}_{new}.jsonl"
     if not corpus.exists():
-        write_corpus(new, corpus, first=n)
-    release, copy = work / f"release_{n}", work / f"inc_{n}_{new}"
+        write_corpus(new, corpus, first=first)
+    release, copy = work / (base or f"release_{n}"), work / f"inc_{first}_{new}"
     if not release.exists():
-        raise SystemExit(f"no release of {n} in {work}: run `scale.py build {n}` first")
+        raise SystemExit(f"no release {release.name} in {work}: run `scale.py build {n}` first")
     shutil.rmtree(copy, ignore_errors=True)
     subprocess.run(["cp", "-al", str(release), str(copy)], check=True)
     try:
-        return {"increment": n, "new": new, **run_once(corpus, copy)}
+        return {"increment": n, "first": first, "new": new, "base": release.name,
+                **run_once(corpus, copy)}
     finally:
         logs = sorted(copy.glob("runs/*/run.log"), key=lambda p: p.stat().st_mtime)
         if logs:  # the increment's own log and report (the newest): its stage timings
-            shutil.copy(logs[-1], work / f"inc_{n}_{new}.run.log")
+            shutil.copy(logs[-1], work / f"inc_{first}_{new}.run.log")
             if (logs[-1].parent / "report.html").exists():
-                shutil.copy(logs[-1].parent / "report.html", work / f"inc_{n}_{new}.report.html")
-        shutil.rmtree(copy, ignore_errors=True)
+                shutil.copy(logs[-1].parent / "report.html", work / f"inc_{first}_{new}.report.html")
+        if not keep:
+            shutil.rmtree(copy, ignore_errors=True)
 
 
 def exponent(builds: dict[int, dict]) -> float | None:
@@ -195,7 +212,10 @@ def main() -> None:
     ap.add_argument("what", choices=["corpus", "build", "increment", "all"])
     ap.add_argument("n", nargs="?", type=int)
     ap.add_argument("file", nargs="?")
-    ap.add_argument("--first", type=int, default=0)
+    ap.add_argument("--first", type=int, default=None,
+                    help="the first article's number (corpus: 0; increment: N)")
+    ap.add_argument("--base", help="increment: the folder in --work to copy (default release_N)")
+    ap.add_argument("--keep", action="store_true", help="increment: keep its result (inc_FIRST_NEW)")
     ap.add_argument("--work", default=str(ROOT / "benchmarks" / ".scale"))
     ap.add_argument("--new", type=int, default=1000)
     ap.add_argument("--sizes", default="2000,20000,200000")
@@ -203,11 +223,11 @@ def main() -> None:
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     if args.what == "corpus":
-        show(write_corpus(args.n, Path(args.file), args.first))
+        show(write_corpus(args.n, Path(args.file), args.first or 0))
     elif args.what == "build":
         show(build(args.n, work))
     elif args.what == "increment":
-        show(increment(args.n, work, args.new))
+        show(increment(args.n, work, args.new, args.first, args.base, args.keep))
     else:
         sizes = [int(s) for s in args.sizes.split(",")]
         builds = {}

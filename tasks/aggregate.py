@@ -194,20 +194,30 @@ def reconcile(region_stats: pd.DataFrame, projects: pd.DataFrame) -> list[str]:
     return problems
 
 
-def keyword_trends(keywords: pd.DataFrame, articles: pd.DataFrame,
+def keyword_trends(keywords, articles: pd.DataFrame,
                    clusters: pd.DataFrame | None = None, period: str = "year",
                    stories: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per period (year or month of published_date; null = unknown): keyword, stories using it
-    (n_articles: each story once), weight."""
+    (n_articles: each story once), weight. `keywords` (article_id, keyword, weight) is a frame
+    or an Arrow table: it is joined and grouped in Arrow (a release's keywords never become
+    Python objects); only the per-period result is a frame."""
+    import pyarrow as pa
     cols = ["period", "keyword", "n_articles", "weight_sum", "rank"]
     units = counting_units(articles, clusters, stories, width=7 if period == "month" else 4)
-    kw = keywords[keywords["article_id"].isin(units.keys())].copy()
-    if kw.empty:
+    if not isinstance(keywords, pa.Table):
+        keywords = pa.Table.from_pandas(keywords[["article_id", "keyword", "weight"]],
+                                        preserve_index=False)
+    unit = pa.table({"article_id": pa.array(list(units), pa.string()),
+                     "story": pa.array([u[0] for u in units.values()], pa.string()),
+                     "period": pa.array([u[1] for u in units.values()], pa.string())})
+    kw = keywords.select(["article_id", "keyword", "weight"]).cast(pa.schema(
+        [("article_id", pa.string()), ("keyword", pa.string()), ("weight", pa.float64())]))
+    kw = kw.join(unit, "article_id", join_type="inner")
+    if not kw.num_rows:
         return pd.DataFrame(columns=cols)
-    kw["story"] = kw["article_id"].map(lambda a: units[a][0])
-    kw["period"] = kw["article_id"].map(lambda a: units[a][1])
-    out = kw.groupby(["period", "keyword"], dropna=False, as_index=False).agg(
-        n_articles=("story", "nunique"), weight_sum=("weight", "sum"))
+    out = kw.group_by(["period", "keyword"]).aggregate(
+        [("story", "count_distinct"), ("weight", "sum")]).to_pandas().rename(
+        columns={"story_count_distinct": "n_articles", "weight_sum": "weight_sum"})
     out = out.sort_values(["period", "n_articles", "weight_sum", "keyword"],
                           ascending=[True, False, False, True], na_position="last")
     out["rank"] = out.groupby("period", dropna=False).cumcount() + 1

@@ -450,8 +450,7 @@ class DedupIndex:
     @staticmethod
     def nbytes(directory: str | Path) -> int:
         """Bytes the saved index takes on disk (with the segments it builds on)."""
-        return sum(f.stat().st_size for d in _segment_dirs(Path(directory))
-                   for f in d.iterdir() if f.is_file())
+        return saved_bytes(directory)
 
     @classmethod
     def load(cls, directory: str | Path, fetch: BodyFetch | None = None) -> "DedupIndex":
@@ -460,7 +459,7 @@ class DedupIndex:
         if params != current_params():
             raise ValueError(f"dedup index built with {params}, code uses {current_params()}: "
                              "signatures are incompatible, rebuild the index")
-        dirs = _segment_dirs(directory)
+        dirs = segment_dirs(directory)
         parts, signatures, changed = [], [], []
         for d in dirs:
             rows = pd.read_parquet(d / "state.parquet")
@@ -483,7 +482,13 @@ SEGMENTS = "segments.json"  # in a saved index's folder: the folders it builds o
 MAX_SEGMENTS = 30  # folders a load replays at most: then a full copy is saved
 
 
-def _segment_dirs(directory: Path) -> list[Path]:
+def saved_bytes(directory: str | Path) -> int:
+    """Bytes a state saved in segments takes on disk: its folder and the folders it builds on."""
+    return sum(f.stat().st_size for d in segment_dirs(Path(directory)) for f in d.iterdir()
+               if f.is_file())
+
+
+def segment_dirs(directory: Path) -> list[Path]:
     """The folders a saved index is made of, oldest first (itself last)."""
     listed = directory / SEGMENTS
     if not listed.exists():

@@ -31,11 +31,13 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
+import pyarrow.compute as pc
 
 from newsgate import package_dir
 from newsgate.schemas.contract import QUARANTINE_COLUMNS
 from newsgate.schemas.tables import SCHEMAS
-from newsgate.tasks.stage import rows_of
+from newsgate.tasks.stage import arrow_parts, rows_of
 
 EXPECTATIONS_DIR = package_dir("expectations")
 # what the checks depend on besides the suites: this module, the pandera models, and what the
@@ -164,9 +166,15 @@ def _bodies(ctx: GateContext, df: pd.DataFrame) -> pd.Series:
     return articles.set_index("article_id")["body"]
 
 
-def full_date_share(dates: pd.Series) -> float:
-    """Share of articles whose published_date is a full day (YYYY-MM-DD)."""
-    return float(dates.astype("string").str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False).mean()) if len(dates) else 0.0
+def full_date_share(parts: list[pyarrow.Table]) -> float:
+    """Share of articles whose published_date is a full day (YYYY-MM-DD), over Arrow parts."""
+    full = rows = 0
+    for part in parts:
+        dates = part["published_date"].cast(pyarrow.string())
+        full += pc.sum(pc.fill_null(pc.match_substring_regex(
+            dates, r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"), False)).as_py() or 0
+        rows += len(dates)
+    return full / rows if rows else 0.0
 
 
 def _derive_articles(df: pd.DataFrame, ctx: GateContext) -> dict:
@@ -182,13 +190,10 @@ def _derive_articles(df: pd.DataFrame, ctx: GateContext) -> dict:
     todo = [i for i, (a, b) in enumerate(zip(df["article_id"], bodies)) if verified.get(a) != b]
     hits = np.zeros(len(df), dtype=int)
     hits[todo] = ctx.map_chunks(count_boilerplate, [bodies[i] for i in todo])
-    previous = ctx.read(ctx.previous, "articles", ["published_date"])
-    release = ctx.read(ctx.tables, "articles", ["published_date"]) if "published_date" in df else None
-    release = df if release is None or not len(release) else release  # (a test's lone frame)
-    share = full_date_share(release["published_date"]) if "published_date" in df else 0.0
-    before = share
-    if previous is not None and len(previous) and "published_date" in previous:
-        before = full_date_share(previous["published_date"])
+    previous = arrow_parts(ctx.previous, "articles", ["published_date"])
+    release = _release_parts(ctx, "articles", df, ["published_date"]) if "published_date" in df else []
+    share = full_date_share(release)
+    before = full_date_share(previous) if _rows(previous) else share
     return {"boilerplate_hits": pd.Series(hits, index=df.index, dtype=int),
             "full_date_share_change": pd.Series(share - before, index=df.index, dtype=float)}
 
@@ -206,39 +211,53 @@ def _drift(df: pd.DataFrame, ctx: GateContext, table: str, share_of: str | None)
     every row when facts per article left it ('' = within)."""
     from newsgate.tasks.extract import sense
     columns = ["article_id", *filter(None, [share_of])]
-    before = ctx.read(ctx.previous, table, columns)
-    if before is None or before.empty:
+    before = (arrow_parts(ctx.previous, table, columns)
+              or arrow_parts(ctx.previous, table, ["article_id"]))  # published without share_of
+    if not _rows(before):
         return {"share_drift": pd.Series("", index=df.index), "per_article_drift": pd.Series("", index=df.index)}
-    now = ctx.read(ctx.tables, table, columns)
-    now = df if now is None or not len(now) else now  # (a test's lone frame)
+    now = _release_parts(ctx, table, df, columns)
     share = pd.Series("", index=df.index)
-    if share_of is not None and share_of in before:
-        offenders = sense.share_drift(_counts(now[share_of].fillna("")), _counts(before[share_of].fillna("")))
+    if share_of is not None and share_of in before[0].column_names:
+        offenders = sense.share_drift(_counts(now, share_of, ""), _counts(before, share_of, ""))
         # every row of an offending value carries the whole finding, top offenders first
         share = df[share_of].fillna("").isin(list(offenders)).map({True: "; ".join(offenders.values()), False: ""})
-    per_article = sense.per_article_drift(_counts(now["article_id"]), _counts(before["article_id"]))
+    per_article = sense.per_article_drift(_counts(now, "article_id"), _counts(before, "article_id"))
     return {"share_drift": share, "per_article_drift": pd.Series(per_article, index=df.index)}
 
 
-def _counts(values: pd.Series) -> Counter:
-    """Rows per value, counted column-wise (a release's column, not a list of its values)."""
-    return Counter(values.value_counts().to_dict())
+def _rows(parts: list[pyarrow.Table]) -> int:
+    return sum(len(part) for part in parts)
+
+
+def _release_parts(ctx: GateContext, table: str, df: pd.DataFrame, columns: list[str]) -> list:
+    """`columns` of the release being built's `table` as Arrow parts; `df` alone when the
+    context holds no such rows (a test's lone frame)."""
+    parts = arrow_parts(ctx.tables, table, columns)
+    return parts if _rows(parts) else arrow_parts({table: df}, table, columns)
+
+
+def _counts(parts: list[pyarrow.Table], column: str, missing: str | None = None) -> Counter:
+    """Rows per value of `column` over Arrow parts, counted column-wise (Arrow's value_counts;
+    missing values as `missing`, or not counted)."""
+    counts: Counter = Counter()
+    for part in parts:
+        values = part[column].cast(pyarrow.string())
+        values = pc.fill_null(values, missing) if missing is not None else values.drop_null()
+        for item in pc.value_counts(values).to_pylist():
+            counts[item["values"]] += item["counts"]
+    return counts
 
 
 def _derive_stories(df: pd.DataFrame, ctx: GateContext) -> dict:
-    """Story consistency: one representative per story, matches inside the story, sizes, and
-    links across copy clusters at or above the stories' link threshold."""
+    """Links across copy clusters at or above the stories' link threshold, matches within one
+    a copy. (What spans a story, its representative, size and matches, is a table-wide
+    invariant: tasks/invariants.py.) A run's rows are whole stories, so a match is among them."""
     from newsgate.tasks.stories import LINK_THRESHOLD
-    story_of = dict(zip(df["article_id"], df["story_id"]))
     cluster_of = dict(zip(df["article_id"], df["cluster_id"]))
-    by_story = df.groupby("story_id")
-    matched_story, matched_cluster = df["matched_id"].map(story_of), df["matched_id"].map(cluster_of)
+    matched_cluster = df["matched_id"].map(cluster_of)
     across = df["matched_id"].notna() & (matched_cluster != df["cluster_id"])
     within = df["matched_id"].notna() & (matched_cluster == df["cluster_id"])
     return {
-        "representatives_in_story": by_story["is_representative"].transform("sum").astype(int),
-        "match_in_story": df["matched_id"].isna() | (matched_story == df["story_id"]),
-        "size_matches": by_story["article_id"].transform("size") == df["story_size"],
         "link_meets_threshold": ~across | (df["score"] >= LINK_THRESHOLD),
         "within_cluster_is_copy": ~within | (df["relation"] == "copy"),
     }
@@ -262,8 +281,7 @@ def _derive_facts(table: str, share_of: str | None):
 
 
 def _derive_region_stats(df: pd.DataFrame, ctx: GateContext) -> dict:
-    from newsgate.tasks.aggregate import reconcile
-    from newsgate.tasks.aggregate import RECONCILE_COLUMNS
+    from newsgate.tasks.aggregate import RECONCILE_COLUMNS, reconcile
     projects = ctx.read(ctx.tables, "projects", list(RECONCILE_COLUMNS))
     problems = reconcile(df, pd.DataFrame() if projects is None else projects)
     return {"reconciles": pd.Series(not problems, index=df.index, dtype=bool)}

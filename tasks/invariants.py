@@ -16,6 +16,9 @@ Rules (each also a GX expectation of the table's suite, where a run gates its ow
     accounting            every article has a cluster row and every cluster row an article
     region totals         region_stats reconciles with the projects it sums
                           (`aggregate.reconcile`, over the columns it reads)
+    consistent stories    every story has exactly one representative and as many rows as
+                          each row's story_size says, and the article a row was joined to
+                          (matched_id) is in the same story
 """
 from __future__ import annotations
 
@@ -99,9 +102,41 @@ def region_totals(cols: Columns) -> list[str]:
     return reconcile(stats, projects.to_pandas())
 
 
+def consistent_stories(cols: Columns) -> list[str]:
+    if "stories" not in cols.tables:
+        return []
+    stories = cols("stories", "article_id", "story_id", "is_representative", "matched_id",
+                   "story_size")
+    per = stories.select(["story_id", "story_size"]).append_column(
+        "representatives", pc.cast(stories["is_representative"], pa.int64())).group_by(
+        "story_id").aggregate([("representatives", "sum"), ("story_size", "min"),
+                               ("story_size", "max"), ("story_id", "count")])
+    problems = []
+    for what, wrong in (
+            ("stories without exactly one representative",
+             pc.not_equal(per["representatives_sum"], 1)),
+            ("stories whose story_size is not their number of rows",
+             pc.or_(pc.not_equal(per["story_size_min"], per["story_id_count"]),
+                    pc.not_equal(per["story_size_max"], per["story_id_count"])))):
+        broken = per.filter(wrong)
+        if broken.num_rows:
+            problems.append(f"stories: {broken.num_rows} {what}, e.g. "
+                            f"{broken.column('story_id').to_pylist()[:SHOWN]}")
+    matched = stories.filter(pc.is_valid(stories["matched_id"]))
+    at = pc.index_in(matched["matched_id"], value_set=stories["article_id"])
+    elsewhere = pc.fill_null(pc.not_equal(pc.take(stories["story_id"], at), matched["story_id"]),
+                             True)  # joined to an article without a row: elsewhere too
+    outside = matched.filter(elsewhere)
+    if outside.num_rows:
+        problems.append(f"stories: {outside.num_rows} rows joined to an article of another "
+                        f"story, e.g. {outside.column('article_id').to_pylist()[:SHOWN]}")
+    return problems
+
+
 RULES: dict[str, Callable[[Columns], list[str]]] = {
     "unique keys": unique_keys, "one canonical per cluster": one_canonical,
     "accounting": accounting, "region totals reconcile": region_totals,
+    "consistent stories": consistent_stories,
 }
 
 

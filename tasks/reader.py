@@ -57,14 +57,12 @@ class ReleaseReader:
             self.lake.check(self.manifest, [table])
             self._verified.add(table)
         wanted = None if columns is None else [*dict.fromkeys(columns)]
-        conditions = []
-        if where is not None:
-            conditions.append(key_in(where[0], _strings(where[1])))
-        if without is not None:
-            conditions.append(~key_in(without[0], _strings(without[1])))
         condition = None
-        for c in conditions:
-            condition = c if condition is None else condition & c
+        if where is not None:
+            condition = key_in(where[0], _strings(where[1]))
+        if without is not None:
+            kept = ~key_in(without[0], _strings(without[1]))
+            condition = kept if condition is None else condition & kept
         found = self.lake.read_version(table, self.manifest["tables"][table]["version"],
                                        wanted, condition)
         self.reads.append((table, None if wanted is None else tuple(wanted),
@@ -150,10 +148,20 @@ class ReleaseView(Mapping):
             return mine if columns is None else mine.reindex(columns=list(columns))
         if table not in self.previous:
             return mine if mine is not None else pd.DataFrame(columns=list(columns or []))
-        before = self._previous(table, columns, None)
-        if mine is None or not len(mine):
-            return before.reset_index(drop=True)
-        return pd.concat([before, mine.reindex(columns=before.columns)], ignore_index=True)
+        return _stacked(self._previous(table, columns, None), mine)
+
+    def arrow_parts(self, table: str, columns: Sequence[str]) -> list[pa.Table]:
+        """`columns` of the release-to-be's `table` as Arrow, in two parts to be counted or
+        summed column-wise: the previous release's rows this run keeps (read from the Delta
+        version, never as pandas), then this run's rows."""
+        mine = self.tables.get(table)
+        parts = [] if mine is None else [
+            pa.Table.from_pandas(mine.reindex(columns=list(columns)), preserve_index=False)]
+        if self.whole(table) or table not in self.previous:
+            return parts
+        gone = self.gone(table)
+        before = self.previous.arrow(table, columns, without=gone if gone and gone[1] else None)
+        return [before, *parts]
 
     def changed(self, table: str) -> pd.DataFrame:
         """This run's new and changed rows of `table` (all of it when this run holds it whole)."""
@@ -173,26 +181,22 @@ class ReleaseView(Mapping):
                 mine = mine.reindex(columns=list(columns))
         if self.whole(table) or table not in self.previous or not values:
             return mine if mine is not None else pd.DataFrame(columns=list(columns or []))
-        before = self._previous(table, columns, (column, values))
-        if mine is None or not len(mine):
-            return before.reset_index(drop=True)
-        return pd.concat([before, mine.reindex(columns=before.columns)], ignore_index=True)
+        return _stacked(self._previous(table, columns, (column, values)), mine)
 
     def _previous(self, table: str, columns, where: Keys | None) -> pd.DataFrame:
         """The previous release's rows of `table` that this run neither replaces nor drops."""
         gone = self.gone(table)
-        extra = [] if gone is None or columns is None else [gone[0]]
-        wanted = None if columns is None else [*columns, *extra]
-        names = self.previous.columns(table)
-        if wanted is not None:
-            wanted = [c for c in dict.fromkeys(wanted) if c in names]
-        found = self.previous.arrow(table, wanted, where, gone if gone and gone[1] else None)
-        if SEQUENCE in found.schema.names and (columns is None or SEQUENCE not in columns):
-            found = found.drop_columns([SEQUENCE])
-        frame = found.to_pandas()
-        if columns is not None:
-            frame = frame.reindex(columns=list(columns))
-        return frame
+        found = self.previous.arrow(table, columns, where, gone if gone and gone[1] else None)
+        if columns is None:  # all columns: the sequence is the lake's, not the table's
+            return found.drop_columns([SEQUENCE] if SEQUENCE in found.schema.names else []).to_pandas()
+        return found.to_pandas().reindex(columns=list(columns))
+
+
+def _stacked(before: pd.DataFrame, mine: pd.DataFrame | None) -> pd.DataFrame:
+    """The previous release's rows, then this run's, in the previous rows' columns."""
+    if mine is None or not len(mine):
+        return before.reset_index(drop=True)
+    return pd.concat([before, mine.reindex(columns=before.columns)], ignore_index=True)
 
 
 def key_values(frame: pd.DataFrame | None, column: str) -> set:

@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from newsgate.tasks.gates import CheckResult, GateResult
-from newsgate.tasks.stage import rows_of
+from newsgate.tasks.stage import arrow_table, rows_of
 from newsgate.tasks.report_changes import Changes, changes
 from newsgate.tasks.report_html import (cell, details, esc, marked_all, marked_span, plain,
                                         side_by_side_diff, svg_bar_chart, table)
@@ -125,7 +127,9 @@ def _check_item(summary: RunSummary, check: CheckResult) -> str:
 READS = {"articles": ["article_id", "doc_id", "title", "published_date", "outlet"],
          "documents": ["doc_id", "source"], "mentions": ["article_id"], "indicators": ["article_id"],
          "projects": ["article_id", "status", "industry"],
-         "keywords": ["article_id", "keyword", "weight"]}
+         "keywords": ["article_id", "keyword", "weight"],
+         "clusters": ["article_id", "is_canonical"],
+         "stories": ["article_id", "story_id", "is_representative"]}
 
 
 def low_confidence(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -207,10 +211,15 @@ def row_files(summary: RunSummary) -> dict[str, pd.DataFrame]:
              for r, rows in quarantine_groups(summary.tables.get("quarantine"))}
     files.update({f"{ROWS_DIR}/low-confidence-{n}.csv": rows
                   for n, rows in low_confidence(summary.tables).items()})
-    clusters = summary.tables.get("clusters")
-    if clusters is not None and len(clusters):
-        files[f"{ROWS_DIR}/duplicates.csv"] = clusters[~clusters["is_canonical"].astype(bool)]
+    duplicates = _duplicates(summary.tables)
+    if duplicates is not None and len(duplicates):
+        files[f"{ROWS_DIR}/duplicates.csv"] = duplicates
     return files
+
+
+def _duplicates(tables) -> pd.DataFrame | None:
+    """The non-canonical cluster rows, every column (a filter in the scan of a run's release)."""
+    return rows_of(tables, "clusters", None, "is_canonical", [False])
 
 
 # ------------------------------------------------------------------ verdict and changes
@@ -299,17 +308,21 @@ def _params(check: CheckResult) -> str:
     return f"<br><small>{cell(check.params, 200)}</small>" if check.params else ""
 
 
-def _removals_section(removals: pd.DataFrame | None) -> str:
-    """Per rule: how much it removed, and its first lines as they were (line number, document)."""
-    if removals is None or removals.empty:
+def _removals_section(tables) -> str:
+    """Per rule: how much it removed, and its first lines as they were (line number, document).
+    Counted in Arrow over the release's removals (no frame of them)."""
+    removals = arrow_table(tables, "removals", ["doc_id", "line_no", "rule", "text"])
+    if removals is None or not removals.num_rows:
         return "<p>Nothing was removed.</p>"
-    stats = removals.assign(n=removals["text"].str.len()).groupby("rule")["n"].agg(["count", "sum"])
+    stats = pa.table({"rule": removals["rule"], "n": pc.utf8_length(removals["text"])}).group_by(
+        "rule").aggregate([("n", "count"), ("n", "sum")]).sort_by(
+        [("n_sum", "descending"), ("rule", "ascending")])
     rows = []
-    for rule, stat in stats.sort_values("sum", ascending=False).iterrows():
-        lines = removals[removals["rule"] == rule].head(SAMPLES_PER_RULE)
-        shown = "".join(f"<li><small>{cell(r.doc_id, 24)} line {cell(r.line_no)}</small> "
-                        f"{cell(r.text, 160)}</li>" for r in lines.itertuples())
-        rows.append([rule, int(stat["count"]), int(stat["sum"]), f"<ul>{shown}</ul>"])
+    for rule, count, total in zip(*(stats[c].to_pylist() for c in ("rule", "n_count", "n_sum"))):
+        lines = removals.filter(pc.equal(removals["rule"], rule)).slice(0, SAMPLES_PER_RULE)
+        shown = "".join(f"<li><small>{cell(r['doc_id'], 24)} line {cell(r['line_no'])}</small> "
+                        f"{cell(r['text'], 160)}</li>" for r in lines.to_pylist())
+        rows.append([rule, int(count), int(total or 0), f"<ul>{shown}</ul>"])
     return table(["rule", "lines", "characters", "removed lines (document, line number)"], rows,
                  raw={3})
 
@@ -321,12 +334,15 @@ def _shown_articles(tables: dict, article_ids, columns: list[str]) -> pd.DataFra
     return found.set_index("article_id").reindex(columns=columns)
 
 
-def _clusters_section(clusters: pd.DataFrame | None, tables: dict) -> str:
-    if clusters is None or clusters.empty:
+def _clusters_section(tables) -> str:
+    """The least similar near-duplicates side by side, and the first duplicates: only the
+    non-canonical rows are read."""
+    n_clustered = _rows(tables, "clusters")
+    if not n_clustered:
         return "<p>No clusters.</p>"
-    dups = clusters[~clusters["is_canonical"].astype(bool)]
-    if dups.empty:
-        return f"<p>{len(clusters)} articles, no duplicates.</p>"
+    dups = _duplicates(tables)
+    if dups is None or dups.empty:
+        return f"<p>{n_clustered} articles, no duplicates.</p>"
     near = dups[dups["kind"] == "near"].sort_values("similarity").head(PAIRS_SHOWN)
     shown = dups.head(ROWS_SHOWN)
     by_id = _shown_articles(tables, {*near["canonical_id"], *near["article_id"],
@@ -351,26 +367,37 @@ def _clusters_section(clusters: pd.DataFrame | None, tables: dict) -> str:
         ["canonical", "canonical title", "duplicate", "duplicate title", "kind", "similarity"], rows)
 
 
-def _stories_section(stories: pd.DataFrame | None, tables: dict) -> str:
+def _stories_section(tables) -> str:
     """Stories that join more than one copy cluster, largest first: one article of each cluster
     side by side (title, date, how it joined and why, the start of its text), shared figures
-    marked. Copies inside a cluster are in the duplicate clusters above."""
-    if stories is None or stories.empty:
+    marked. Copies inside a cluster are in the duplicate clusters above. Counted in Arrow over
+    four columns; only the rows of the stories shown are read whole."""
+    stories = arrow_table(tables, "stories", ["article_id", "story_id", "cluster_id", "matched_id"])
+    if stories is None or not stories.num_rows:
         return "<p>No stories.</p>"
-    cluster_of = dict(zip(stories["article_id"], stories["cluster_id"]))
-    in_cluster_copy = stories["matched_id"].map(cluster_of) == stories["cluster_id"]
-    members = stories[~in_cluster_copy]
-    counts = members.groupby("story_id").size()
-    shown = counts[counts > 1].sort_values(ascending=False)
-    if shown.empty:
-        return f"<p>{stories['story_id'].nunique()} stories; none joins two copy clusters.</p>"
-    by_id = _shown_articles(tables, members.loc[members["story_id"].isin(
-        shown.index[:STORIES_SHOWN]), "article_id"], ["title", "published_date", "body"])
-    parts = [f"<p>{len(shown)} of {stories['story_id'].nunique()} stories join more than one copy "
-             f"cluster; the {min(len(shown), STORIES_SHOWN)} largest, shared figures "
+    n_stories = pc.count_distinct(stories["story_id"]).as_py()
+    matched_cluster = pc.take(stories["cluster_id"],
+                              pc.index_in(stories["matched_id"], value_set=stories["article_id"]))
+    in_cluster_copy = pc.fill_null(pc.equal(matched_cluster, stories["cluster_id"]), False)
+    members = stories.filter(pc.invert(in_cluster_copy))
+    counts = members.group_by("story_id").aggregate([("story_id", "count")])
+    counts = counts.filter(pc.greater(counts["story_id_count"], 1)).sort_by(
+        [("story_id_count", "descending"), ("story_id", "ascending")])
+    if not counts.num_rows:
+        return f"<p>{n_stories} stories; none joins two copy clusters.</p>"
+    shown = dict(zip(counts["story_id"].to_pylist()[:STORIES_SHOWN],
+                     counts["story_id_count"].to_pylist()[:STORIES_SHOWN]))
+    rows_of_shown = rows_of(tables, "stories", None, "story_id", list(shown))
+    sizes = rows_of_shown["story_id"].value_counts()
+    shown_members = rows_of_shown[rows_of_shown["article_id"].isin(
+        pc.filter(members["article_id"], pc.is_in(members["story_id"],
+                                                  value_set=pa.array(list(shown)))).to_pylist())]
+    by_id = _shown_articles(tables, shown_members["article_id"], ["title", "published_date", "body"])
+    parts = [f"<p>{counts.num_rows} of {n_stories} stories join more than one copy "
+             f"cluster; the {len(shown)} largest, shared figures "
              f"<mark>marked</mark>:</p>"]
-    for story_id in shown.index[:STORIES_SHOWN]:
-        rows = members[members["story_id"] == story_id].sort_values(
+    for story_id, n_clusters in shown.items():
+        rows = shown_members[shown_members["story_id"] == story_id].sort_values(
             ["is_representative", "score"], ascending=False).head(MEMBERS_SHOWN)
         figures = [f for fs in rows["shared_figures"] for f in (list(fs) if fs is not None else [])]
         cells = []
@@ -383,29 +410,34 @@ def _stories_section(stories: pd.DataFrame | None, tables: dict) -> str:
                 f"<td><b>{cell(title)}</b><br><small>{cell(r.article_id)} · {cell(date)} · "
                 f"{cell(r.relation)} {float(r.score):.2f}</small><br><small>{cell(r.evidence)}</small>"
                 f"<p>{marked_all(body or '', figures)}…</p></td>")
-        size = int(stories["story_id"].eq(story_id).sum())
-        parts.append(details(f"{esc(story_id)}: {size} articles, {int(shown[story_id])} copy clusters",
+        parts.append(details(f"{esc(story_id)}: {int(sizes[story_id])} articles, {int(n_clusters)} copy clusters",
                              f"<table class=\"story\"><tr>{''.join(cells)}</tr></table>"))
     return "".join(parts)
 
 
-def _coverage_section(tables: dict[str, pd.DataFrame]) -> str:
-    rows = []
-    clusters = tables.get("clusters")
-    n_canonical = (int(clusters["is_canonical"].astype(bool).sum())
-                   if clusters is not None and len(clusters) else 0)
-    for name in ("mentions", "projects", "indicators", "visits", "keywords"):
-        df = tables.get(name)
-        if df is None:
-            continue
-        with_facts = df["article_id"].nunique() if len(df) else 0
-        rows.append([name, len(df), with_facts, n_canonical])
-    if tables.get("articles") is None:
+def _coverage_section(tables) -> str:
+    """Rows and articles with rows per fact table, counted in Arrow over article_id only."""
+    if "articles" not in tables:
         return ""
+    flags = arrow_table(tables, "clusters", ["is_canonical"])
+    n_canonical = 0 if flags is None else int(pc.sum(pc.cast(flags["is_canonical"], pa.int64())).as_py() or 0)
+    rows = []
+    for name in ("mentions", "projects", "indicators", "visits", "keywords"):
+        ids = arrow_table(tables, name, ["article_id"])
+        if ids is None:
+            continue
+        rows.append([name, ids.num_rows, pc.count_distinct(ids["article_id"]).as_py(), n_canonical])
     return table(["table", "rows", "articles with rows", "canonical articles"], rows)
 
 
-def _charts_section(tables: dict[str, pd.DataFrame], limit: int = 12) -> str:
+def _rows(tables, name: str) -> int:
+    """Rows of a table of the release (a run's view counts the previous ones by key)."""
+    if name not in tables:
+        return 0
+    return tables.count(name) if hasattr(tables, "count") else len(tables[name])
+
+
+def _charts_section(tables, limit: int = 12) -> str:
     parts = []
     stats = tables.get("region_stats")
     if stats is not None and len(stats):
@@ -414,16 +446,20 @@ def _charts_section(tables: dict[str, pd.DataFrame], limit: int = 12) -> str:
         by_region = by_region[by_region > 0]
         parts.append(svg_bar_chart("Investment by region (亿元)", list(by_region.index),
                                    [float(v) for v in by_region.values]))
-    projects = tables.get("projects")
-    if projects is not None and len(projects):
-        for col, title in (("status", "Projects by status"), ("industry", "Projects by industry")):
-            counts = projects[col].fillna("unknown").value_counts().head(limit)
-            parts.append(svg_bar_chart(title, list(counts.index), [int(v) for v in counts.values]))
-    keywords = tables.get("keywords")
-    if keywords is not None and len(keywords):
-        top = keywords.groupby("keyword")["weight"].sum().sort_values(ascending=False).head(limit)
-        parts.append(svg_bar_chart("Top keywords (summed weight)", list(top.index),
-                                   [float(v) for v in top.values]))
+    for col, title in (("status", "Projects by status"), ("industry", "Projects by industry")):
+        values = arrow_table(tables, "projects", [col])
+        if values is None or not values.num_rows:
+            break
+        counts = pc.value_counts(pc.fill_null(values[col], "unknown"))
+        top = sorted(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()),
+                     key=lambda vc: (-vc[1], vc[0]))[:limit]
+        parts.append(svg_bar_chart(title, [v for v, _ in top], [int(n) for _, n in top]))
+    keywords = arrow_table(tables, "keywords", ["keyword", "weight"])
+    if keywords is not None and keywords.num_rows:
+        top = keywords.group_by("keyword").aggregate([("weight", "sum")]).sort_by(
+            [("weight_sum", "descending"), ("keyword", "ascending")]).slice(0, limit)
+        parts.append(svg_bar_chart("Top keywords (summed weight)", top["keyword"].to_pylist(),
+                                   [float(v) for v in top["weight_sum"].to_pylist()]))
     return "".join(parts) or "<p>No aggregates to chart.</p>"
 
 
@@ -432,8 +468,9 @@ def _trends_section(tables: dict[str, pd.DataFrame], per_period: int = 8) -> str
     from newsgate.tasks.aggregate import keyword_trends, visits_timeline
 
     parts = []
-    keywords, articles = tables.get("keywords"), tables.get("articles")
-    if keywords is not None and len(keywords) and articles is not None:
+    keywords, articles = arrow_table(tables, "keywords", ["article_id", "keyword", "weight"]), \
+        tables.get("articles")
+    if keywords is not None and keywords.num_rows and articles is not None:
         trends = keyword_trends(keywords, articles, tables.get("clusters"),
                                 stories=tables.get("stories"))
         top = trends[trends["rank"] <= per_period]
@@ -516,9 +553,9 @@ def render_html(summary: RunSummary) -> str:
 <section id="gates"><h2>Gates</h2><p><small>One line per table; click for every check.{_data_docs_link(summary)}</small></p>
 {_gate_section(summary)}</section>
 {error}
-<h2>Cleaning: removed by rule</h2>{_removals_section(tables.get("removals"))}
-<h2>Duplicate clusters</h2>{_clusters_section(tables.get("clusters"), tables)}
-<h2>Story clusters</h2>{_stories_section(tables.get("stories"), tables)}
+<h2>Cleaning: removed by rule</h2>{_removals_section(tables)}
+<h2>Duplicate clusters</h2>{_clusters_section(tables)}
+<h2>Story clusters</h2>{_stories_section(tables)}
 <h2>Extraction coverage</h2>{_coverage_section(tables)}
 <h2>Charts</h2>{_charts_section(tables)}{_trends_section(tables)}
 <h2>Timings</h2>{timings}

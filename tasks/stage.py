@@ -117,3 +117,32 @@ def rows_of(tables: Mapping[str, Any], table: str, columns: Sequence[str] | None
     if column is not None:
         df = df[df[column].isin(set(values))]
     return df if columns is None else df[[c for c in columns if c in df]]
+
+
+def arrow_parts(tables: Mapping[str, Any], table: str, columns: Sequence[str]) -> list:
+    """`columns` of the whole `table` in `tables` as Arrow tables, to be counted or summed
+    column-wise: of a run's release view, the previous release's rows straight from the Delta
+    scan (never a pandas frame of them), then this run's; of plain frames, one part. No parts
+    when there is no such table (or column)."""
+    import pyarrow as pa
+    if table not in tables:
+        return []
+    if hasattr(tables, "arrow_parts"):  # a ReleaseView
+        return (tables.arrow_parts(table, columns)
+                if set(columns) <= set(tables.columns(table)) else [])
+    df = tables[table]
+    if df is None or not set(columns) <= set(df.columns):
+        return []
+    return [pa.Table.from_pandas(df[list(columns)], preserve_index=False)]
+
+
+def arrow_table(tables: Mapping[str, Any], table: str, columns: Sequence[str]):
+    """`arrow_parts` as one Arrow table (text columns as plain strings: a Delta version may
+    hold them as string_view); None when there is no such table (or column)."""
+    import pyarrow as pa
+    parts = arrow_parts(tables, table, columns)
+    if not parts:
+        return None
+    text = (pa.string_view(), pa.large_string())
+    schema = pa.schema([f.with_type(pa.string()) if f.type in text else f for f in parts[0].schema])
+    return pa.concat_tables([part.select(list(columns)).cast(schema) for part in parts])

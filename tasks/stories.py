@@ -44,10 +44,12 @@ kinds adds up. The thresholds were chosen on the tune part of tests/gold/stories
 (benchmarks/stories.py, README_stories.md).
 
 Incremental: `StoryIndex` keeps every clustered article's fingerprint and every link found so
-far. A run fingerprints only articles new to the index (or whose text changed), compares them
-with the whole index through the posting lists, and recomputes the components from the stored
-links: old pairs are never scored again. A story keeps its id; stories that merge keep the
-smallest of their ids.
+far, saved in segments (one folder per release with only what its run added). A run
+fingerprints only articles new to the index (or whose text changed), looks their posting keys
+up in the index's memory-mapped postings, reads the fingerprints of the candidates only, and
+recomputes the components of the stories its articles touch (added, changed, departed or newly
+linked), from the stored links: old pairs are never scored again, and it returns the rows of
+those stories only. A story keeps its id; stories that merge keep the smallest of their ids.
 """
 from __future__ import annotations
 
@@ -64,8 +66,12 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
-from newsgate.tasks.dedup import mix64, normalize_body, shingle_hashes
+from newsgate.tasks.dedup import (MAX_SEGMENTS, SEGMENTS, mix64, normalize_body, saved_bytes,
+                                  segment_dirs, shingle_hashes)
 from newsgate.tasks.stage import Stage
 from newsgate.tasks.extract.dates import resolve_date
 from newsgate.tasks.extract.numbers import find_quantities
@@ -443,51 +449,285 @@ LINK_COLUMNS = ["a", "b", *Evidence._fields]
 _FP_COLUMNS = ["article_id", "text_hash", "day", "clause_hashes", "clause_chars", "figure_keys",
                "figure_weights", "figure_texts", "lead_figures", "slot_keys", "slot_values",
                "name_keys", "name_weights", "event_days", "norm_lead", "norm_text"]
+INDEX_FORMAT = 3  # 3: one folder per release with only what it added (members, fingerprints, postings, links)
+CLUSTER_FIELDS = ["cluster_id", "canonical_id", "is_canonical", "kind", "similarity"]
+# one row per clustered article (by article_id): its first-seen rank, page, text, story, the
+# folder holding its fingerprint, and its copy cluster as the index last saw it
+MEMBER_COLUMNS = ["seq", "doc_id", "text_hash", "day", "n_chars", "story_id", "folder",
+                  *CLUSTER_FIELDS]
+FINGERPRINT_GROUP = 1024  # fingerprints per Parquet row group: a candidate's read decodes its group only
+_LIST = pa.list_(pa.string())
+_FP_SCHEMA = pa.schema([
+    ("article_id", pa.string()), ("text_hash", pa.string()), ("day", pa.int64()),
+    ("clause_hashes", pa.list_(pa.int64())), ("clause_chars", pa.list_(pa.int64())),
+    ("figure_keys", _LIST), ("figure_weights", pa.list_(pa.int64())), ("figure_texts", _LIST),
+    ("lead_figures", _LIST), ("slot_keys", _LIST), ("slot_values", _LIST), ("name_keys", _LIST),
+    ("name_weights", pa.list_(pa.float64())), ("event_days", pa.list_(pa.int64())),
+    ("norm_lead", pa.string()), ("norm_text", pa.string())])
+# a saved link names the two texts it compared (their hashes): it holds while both texts do
+_LINK_SCHEMA = pa.schema([
+    ("a", pa.string()), ("b", pa.string()), ("score", pa.float64()), ("relation", pa.string()),
+    ("containment", pa.float64()), ("shared_clauses", pa.int64()), ("lead_support", pa.float64()),
+    ("shared_figures", _LIST), ("conflicting_figures", _LIST), ("shared_names", _LIST),
+    ("days_apart", pa.int64()), ("event_dates", pa.string()),
+    ("hash_a", pa.string()), ("hash_b", pa.string())])
+_MEMBER_SCHEMA = pa.schema([
+    ("article_id", pa.string()), ("seq", pa.int64()), ("doc_id", pa.string()),
+    ("text_hash", pa.string()), ("day", pa.int64()), ("n_chars", pa.int64()),
+    ("story_id", pa.string()), ("folder", pa.string()), ("cluster_id", pa.string()),
+    ("canonical_id", pa.string()), ("is_canonical", pa.bool_()), ("kind", pa.string()),
+    ("similarity", pa.float64()), ("live", pa.bool_())])
+MEMBERS, FINGERPRINTS, LINKS = "members.parquet", "fingerprints.parquet", "links.parquet"
+POSTING_KEYS, POSTING_ROWS, POSTING_COUNTS = "posting_keys.npy", "posting_rows.npy", "posting_counts.npy"
 
 
 def current_params() -> dict:
-    return {"version": VERSION, "min_clause_chars": MIN_CLAUSE_CHARS, "lead_chars": LEAD_CHARS,
-            "rare_idf": RARE_IDF, "support": [SUPPORT_CHARS, SUPPORT_NGRAM, SUPPORT_FULL],
+    return {"version": VERSION, "format": INDEX_FORMAT, "min_clause_chars": MIN_CLAUSE_CHARS,
+            "lead_chars": LEAD_CHARS, "rare_idf": RARE_IDF,
+            "support": [SUPPORT_CHARS, SUPPORT_NGRAM, SUPPORT_FULL],
             "link_threshold": LINK_THRESHOLD, "news_window_days": NEWS_WINDOW_DAYS,
             "factors": [EVENT_FACTOR, CONFLICT_FACTOR, LEAD_CONFLICT_FACTOR]}
 
 
+def _no_members() -> pd.DataFrame:
+    return _members_frame(_MEMBER_SCHEMA.empty_table().to_pandas())
+
+
+def _members_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Member rows (a column `article_id`) as the index holds them: by article id, typed."""
+    frame = frame.set_index("article_id")
+    return frame.reindex(columns=MEMBER_COLUMNS).astype(
+        {"seq": "int64", "day": "Int64", "n_chars": "int64", "is_canonical": bool,
+         "similarity": float, **dict.fromkeys(["doc_id", "text_hash", "story_id", "folder",
+                                              "cluster_id", "canonical_id", "kind"], object)})
+
+
+def _load_array(path: Path) -> np.ndarray:
+    """A saved array, memory-mapped (an empty one cannot be)."""
+    try:
+        return np.load(path, mmap_mode="r")
+    except ValueError:
+        return np.load(path)
+
+
+class _Folder:
+    """One saved folder of the index: its fingerprints (read a row group at a time), postings
+    (sorted posting keys and the fingerprint row of each, memory-mapped) and links."""
+
+    def __init__(self, path: Path):
+        self.path, self.name = path, path.name
+        self.keys = _load_array(path / POSTING_KEYS)
+        self.rows = _load_array(path / POSTING_ROWS)
+        self.counts = np.load(path / POSTING_COUNTS)  # posting keys per fingerprint row
+        self.file = pq.ParquetFile(path / FINGERPRINTS)
+        self.ids = self.file.read(columns=["article_id"]).column(0).to_numpy(zero_copy_only=False)
+        sizes = [self.file.metadata.row_group(g).num_rows for g in range(self.file.num_row_groups)]
+        self.group_starts = np.cumsum([0, *sizes])
+
+    def current(self, members: pd.DataFrame) -> np.ndarray:
+        """Which fingerprint rows are the current ones of live members (not stale copies)."""
+        return (members["folder"].reindex(self.ids) == self.name).to_numpy(dtype=bool)
+
+    def fingerprints(self, ids) -> dict[str, Fingerprint]:
+        rows = pd.Index(self.ids).get_indexer(list(ids))
+        out = {}
+        groups = np.searchsorted(self.group_starts, rows, side="right") - 1
+        for g in np.unique(groups):
+            at = rows[groups == g] - self.group_starts[g]
+            table = self.file.read_row_group(int(g)).take(pa.array(at))
+            out.update((fp.article_id, fp) for fp in _fingerprints_of(table.to_pandas()))
+        return out
+
+    def links(self, ids=None) -> pd.DataFrame:
+        filters = None if ids is None else pc.field("a").isin(pa.array(sorted(ids), pa.string()))
+        return pq.read_table(self.path / LINKS, filters=filters, schema=_LINK_SCHEMA).to_pandas()
+
+
 @dataclass
 class StoryIndex:
-    """Published story state: a fingerprint per clustered article, the links found so far, and
-    each article's story id. On disk: fingerprints.parquet, links.parquet, stories.parquet,
-    params.json."""
-    fingerprints: dict[str, Fingerprint] = field(default_factory=dict)  # in first-seen order
-    links: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=LINK_COLUMNS))
-    story_of: dict[str, str] = field(default_factory=dict)
+    """Published story state: a member row per clustered article (`members`: its first-seen
+    rank, text hash, story id, copy cluster and the folder holding its fingerprint), every
+    article's fingerprint, the postings that propose candidates, and the links found so far.
+
+    Saved as segments, one folder per release, as dedup's index is: a release's folder holds
+    the fingerprints, postings and links its run added and the member rows it changed (an
+    article that left the clusters as a row marked not live), and names the folders before it
+    (`segments.json`). Loading reads only the member rows; postings are memory-mapped and
+    searched for a run's new keys only, fingerprints are read for the candidates only (a row
+    group each) and links for the stories a run touches. A fingerprint or posting is current
+    while its folder is its member's `folder`; a link while both texts hash as they did. Every
+    MAX_SEGMENTS a full copy of what is current is saved again, a folder at a time."""
+    members: pd.DataFrame = field(default_factory=_no_members)
+    fresh: dict[str, Fingerprint] = field(default_factory=dict)  # fingerprinted by this run
+    found: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=_LINK_SCHEMA.names))
+    changed: set[str] = field(default_factory=set)  # member rows this run added or changed
+    gone: set[str] = field(default_factory=set)  # members that left the clusters in this run
     params: dict = field(default_factory=current_params)
+    folders: tuple[Path, ...] = ()  # the saved folders it builds on, oldest first
+    _open: dict = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
-        return len(self.fingerprints)
+        return len(self.members)
+
+    def folder(self, path: Path) -> _Folder:
+        if path not in self._open:
+            self._open[path] = _Folder(path)
+        return self._open[path]
+
+    @property
+    def links(self) -> pd.DataFrame:
+        """Every current link (saved, then found by this run)."""
+        return self.links_of(None)
+
+    def links_of(self, ids: set[str] | None) -> pd.DataFrame:
+        """The current links of the articles `ids` (None: all), saved ones first."""
+        parts = [self.folder(f).links(ids) for f in self.folders]
+        found = self.found if ids is None else self.found[self.found["a"].isin(ids)]
+        links = pd.concat([*parts, found], ignore_index=True) if parts else found
+        held = self.members["text_hash"]
+        current = (links["a"].map(held).eq(links["hash_a"]) & links["b"].map(held).eq(links["hash_b"]))
+        return links[current.fillna(False).astype(bool)].reset_index(drop=True)
+
+    def fingerprints(self, ids) -> dict[str, Fingerprint]:
+        """The current fingerprints of `ids` (this run's, or read from their folders)."""
+        out = {a: self.fresh[a] for a in ids if a in self.fresh}
+        folder_of = self.members["folder"].reindex([a for a in ids if a not in out])
+        for path in self.folders:
+            mine = folder_of.index[(folder_of == path.name).to_numpy(dtype=bool)]
+            if len(mine):
+                out.update(self.folder(path).fingerprints(mine))
+        missing = [a for a in ids if a not in out]
+        if missing:
+            raise ValueError(f"story index: no fingerprint of {len(missing)} articles, e.g. "
+                             f"{missing[:3]}: rebuild the index")
+        return out
+
+    def postings(self, query: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """The saved postings of the keys `query` (sorted unique): {member: its keys among them}
+        for the keys at most MAX_POSTING current members hold, and the keys more hold (a
+        template: they propose nothing). Only the query's ranges of each folder are read."""
+        raw, slack, spans = np.zeros(query.size, np.int64), 0, []
+        for path in self.folders:
+            f = self.folder(path)
+            current = f.current(self.members)
+            slack += int(f.counts.sum() - f.counts[current].sum())  # entries no longer current
+            lo, hi = np.searchsorted(f.keys, query, "left"), np.searchsorted(f.keys, query, "right")
+            raw += hi - lo
+            spans.append((f, current, lo, hi))
+        wanted = raw - slack <= MAX_POSTING  # more entries than stale ones explain: a template
+        held: dict[str, list] = defaultdict(list)
+        for f, current, lo, hi in spans:
+            lo, n = lo[wanted], (hi - lo)[wanted]
+            if not n.sum():
+                continue
+            at = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(n.sum())
+            rows, keys = np.asarray(f.rows[at]), np.repeat(query[wanted], n)
+            keep = current[rows]
+            for row, key in zip(rows[keep].tolist(), keys[keep]):
+                held[f.ids[row]].append(key)
+        return {a: np.array(k, dtype=np.uint64) for a, k in held.items()}, query[~wanted]
 
     def save(self, directory: str | Path) -> Path:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        _fingerprint_frame(list(self.fingerprints.values())).to_parquet(
-            directory / "fingerprints.parquet", index=False)
-        self.links.to_parquet(directory / "links.parquet", index=False)
-        pd.DataFrame({"article_id": list(self.story_of), "story_id": list(self.story_of.values())}
-                     ).to_parquet(directory / "stories.parquet", index=False)
+        over = [d.name for d in self.folders]
+        full = (not over or len(over) >= MAX_SEGMENTS
+                or any(d.parent != directory.parent for d in self.folders))
+        writer = _FingerprintWriter(directory)
+        if full:  # a full copy: what is current in every folder, a folder at a time
+            for path in self.folders:
+                f = self.folder(path)
+                writer.copy(f, f.current(self.members))
+        writer.add(list(self.fresh.values()))
+        writer.close()
+        links = self.links if full else self.found
+        pq.write_table(pa.Table.from_pandas(links.reindex(columns=_LINK_SCHEMA.names),
+                                            schema=_LINK_SCHEMA, preserve_index=False),
+                       directory / LINKS)
+        self.members.loc[list(self.fresh), "folder"] = directory.name
+        if full:
+            self.members["folder"] = directory.name
+        rows = self.members if full else self.members.loc[
+            [a for a in self.members.index if a in self.changed]]
+        rows = rows.assign(live=True)
+        if not full and self.gone:
+            rows = pd.concat([rows, pd.DataFrame({"live": False}, index=sorted(self.gone))])
+        pq.write_table(pa.Table.from_pandas(rows.rename_axis("article_id").reset_index(),
+                                            schema=_MEMBER_SCHEMA, preserve_index=False),
+                       directory / MEMBERS)
         (directory / "params.json").write_text(json.dumps(self.params, indent=2))
+        if not full:
+            (directory / SEGMENTS).write_text(json.dumps(
+                {"segments": over, "new_fingerprints": len(self.fresh)}, indent=2))
         return directory
+
+    @staticmethod
+    def nbytes(directory: str | Path) -> int:
+        """Bytes the saved index takes on disk (with the folders it builds on)."""
+        return saved_bytes(directory)
 
     @classmethod
     def load(cls, directory: str | Path) -> "StoryIndex":
+        """The index saved in `directory` (and the folders it names): member rows only."""
         directory = Path(directory)
         params = json.loads((directory / "params.json").read_text())
+        if params.get("format") != INDEX_FORMAT:  # one full copy per release, before segments
+            raise ValueError(f"story index saved in format {params.get('format', 2)}, this code "
+                             f"reads format {INDEX_FORMAT}: rebuild the index (once)")
         if params != current_params():
             raise ValueError(f"story index built with {params}, code uses {current_params()}: "
                              "rebuild the index")
-        fps = _fingerprints_of(pd.read_parquet(directory / "fingerprints.parquet"))
-        links = pd.read_parquet(directory / "links.parquet")
-        stories = pd.read_parquet(directory / "stories.parquet")
-        return cls({fp.article_id: fp for fp in fps}, links,
-                   dict(zip(stories["article_id"], stories["story_id"])), params)
+        folders = segment_dirs(directory)
+        rows = pd.concat([pq.read_table(d / MEMBERS, schema=_MEMBER_SCHEMA).to_pandas()
+                          for d in folders], ignore_index=True)
+        rows = rows.drop_duplicates("article_id", keep="last")
+        rows = rows[rows["live"].fillna(False).astype(bool)].sort_values("seq", kind="stable")
+        return cls(_members_frame(rows.drop(columns="live")), params=params, folders=tuple(folders))
+
+
+class _FingerprintWriter:
+    """Writes a folder's fingerprints (row groups of FINGERPRINT_GROUP) and their postings."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.parquet = pq.ParquetWriter(directory / FINGERPRINTS, _FP_SCHEMA)
+        self.keys, self.rows, self.counts, self.n = [], [], [], 0
+
+    def _write(self, table: pa.Table) -> None:
+        self.parquet.write_table(table, row_group_size=FINGERPRINT_GROUP)
+
+    def copy(self, folder: _Folder, keep: np.ndarray) -> None:
+        """The rows `keep` of a saved folder, with their postings (renumbered)."""
+        for g in range(folder.file.num_row_groups):
+            part = keep[folder.group_starts[g]:folder.group_starts[g + 1]]
+            if part.any():
+                self._write(folder.file.read_row_group(g).filter(pa.array(part)))
+        renumber = np.cumsum(keep) - 1 + self.n
+        entries = keep[np.asarray(folder.rows)]
+        self.keys.append(np.asarray(folder.keys)[entries])
+        self.rows.append(renumber[np.asarray(folder.rows)[entries]].astype(np.int32))
+        self.counts.append(folder.counts[keep])
+        self.n += int(keep.sum())
+
+    def add(self, fps: list[Fingerprint]) -> None:
+        for start in range(0, len(fps), FINGERPRINT_GROUP):
+            self._write(pa.Table.from_pandas(_fingerprint_frame(fps[start:start + FINGERPRINT_GROUP]),
+                                             schema=_FP_SCHEMA, preserve_index=False))
+        keys = [posting_keys(fp) for fp in fps]
+        self.keys += keys
+        self.rows += [np.full(k.size, self.n + i, dtype=np.int32) for i, k in enumerate(keys)]
+        self.counts.append(np.array([k.size for k in keys], dtype=np.int32))
+        self.n += len(fps)
+
+    def close(self) -> None:
+        self.parquet.close()
+        keys = np.concatenate(self.keys) if self.keys else np.empty(0, np.uint64)
+        rows = np.concatenate(self.rows) if self.rows else np.empty(0, np.int32)
+        order = np.argsort(keys, kind="stable")
+        np.save(self.directory / POSTING_KEYS, keys[order].astype(np.uint64))
+        np.save(self.directory / POSTING_ROWS, rows[order].astype(np.int32))
+        np.save(self.directory / POSTING_COUNTS, np.concatenate(self.counts).astype(np.int32)
+                if self.counts else np.empty(0, np.int32))
 
 
 def _fingerprint_frame(fps: list[Fingerprint]) -> pd.DataFrame:
@@ -529,10 +769,12 @@ def _fingerprints_of(frame: pd.DataFrame) -> list[Fingerprint]:
     return out
 
 
+
+
 # ---- the stage ------------------------------------------------------------------------------------
 @dataclass
 class StoryResult:
-    stories: pd.DataFrame   # one row per article of `clusters` (STORY_COLUMNS)
+    stories: pd.DataFrame   # the rows of every story this run changed (STORY_COLUMNS)
     index: StoryIndex       # the state to persist for the next incremental run
 
 
@@ -544,51 +786,154 @@ def clustered_articles(articles: pd.DataFrame, clusters: pd.DataFrame) -> pd.Dat
 STORY_INPUTS = ("article_id", "doc_id", "title", "body", "published_date")
 
 
-def build_stories(articles: pd.DataFrame, clusters: pd.DataFrame,
-                  prior: StoryIndex | None = None) -> StoryResult:
-    """Stories over the articles of `clusters`, also against `prior` (the published state): new
-    or changed articles are fingerprinted and compared with every indexed one; pairs already
-    scored are not scored again. Returns a row for every article of `clusters`."""
-    prior = prior or StoryIndex()
-    members = clustered_articles(articles, clusters)
-    canonical_of = dict(zip(clusters["article_id"].astype(str), clusters["canonical_id"].astype(str)))
-    fps: dict[str, Fingerprint] = {}
-    new: set[str] = set()
-    for row in members[["article_id", "title", "body", "published_date"]].itertuples(index=False):
-        aid = str(row.article_id)
-        old = prior.fingerprints.get(aid)
-        if old is not None and old.text_hash == text_hash(row.title, row.body, row.published_date):
-            fps[aid] = old
-        else:
-            fps[aid] = fingerprint(aid, row.title, row.body, row.published_date)
-            new.add(aid)
-    # clustered articles that were not passed (unchanged since `prior`): their fingerprints
-    for aid in clusters["article_id"].astype(str):
-        if aid not in fps and aid in prior.fingerprints:
-            fps[aid] = prior.fingerprints[aid]
-    # first-seen order: indexed articles first (their order), then this run's
-    order = [a for a in prior.fingerprints if a in fps] + [a for a in fps if a not in prior.fingerprints]
-    rows = {aid: i for i, aid in enumerate(order)}
-    kept = prior.links[prior.links["a"].isin(rows.keys()) & prior.links["b"].isin(rows.keys())
-                       & ~prior.links["a"].isin(new) & ~prior.links["b"].isin(new)]
+class _Brief(NamedTuple):
+    """What a story's representative is chosen by (a member row, not its whole fingerprint)."""
+    day: int | None
+    n_chars: int
 
-    is_new = np.array([aid in new for aid in order], dtype=bool)
-    # articles split from one page were printed side by side: never one story twice
-    page = dict(zip(members["article_id"].astype(str), members["doc_id"])) if "doc_id" in members else {}
+
+def build_stories(articles: pd.DataFrame, clusters: pd.DataFrame,
+                  prior: StoryIndex | None = None, gone: set[str] | None = None) -> StoryResult:
+    """Stories over the clustered articles, resuming from `prior` (the published index).
+
+    `clusters` is the whole clusters table, or, with `gone` (the article ids that left it),
+    its new and changed rows only; `articles` holds at least the clustered articles `prior`
+    has no fingerprint of or whose text changed (the others are skipped by their text hash).
+    New or changed texts are fingerprinted and compared with the index through its postings;
+    pairs already scored are not scored again. Returns the rows of every story that an added,
+    changed or departed article touches (without `prior`: every story), and the new index."""
+    prior = prior or StoryIndex()
+    if prior.fresh or len(prior.found):
+        raise ValueError("stories: resume from a saved index (StoryIndex.load), not from a "
+                         "run's unsaved one")
+    members = prior.members.copy()
+    clusters = clusters[["article_id", *CLUSTER_FIELDS]].astype({"article_id": str})
+    before = members["story_id"]  # each article's story as published
+    if gone is None:
+        gone = set(members.index) - set(clusters["article_id"])
+    gone = set(gone) & set(members.index) - set(clusters["article_id"])
+    members = members.drop(index=sorted(gone))
+    fresh, pages = _fingerprint_new(articles, set(clusters["article_id"]) | set(members.index),
+                                    members)
+    members = _with_fresh(members, fresh, pages, clusters)
+    touched = _cluster_changes(members, clusters)
+    members.loc[touched.index, CLUSTER_FIELDS] = touched[CLUSTER_FIELDS]
+    live = StoryIndex(members, folders=prior.folders, _open=prior._open)  # as this run leaves it
+    found = _new_links(live, fresh)
+
+    # the stories to recompute: those of every article added, changed, gone or newly linked,
+    # with every story a copy-cluster edge of theirs reaches (old stories are closed otherwise)
+    start = set(fresh) | set(touched.index) | set(found["a"]) | set(found["b"])
+    stories = set(before.reindex(sorted(start | gone)).dropna())
+    affected = set(start)
+    while True:
+        affected |= set(members.index[members["story_id"].isin(stories)])
+        reached = set(members["story_id"].reindex(
+            members.loc[sorted(affected), "canonical_id"].unique()).dropna()) - stories
+        if not reached:
+            break
+        stories |= reached
+    order = members.loc[sorted(affected)].sort_values("seq", kind="stable").index.tolist()
+    links = pd.concat([live.links_of(set(order)), found], ignore_index=True) \
+        if len(found) else live.links_of(set(order))
+    canonical_of = members.loc[order, "canonical_id"].to_dict()
+    untouched = members["story_id"][~members["story_id"].isin(stories)]
+    story_of = _assign(order, links, canonical_of, before.reindex(order).dropna().to_dict(),
+                       taken=set(untouched.dropna()))
+    members.loc[order, "story_id"] = [story_of[a] for a in order]
+
+    given = [a for a in clusters["article_id"] if a in story_of]  # rows in the clusters' order
+    listed = set(given)
+    shown = members.loc[given + [a for a in order if a not in listed]]
+    briefs = {a: _Brief(None if pd.isna(d) else int(d), int(n))
+              for a, d, n in zip(shown.index, shown["day"], shown["n_chars"])}
+    rows = _story_rows(shown[CLUSTER_FIELDS].rename_axis("article_id").reset_index(), briefs,
+                       links, story_of, order, canonical_of)
+    index = StoryIndex(members, fresh, found, set(fresh) | set(touched.index) | set(order), gone,
+                       prior.params, prior.folders, prior._open)
+    return StoryResult(rows, index)
+
+
+def _fingerprint_new(articles: pd.DataFrame, clustered: set[str], members: pd.DataFrame
+                     ) -> tuple[dict[str, Fingerprint], dict[str, str | None]]:
+    """Fingerprints of the clustered articles the index lacks or whose text changed (in the
+    articles' order: the first-seen order of new ones), and their pages (doc ids)."""
+    fresh, pages = {}, {}
+    rows = articles[articles["article_id"].astype(str).isin(clustered)]
+    held = members["text_hash"].reindex(rows["article_id"].astype(str)).tolist()
+    doc_ids = rows["doc_id"].tolist() if "doc_id" in rows else [None] * len(rows)
+    for row, old, doc in zip(rows[["article_id", "title", "body", "published_date"]].itertuples(
+            index=False), held, doc_ids):
+        aid = str(row.article_id)
+        if old == text_hash(row.title, row.body, row.published_date) or aid in fresh:
+            continue
+        fresh[aid] = fingerprint(aid, row.title, row.body, row.published_date)
+        pages[aid] = None if pd.isna(doc) else str(doc)
+    return fresh, pages
+
+
+def _with_fresh(members: pd.DataFrame, fresh: dict[str, Fingerprint], pages: dict,
+                clusters: pd.DataFrame) -> pd.DataFrame:
+    """`members` with the fresh fingerprints' rows (a new article takes the next first-seen
+    rank and its copy cluster; a changed one keeps its rank, its fingerprint is not saved yet)."""
+    new = [a for a in fresh if a not in members.index]
+    changed = [a for a in fresh if a in members.index]
+    if changed:
+        members.loc[changed, ["doc_id", "text_hash", "day", "n_chars", "folder"]] = [
+            [pages[a], fresh[a].text_hash, fresh[a].day, fresh[a].n_chars, None] for a in changed]
+    missing = set(clusters["article_id"]) - set(members.index) - set(new)
+    if missing:
+        raise ValueError(f"stories: {len(missing)} clustered articles without a text, e.g. "
+                         f"{sorted(missing)[:3]}")
+    if not new:
+        return members
+    first = int(members["seq"].max()) + 1 if len(members) else 0
+    cluster = clusters.drop_duplicates("article_id", keep="last").set_index("article_id")
+    added = pd.DataFrame({
+        "article_id": new, "seq": np.arange(first, first + len(new)),
+        "doc_id": [pages[a] for a in new], "text_hash": [fresh[a].text_hash for a in new],
+        "day": [fresh[a].day for a in new], "n_chars": [fresh[a].n_chars for a in new],
+        "story_id": None, "folder": None, **{c: cluster[c].reindex(new).tolist() for c in CLUSTER_FIELDS}})
+    added = _members_frame(added)
+    return pd.concat([members, added]) if len(members) else added
+
+
+def _cluster_changes(members: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFrame:
+    """The rows of `clusters` whose copy cluster differs from the index's."""
+    rows = _members_frame(clusters.drop_duplicates("article_id", keep="last").assign(
+        seq=0, n_chars=0))[CLUSTER_FIELDS]
+    held = members.loc[rows.index, CLUSTER_FIELDS]
+    same = ((held == rows) | (held.isna() & rows.isna())).all(axis=1)
+    return rows[~same.to_numpy(dtype=bool)]
+
+
+def _new_links(live: StoryIndex, fresh: dict[str, Fingerprint]) -> pd.DataFrame:
+    """The links of the fresh fingerprints: candidates from their postings and the index's
+    (each key held by at most MAX_POSTING articles), scored in first-seen order."""
+    keys = {a: posting_keys(fp) for a, fp in fresh.items()}
+    query = np.unique(np.concatenate(list(keys.values()))) if keys else np.empty(0, np.uint64)
+    held, template = live.postings(query)
+    if template.size:  # keys the index holds too often: they propose nothing
+        keys = {a: k[~np.isin(k, template)] for a, k in keys.items()}
+    seq = dict(zip(live.members.index, live.members["seq"].tolist()))
+    rows = sorted({*held, *keys}, key=seq.__getitem__)
+    pairs = sorted(candidate_pairs([keys[a] if a in keys else held[a] for a in rows],
+                                   np.array([a in keys for a in rows], dtype=bool)))
+    involved = live.members.loc[sorted({rows[k] for pair in pairs for k in pair}),
+                                ["doc_id", "canonical_id"]]
+    page, canonical = involved["doc_id"].to_dict(), involved["canonical_id"].to_dict()
+    pairs = [(rows[i], rows[j]) for i, j in pairs
+             if not (isinstance(page[rows[i]], str) and page[rows[i]] == page[rows[j]])  # one page
+             and canonical[rows[i]] != canonical[rows[j]]]  # one copy cluster: one story already
+    fps = live.fingerprints({a for pair in pairs for a in pair} - fresh.keys())
+    fps.update(fresh)
     found, grams = [], Grams()
-    for i, j in sorted(candidate_pairs([posting_keys(fps[a]) for a in order], is_new)):
-        if page.get(order[i]) is not None and page.get(order[i]) == page.get(order[j]):
-            continue
-        if canonical_of[order[i]] == canonical_of[order[j]]:  # one copy cluster: one story already
-            continue
-        evidence = compare(fps[order[i]], fps[order[j]], grams)
+    for a, b in pairs:
+        evidence = compare(fps[a], fps[b], grams)
         if evidence.linked:
-            found.append(_link_row(order[i], order[j], evidence))
-    links = pd.concat([kept, pd.DataFrame(found, columns=LINK_COLUMNS)], ignore_index=True) \
-        if found else kept.reset_index(drop=True)
-    story_of = _assign(order, links, canonical_of, prior.story_of)
-    index = StoryIndex({a: fps[a] for a in order}, links, story_of)
-    return StoryResult(_story_rows(clusters, fps, links, story_of, order, canonical_of), index)
+            found.append({**_link_row(a, b, evidence), "hash_a": fps[a].text_hash,
+                          "hash_b": fps[b].text_hash})
+    return pd.DataFrame(found, columns=_LINK_SCHEMA.names)
 
 
 def _link_row(a: str, b: str, e: Evidence) -> dict:
@@ -629,11 +974,11 @@ def _components(order: list[str], links: pd.DataFrame, canonical_of: dict[str, s
 
 
 def _assign(order: list[str], links: pd.DataFrame, canonical_of: dict[str, str],
-            previous: dict[str, str]) -> dict[str, str]:
+            previous: dict[str, str], taken: set[str] = frozenset()) -> dict[str, str]:
     """Story id of every article: a story keeps its id; merged stories keep the smallest; when a
     story splits (an article's text changed, a copy left its cluster), its first part keeps the
-    id and the others take a new one."""
-    story_of, used = {}, set()
+    id and the others take a new one (never one of `taken`: the stories not recomputed)."""
+    story_of, used = {}, set(taken)
     for members in _components(order, links, canonical_of):
         old = sorted({previous[a] for a in members if a in previous} - used)
         fresh = (f"s-{a}" for a in members if f"s-{a}" not in used)
@@ -643,13 +988,13 @@ def _assign(order: list[str], links: pd.DataFrame, canonical_of: dict[str, str],
     return story_of
 
 
-def _representative(members: list[str], fps: dict[str, Fingerprint], rank: dict[str, int]) -> str:
+def _representative(members: list[str], fps: dict[str, _Brief], rank: dict[str, int]) -> str:
     """The original report: earliest published, then the most complete text, then first seen."""
     return min(members, key=lambda a: (fps[a].day if fps[a].day is not None else math.inf,
                                        -fps[a].n_chars, rank[a]))
 
 
-def _story_rows(clusters: pd.DataFrame, fps: dict[str, Fingerprint], links: pd.DataFrame,
+def _story_rows(clusters: pd.DataFrame, fps: dict[str, _Brief], links: pd.DataFrame,
                 story_of: dict[str, str], order: list[str], canonical_of: dict[str, str]) -> pd.DataFrame:
     """One row per article of `clusters`: a canonical article with the link that joins it to its
     story's representative (or the strongest link of its copy cluster), a copy with its copy
@@ -713,19 +1058,26 @@ def _row(story_id: str, article_id: str, relation: str, score: float, evidence: 
 
 # ---- the declared stage ---------------------------------------------------------------------------
 def stories_stage(tables, prior: StoryIndex | None):
-    """The stage's function: the release's stories, resuming from the index the previous
-    release saved (when the same code made it); the new index is saved with this release.
-    Resuming, only the clustered articles the index has no fingerprint of and this run's are
-    read (`tables`: a tasks.reader.ReleaseView); the others keep their fingerprints."""
-    clusters = tables["clusters"]
+    """The stage's function: the stories, resuming from the index the previous release saved
+    (when the same code made it); the new index is saved with this release. Resuming, it reads
+    only this run's cluster rows (and the ids that left), the articles whose text is new to
+    the index, and returns the rows of the stories they touch (`tables`: a
+    tasks.reader.ReleaseView; the runner merges the rows over the published table)."""
     if prior is None:
-        articles = tables["articles"]
+        return _output(build_stories(tables["articles"], tables["clusters"]))
+    if tables.whole("clusters"):  # written whole by this run: compared with the index's
+        clusters, gone = tables["clusters"], None
     else:
-        clustered = set(clusters["article_id"])
-        mine = set(tables.changed("articles")["article_id"])
-        todo = (clustered - prior.fingerprints.keys()) | (clustered & mine)
-        articles = tables.lookup("articles", "article_id", todo, STORY_INPUTS)
-    result = build_stories(articles, clusters, prior)
+        clusters = tables.changed("clusters")
+        change = tables.changes.get("clusters")
+        gone = set(change.drop) if change is not None else set()
+    todo = set(tables.changed("articles")["article_id"]) | (
+        set(clusters["article_id"]) - set(prior.members.index))
+    articles = tables.lookup("articles", "article_id", todo, STORY_INPUTS)
+    return _output(build_stories(articles, clusters, prior, gone))
+
+
+def _output(result: StoryResult):
     return {"stories": result.stories}, result.index
 
 
@@ -738,7 +1090,7 @@ STAGE = Stage(
     reads={"articles": STORY_INPUTS,
            "clusters": ("article_id", "cluster_id", "canonical_id", "is_canonical", "kind",
                         "similarity")},
-    writes={"stories": STORY_COLUMNS}, state=StoryIndex, counts=_counts,
+    writes={"stories": STORY_COLUMNS}, carry="upsert", state=StoryIndex, counts=_counts,
     # fingerprints read numbers, dates and words with extract's parsers; the index keys
     # articles by id, as dedup's does: other cleaning or clustering code makes it stale
     code=("newsgate.tasks.stories", "newsgate.tasks.extract", "newsgate.tasks.dedup",

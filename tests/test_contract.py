@@ -139,10 +139,6 @@ def _break_derived(check: str, df: pd.DataFrame) -> pd.DataFrame:
         df.loc[df["n_projects"] > 0, "investment_yuan_total"] += 1e9
     elif check == "full_date_share_change":  # full dates in the previous release, years now
         df["published_date"] = df["published_date"].str[:4]
-    elif check in ("representatives_in_story", "match_in_story"):  # a joined article moved away
-        df.loc[_joined(df), "story_id"] = "s-elsewhere"
-    elif check == "size_matches":
-        df.loc[0, "story_size"] += 1
     elif check == "link_meets_threshold":  # a link across copy clusters scored too low to link
         df.loc[_joined(df), "score"] = 0.01
     elif check == "within_cluster_is_copy":  # joined to an article of its own copy cluster

@@ -56,6 +56,29 @@ def test_the_view_puts_this_runs_rows_over_the_previous_ones(lake):
     assert whole.whole("articles") and whole["articles"] is mine and "clusters" not in whole
 
 
+def test_whole_column_checks_count_the_release_in_arrow(lake):
+    """Drift and the full-date share count a whole column of the release being built: the
+    previous rows come as Arrow from the Delta scan (without the rows this run replaces or
+    drops; the frame of the previous release is never built), then this run's rows."""
+    from newsgate.tasks.gates import _counts, full_date_share
+    from newsgate.tasks.stage import arrow_parts
+    dated = _articles(["d1-0", "d2-0", "d3-0"]).assign(published_date=["2024-05-01", "2024", None])
+    lake.publish("rel-2", {"articles": dated}, {})
+    reader = ReleaseReader(lake, lake.manifest())
+    mine = _articles(["d2-0", "d4-0"]).assign(published_date=["2024-06-02", "2024-06-03"])
+    view = ReleaseView(reader, {"articles": mine},
+                       {"articles": Change(mine, "article_id", drop=("d3-0",), unique=True)})
+    parts = arrow_parts(view, "articles", ["article_id", "published_date"])
+    assert [p.num_rows for p in parts] == [1, 2]  # d1-0 of the release; d2-0 and d4-0 of this run
+    assert full_date_share(parts) == 1.0
+    assert _counts(parts, "article_id") == {"d1-0": 1, "d2-0": 1, "d4-0": 1}
+    before = arrow_parts(ReleaseView(reader, {}, {}), "articles", ["published_date"])
+    assert full_date_share(before) == pytest.approx(1 / 3)
+    assert _counts(before, "published_date", "") == {"2024-05-01": 1, "2024": 1, "": 1}
+    assert all(columns is not None for _, columns, _, _ in reader.reads)
+    assert arrow_parts(view, "articles", ["no_such_column"]) == []
+
+
 def _increment(seed_releases, tmp_path, monkeypatch, pipeline=None):
     """Seed 002 added to the seed releases (004, then 001) by an in-process flow run, every
     read of the previous release recorded with the phase it happened in."""

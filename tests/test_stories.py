@@ -5,11 +5,13 @@ and labels are those of tests/gold/stories/pairs.jsonl (labelled by reading, REA
 """
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from conftest import needs_shared
@@ -41,6 +43,14 @@ def built(articles) -> stories.StoryResult:
 
 def partition(result: stories.StoryResult) -> set[frozenset]:
     return {frozenset(g) for _, g in result.stories.groupby("story_id")["article_id"]}
+
+
+def over(earlier: stories.StoryResult, later: stories.StoryResult) -> stories.StoryResult:
+    """`later`'s rows (the stories it recomputed) over `earlier`'s table, as publishing merges
+    them; rows of articles that left the index go."""
+    kept = earlier.stories[~earlier.stories["article_id"].isin(later.stories["article_id"])
+                           & earlier.stories["article_id"].isin(later.index.members.index)]
+    return stories.StoryResult(pd.concat([kept, later.stories], ignore_index=True), later.index)
 
 
 def evidence(fingerprints, pair_id: str) -> stories.Evidence:
@@ -187,6 +197,16 @@ def test_second_held_out_part_shares_no_article_with_tune():
     assert len({p["pair_id"] for p in pairs}) == len(pairs)
 
 
+def test_third_held_out_part_shares_no_article_with_development_data():
+    """Part 3 (split test3) was drawn without any article of a tune or test2 pair (both are
+    development data from issue 16's fourth round) and without any pair labelled before."""
+    pairs = load_pairs()
+    development = {x for p in pairs if p["split"] in ("tune", "test2") for x in (p["a"], p["b"])}
+    test3 = [p for p in pairs if p["split"] == "test3"]
+    assert len(test3) >= 120 and sum(p["same_story"] for p in test3) >= 15
+    assert all(p["a"] not in development and p["b"] not in development for p in test3)
+
+
 def test_second_held_out_part_at_its_measured_level(built):
     """Story level on test2, measured once (benchmarks/README_stories.md): precision 0.571,
     recall 0.500 over the gold articles (0.538 / 0.438 over bench + dev). Far below the
@@ -196,6 +216,16 @@ def test_second_held_out_part_at_its_measured_level(built):
     print(f"\nstories, test2 pairs: precision {m['precision']:.3f} recall {m['recall']:.3f}")
     assert m["precision"] >= 0.45 and m["recall"] >= 0.35
 
+
+
+def test_third_held_out_part_at_its_measured_level(built):
+    """Story level on test3 (held out, labelled in issue 16's fourth round before any scorer
+    ran): precision 0.600, recall 0.333 (benchmarks/README_stories.md). Far below the targets
+    of issue 16: these floors catch a regression, they are not the targets."""
+    m = pair_metrics(dict(zip(built.stories["article_id"], built.stories["story_id"])),
+                     load_pairs("test3"))
+    print(f"\nstories, test3 pairs: precision {m['precision']:.3f} recall {m['recall']:.3f}")
+    assert m["precision"] >= 0.5 and m["recall"] >= 0.25
 
 def test_incremental_equals_full_recompute(articles, tmp_path):
     """Stories of part of the gold, saved and loaded as the published index, then the rest
@@ -217,11 +247,14 @@ def test_incremental_equals_full_recompute(articles, tmp_path):
 
     stories.compare = counting
     try:
-        second = stories.build_stories(articles, clusters, index)
+        recomputed = stories.build_stories(articles, clusters, index)
     finally:
         stories.compare = real_compare
     new = set(articles.loc[later.to_numpy(), "article_id"])
     assert scored and all(a in new or b in new for a, b in scored)
+    # only the stories the new articles touch are written again
+    assert new <= set(recomputed.stories["article_id"]) and len(recomputed.stories) < len(full.stories)
+    second = over(first, recomputed)
 
     assert partition(second) == partition(full)
     # a story keeps its id; one that merged with another took the smaller of the two ids (also
@@ -231,21 +264,73 @@ def test_incremental_equals_full_recompute(articles, tmp_path):
         assert again[members].nunique() == 1 and again[members.iloc[0]] <= story_id
 
 
-def test_a_changed_text_is_fingerprinted_again(articles):
+@pytest.mark.xfail(strict=True, reason=(
+    "known defect, also on main before the segmented index: a posting key is a candidate only "
+    "while at most MAX_POSTING articles hold it, so a link made while its key was rare (十二五: "
+    "411ba194b89dd7f9-0 ~ 8e340795d7241abf-0, score 0.41) persists after the key becomes common, "
+    "and a full run never makes it. Shown by part 3's articles (issue 16); strict, so a fix is noticed"))
+def test_releases_saved_as_segments_grow_like_one_full_run(articles, tmp_path, monkeypatch):
+    """Three releases: the gold's first 60 %, then 20 % more, then the rest with a tenth of the
+    first part gone. Each run resumes from the folder the previous one saved (only what it
+    added: fingerprints, postings, links, member rows) and returns only the stories it touched;
+    laid over each other they are the stories of one full run, and so after a full copy."""
+    part = np.arange(len(articles)) % 10
+    releases = [articles[part < 6], articles[part < 8],
+                articles[(part >= 6) | (np.arange(len(articles)) % 30 != 0)]]
+    table, index, saved = None, None, []
+    for i, release in enumerate(releases):
+        result = stories.build_stories(release, dedup_articles(release).clusters, index)
+        table = result if table is None else over(table, result)
+        saved.append(result.index.save(tmp_path / f"rel-{i}"))
+        index = stories.StoryIndex.load(saved[-1])
+        assert set(index.members.index) == set(release["article_id"])
+    full = stories.build_stories(releases[-1], dedup_articles(releases[-1]).clusters)
+    assert partition(table) == partition(full)
+    # row for row too, but for the words of the evidence: a link is described from the
+    # article seen first, and these releases saw the articles in another order
+    by_id = lambda t: t.set_index("article_id").sort_index()  # noqa: E731
+    columns = ["relation", "score", "matched_id", "is_representative", "cluster_id",
+               "containment", "shared_clauses", "lead_support", "days_apart", "story_size"]
+    pd.testing.assert_frame_equal(by_id(table.stories)[columns], by_id(full.stories)[columns])
+    # the second folder holds only the fingerprints its run made, and names the first
+    second = stories.StoryIndex.load(saved[1])
+    assert [d.name for d in second.folders] == ["rel-0", "rel-1"]
+    assert pq.ParquetFile(saved[1] / stories.FINGERPRINTS).metadata.num_rows < len(releases[1]) / 3
+    # a full copy (every MAX_SEGMENTS folders) holds what the segments held
+    monkeypatch.setattr(stories, "MAX_SEGMENTS", 2)
+    copy = stories.StoryIndex.load(stories.StoryIndex.load(saved[2]).save(tmp_path / "rel-3"))
+    assert copy.folders == (tmp_path / "rel-3",)
+    pd.testing.assert_frame_equal(copy.members.drop(columns="folder"),
+                                  index.members.drop(columns="folder"))
+    assert copy.links.drop(columns=["hash_a", "hash_b"]).equals(
+        index.links.drop(columns=["hash_a", "hash_b"]))
+    some = list(index.members.index[::7])
+    assert {a: f.text_hash for a, f in copy.fingerprints(some).items()} == \
+        {a: f.text_hash for a, f in index.fingerprints(some).items()}
+
+
+def test_an_index_is_resumed_only_once_saved(built):
+    with pytest.raises(ValueError, match="saved index"):
+        stories.build_stories(load_articles().iloc[:3], built.stories.iloc[:0].reindex(
+            columns=["article_id", *stories.CLUSTER_FIELDS]), built.index)
+
+
+def test_a_changed_text_is_fingerprinted_again(articles, tmp_path):
     first = stories.build_stories(articles, dedup_articles(articles).clusters)
+    index = stories.StoryIndex.load(first.index.save(tmp_path / "index"))
     edited = articles.copy()
     aid, other = PAIRS["1ef5346d654f"]["a"], PAIRS["1ef5346d654f"]["b"]  # the long one edited
     before = first.stories.set_index("article_id")
     assert before.at[aid, "story_id"] == before.at[other, "story_id"]
     edited.loc[edited["article_id"] == aid, "body"] = "另一篇完全不同的报道，讲述了别的事情，与原文无关。" * 8
     edited_clusters = dedup_articles(edited).clusters
-    second = stories.build_stories(edited, edited_clusters, first.index)
+    second = over(first, stories.build_stories(edited, edited_clusters, index))
     row = second.stories.set_index("article_id")
     assert row.at[aid, "story_id"] != row.at[other, "story_id"]
     # the story split in two: two ids, as a fresh run gives
     fresh = stories.build_stories(edited, edited_clusters)
     assert partition(second) == partition(fresh)
-    assert second.index.fingerprints[aid].text_hash != first.index.fingerprints[aid].text_hash
+    assert second.index.members.at[aid, "text_hash"] != first.index.members.at[aid, "text_hash"]
 
 
 def test_an_incompatible_index_is_refused(built, tmp_path):
@@ -254,6 +339,18 @@ def test_an_incompatible_index_is_refused(built, tmp_path):
         f'"version": {stories.VERSION}', '"version": 0')
     (directory / "params.json").write_text(params)
     with pytest.raises(ValueError, match="rebuild the index"):
+        stories.StoryIndex.load(directory)
+
+
+def test_an_index_of_the_earlier_format_is_rebuilt(built, tmp_path):
+    """Before segments, a release saved one full copy (fingerprints, links and stories, no
+    `format`): it is refused with a reason, and the stage then recomputes every story once."""
+    directory = built.index.save(tmp_path / "index")
+    params = json.loads((directory / "params.json").read_text())
+    del params["format"]
+    (directory / "params.json").write_text(json.dumps(params))
+    (directory / stories.MEMBERS).unlink()
+    with pytest.raises(ValueError, match="format 2.*rebuild the index"):
         stories.StoryIndex.load(directory)
 
 
@@ -289,14 +386,33 @@ def test_stories_pass_their_gate_and_broken_ones_do_not(built):
     from newsgate.tasks.gates import run_gate
     kept, result = run_gate("stories", built.stories, stage="stories")
     assert result.passed and len(kept) == len(built.stories)
-
     broken = built.stories.copy()
-    joined = broken.index[broken["relation"].isin(["condensed", "rewrite", "same"])][0]
-    broken.loc[joined, "story_id"] = "s-elsewhere"  # its match and representative stay behind
+    broken.loc[broken.index[broken["relation"].isin(["condensed", "rewrite", "same"])][0],
+               "score"] = 0.01  # a link across copy clusters scored too low to link
     _, result = run_gate("stories", broken, stage="stories")
-    failed = {c.check for c in result.failed_errors}
-    assert any("_check_match_in_story" in c for c in failed)
-    assert any("_check_representatives_in_story" in c for c in failed)
+    assert any("_check_link_meets_threshold" in c.check for c in result.failed_errors)
+
+
+def test_story_invariants_hold_and_name_what_breaks(built):
+    """What spans a story is checked over the whole table, column-wise (tasks/invariants.py)."""
+    import pyarrow as pa
+    from newsgate.tasks.invariants import check_tables
+
+    def problems(frame):
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        return check_tables(lambda t, columns: table.select(columns), {"stories"})
+
+    assert problems(built.stories) == {}
+    moved = built.stories.copy()
+    joined = moved.index[moved["relation"].isin(["condensed", "rewrite", "same"])][0]
+    moved.loc[joined, "story_id"] = "s-elsewhere"  # its match and representative stay behind
+    found = problems(moved)["consistent stories"]
+    assert any("without exactly one representative" in p and "s-elsewhere" in p for p in found)
+    assert any("joined to an article of another story" in p and moved.at[joined, "article_id"] in p
+               for p in found)
+    resized = built.stories.copy()
+    resized.loc[resized.index[0], "story_size"] += 1
+    assert "story_size is not" in problems(resized)["consistent stories"][0]
 
 
 def test_show_stories_prints_a_published_stories_table(built, articles, tmp_path, capsys):

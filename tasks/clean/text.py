@@ -11,14 +11,18 @@ CLOSERS = "”’」』）)】》\""
 CONTINUES = "，,、：:“‘「『（(【《—-"
 
 _WIDGET_BULLET = re.compile(r"^(?:[•·▪●◆■]|-(?=\s))\s*")
-_SPACES = str.maketrans({"\u00a0": " ", "\u3000": " ", "\t": " ", "\u200b": None, "\u200c": None,
-                         "\u200d": None, "\u2060": None, "\ufeff": None})
+# Applied by str.replace, one character at a time: translate() with a table of non-Latin-1
+# characters looks every character up: 6x slower on our pages' lines.
+_SPACES = (("\u00a0", " "), ("\u3000", " "), ("\t", " "), ("\u200b", ""), ("\u200c", ""),
+           ("\u200d", ""), ("\u2060", ""), ("\ufeff", ""))
 HAN = re.compile(r"[\u3400-\u9fff]")
 
 
 def normalize_line(raw: str) -> str:
     """The form rules see: outer whitespace and a leading widget bullet ('  • |') removed."""
-    line = raw.translate(_SPACES).strip()
+    for char, replacement in _SPACES:
+        raw = raw.replace(char, replacement)
+    line = raw.strip()
     return _WIDGET_BULLET.sub("", line).strip()
 
 

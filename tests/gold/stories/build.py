@@ -2,6 +2,8 @@
 
     .venv/bin/python tests/gold/stories/build.py candidates   # -> candidates.jsonl (unlabelled)
     .venv/bin/python tests/gold/stories/build.py finalize     # labels.tsv -> pairs.jsonl, articles.jsonl
+    .venv/bin/python tests/gold/stories/build.py candidates2 / finalize2   # part 2 (test2)
+    .venv/bin/python tests/gold/stories/build.py candidates3 / finalize3   # part 3 (test3)
 
 `candidates` samples pairs of the bench and dev corpora (cleaned by the project's own stages)
 by the rules in README.md, with nothing of the story scorer: character 5-gram Jaccard and
@@ -177,13 +179,36 @@ def figure_values(body: str) -> set[str]:
     return out
 
 
-def part2_candidates(bench: pd.DataFrame, dev: pd.DataFrame, labelled: list[dict]) -> list[dict]:
-    """The second held-out part: pairs of the bench and dev corpora (and across them) not yet
-    labelled and with no article of a tune pair (nothing tuned on is reported on)."""
+# Pool sizes of a held-out part drawn below the band: cosine, cosine_figure, cosine_week, one_figure.
+PART2_SIZES = (COSINE_TOP, COSINE_FIGURE_TOP, COSINE_WEEK_TOP, ONE_FIGURE_SAMPLE2)
+# Part 3: the top cosines are taken by part 2 and few pairs sharing a figure are left above
+# COSINE_FLOOR, so the cosine pools go deeper (at least 120 pairs).
+PART3_SIZES = (50, 40, 60, 12)
+# …and, from part 3, the pairs published within WEEK days whose *titles* are most alike
+# (character-bigram TF-IDF cosine of the titles): other outlets' reports of one event.
+# Parts of one serialised essay (…(2), …（下）) have near-equal titles and no shared text: they
+# would fill the pool, so pairs whose titles are equal without the part marker are left out,
+# and each article is taken in one pair at most.
+TITLE_WEEK_TOP = 50          # (46 pairs reach COSINE_FLOOR)
+SERIAL_PART = re.compile(r"\s*[（(]\s*(?:[一二三四五六七八九十上中下]|\d{1,2})\s*[)）]?\s*$")
+DEVELOPMENT = {2: ("tune",), 3: ("tune", "test2")}  # splits whose articles a part may not hold
+
+
+def part2_candidates(bench: pd.DataFrame, dev: pd.DataFrame, labelled: list[dict],
+                     part: int = 2) -> list[dict]:
+    """A held-out part drawn below the band (part 2, and part 3 the same way): pairs of the bench
+    and dev corpora (and across them) not yet labelled and with no article of a development pair
+    (DEVELOPMENT: nothing tuned on is reported on). Pools are named with the part's suffix."""
     both = pd.concat([bench.assign(corpus="bench"), dev.assign(corpus="dev")], ignore_index=True)
     ids, bodies = both["article_id"].tolist(), both["body"].fillna("").tolist()
     done = {p["pair_id"] for p in labelled}
-    tuned = {x for p in labelled if p["split"] == "tune" for x in (p["a"], p["b"])}
+    tuned = {x for p in labelled if p["split"] in DEVELOPMENT[part] for x in (p["a"], p["b"])}
+    cosine_top, cosine_figure_top, cosine_week_top, one_figure_sample = \
+        PART2_SIZES if part == 2 else PART3_SIZES
+    band, figures2, one_figure = (("band2", "figures2", "one_figure2") if part == 2 else
+                                  (f"band{part}", f"figures{part}", f"one_figure{part}"))
+    near_pools = (("cosine", "cosine_figure", "cosine_week") if part == 2 else
+                  (f"cosine{part}", f"cosine_figure{part}", f"cosine_week{part}"))
     score = {(a, b): (j, c) for a, b, j, c in overlaps(bodies).itertuples(index=False)}
     cosine = {(a, b): s for a, b, s in cosines(bodies).itertuples(index=False)}
     figs = [figure_values(b) for b in bodies]
@@ -207,24 +232,39 @@ def part2_candidates(bench: pd.DataFrame, dev: pd.DataFrame, labelled: list[dict
     chosen: dict[tuple[int, int], str] = {}
     for p in filter(open_, score):
         if BAND[0] <= jac(p) < BAND[1]:
-            chosen[p] = "band2"
+            chosen[p] = band
     for p in filter(open_, rare_shared):
         if p not in chosen and jac(p) < BAND[0] and len(rare_shared[p]) >= 2:
-            chosen[p] = "figures2"
+            chosen[p] = figures2
     near = sorted((p for p in filter(open_, cosine) if p not in chosen and jac(p) < BAND[0]),
                   key=lambda p: -cosine[p])
-    for p in near[:COSINE_TOP]:
-        chosen[p] = "cosine"
-    for p in [p for p in near if p not in chosen and p in rare_shared][:COSINE_FIGURE_TOP]:
-        chosen[p] = "cosine_figure"
+    for p in near[:cosine_top]:
+        chosen[p] = near_pools[0]
+    for p in [p for p in near if p not in chosen and p in rare_shared][:cosine_figure_top]:
+        chosen[p] = near_pools[1]
     day = pd.to_datetime(both["published_date"], format="%Y-%m-%d", errors="coerce")
     week = [p for p in near if p not in chosen and abs((day[p[0]] - day[p[1]]).days) <= WEEK]
-    for p in week[:COSINE_WEEK_TOP]:
-        chosen[p] = "cosine_week"
+    for p in week[:cosine_week_top]:
+        chosen[p] = near_pools[2]
     one = sorted((p for p in filter(open_, rare_shared) if p not in chosen and jac(p) < BAND[0]),
                  key=lambda p: pair_hash(ids[p[0]], ids[p[1]]))
-    for p in one[:ONE_FIGURE_SAMPLE2]:
-        chosen[p] = "one_figure2"
+    for p in one[:one_figure_sample]:
+        chosen[p] = one_figure
+    if part >= 3:  # the pools above hold few same-story pairs once part 2 took the top ones
+        titles = cosines(both["title"].fillna("").tolist())
+        title_cos = {(a, b): s for a, b, s in titles.itertuples(index=False)}
+        serial = [SERIAL_PART.sub("", t) for t in both["title"].fillna("")]
+        by_title = sorted((p for p in filter(open_, title_cos) if p not in chosen and jac(p) < BAND[0]
+                           and abs((day[p[0]] - day[p[1]]).days) <= WEEK
+                           and serial[p[0]] != serial[p[1]]),
+                          key=lambda p: -title_cos[p])
+        used: set[int] = set()  # each article once: one portal's essays on one topic would fill it
+        for p in by_title:
+            if len(used) >= 2 * TITLE_WEEK_TOP:
+                break
+            if not used & set(p):
+                chosen[p] = f"title_week{part}"
+                used.update(p)
     out = []
     for (a, b), pool in chosen.items():
         j, c = score.get((a, b), (0.0, 0.0))
@@ -250,43 +290,46 @@ def candidates() -> None:
           dict(collections.Counter(p["pool"] for p in pairs)))
 
 
-def candidates2() -> None:
-    """Candidates of part 2 (-> candidates2.jsonl), excluding every labelled pair and every
-    article of a tune pair; its articles are appended to articles.jsonl by finalize2."""
+def candidates2(part: int = 2) -> None:
+    """Candidates of a held-out part (-> candidates<part>.jsonl), excluding every labelled pair
+    and every article of a development pair; its articles are appended to articles.jsonl by
+    finalize2."""
     bench, dev = bench_articles(), dev_articles()
     labelled = [json.loads(line) for line in (HERE / "pairs.jsonl").open(encoding="utf-8")]
-    pairs = part2_candidates(bench, dev, labelled)
+    pairs = part2_candidates(bench, dev, labelled, part)
     for p in pairs:
         p["pair_id"] = f"{pair_hash(p['a'], p['b']):012x}"
     pairs.sort(key=lambda p: (p["corpus"], p["pool"], p["pair_id"]))
-    _write(HERE / "candidates2.jsonl", pairs)
+    _write(HERE / f"candidates{part}.jsonl", pairs)
     known = {json.loads(line)["article_id"] for line in (HERE / "articles.jsonl").open(encoding="utf-8")}
     ids = {x for p in pairs for x in (p["a"], p["b"])} - known
     rows = article_rows(bench, ids, "bench") + article_rows(dev, ids, "dev")
-    _write(HERE / "articles2.jsonl", sorted(rows, key=lambda r: r["article_id"]))
-    print(f"{len(pairs)} part-2 candidate pairs ({len(rows)} new articles):",
+    _write(HERE / f"articles{part}.jsonl", sorted(rows, key=lambda r: r["article_id"]))
+    print(f"{len(pairs)} part-{part} candidate pairs ({len(rows)} new articles):",
           dict(collections.Counter(p["pool"] for p in pairs)))
 
 
-def finalize2() -> None:
-    """Part 2: labels.tsv joined to candidates2.jsonl, appended to pairs.jsonl as split
-    `test2` (held out entirely), its new articles to articles.jsonl. Part 1 stays as it is."""
-    pairs = [json.loads(line) for line in (HERE / "candidates2.jsonl").open(encoding="utf-8")]
+def finalize2(part: int = 2) -> None:
+    """A held-out part: labels.tsv joined to candidates<part>.jsonl, appended to pairs.jsonl as
+    split `test<part>` (held out entirely), its new articles to articles.jsonl. Earlier parts
+    stay as they are."""
+    pairs = [json.loads(line) for line in (HERE / f"candidates{part}.jsonl").open(encoding="utf-8")]
     labels = _labels()
     missing = [p["pair_id"] for p in pairs if p["pair_id"] not in labels]
     if missing:
         raise SystemExit(f"{len(missing)} candidate pairs have no label, e.g. {missing[:5]}")
+    split = f"test{part}"
     for p in pairs:
         relation, note = labels[p["pair_id"]]
-        p.update(relation=relation, same_story=relation != "different", note=note, split="test2")
+        p.update(relation=relation, same_story=relation != "different", note=note, split=split)
     old = [json.loads(line) for line in (HERE / "pairs.jsonl").open(encoding="utf-8")]
-    _write(HERE / "pairs.jsonl", [p for p in old if p["split"] != "test2"] + pairs)
+    _write(HERE / "pairs.jsonl", [p for p in old if p["split"] != split] + pairs)
     articles = {json.loads(line)["article_id"]: json.loads(line)
-                for name in ("articles.jsonl", "articles2.jsonl")
+                for name in ("articles.jsonl", f"articles{part}.jsonl")
                 for line in (HERE / name).open(encoding="utf-8")}
     _write(HERE / "articles.jsonl", sorted(articles.values(), key=lambda r: r["article_id"]))
     counts = collections.Counter(p["same_story"] for p in pairs)
-    print(f"part 2: {len(pairs)} labelled pairs, {counts[True]} same story")
+    print(f"part {part}: {len(pairs)} labelled pairs, {counts[True]} same story")
 
 
 def _labels() -> dict[str, tuple[str, str]]:
@@ -348,4 +391,5 @@ def _write(path: Path, rows: list[dict]) -> None:
 
 if __name__ == "__main__":
     {"candidates": candidates, "finalize": finalize, "candidates2": candidates2,
-     "finalize2": finalize2}[sys.argv[1]]()
+     "finalize2": finalize2, "candidates3": lambda: candidates2(3),
+     "finalize3": lambda: finalize2(3)}[sys.argv[1]]()
