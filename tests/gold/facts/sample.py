@@ -22,6 +22,11 @@ The train draw (`--train`) is the same rule, run again with TRAIN_SALT on what t
 left: the other 10 mh_* pages, then 115 project and 55 other bench pages, where the project
 stratum drops the event condition (too few event pages are left for two thirds), passing over
 near copies of the first draw, of the seeds and of pages already drawn.
+
+The test2 draw (`--test2`) is the same rule a third time, with TEST2_SALT, on the bench pages
+neither earlier draw took (no dev file is left): 64 project pages (the train draw's wider stratum)
+and 32 others, passing over near copies of both earlier draws, of the seeds and of pages already
+drawn.
 """
 from __future__ import annotations
 
