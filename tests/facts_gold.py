@@ -15,6 +15,7 @@ from pathlib import Path
 
 GOLD_DIR = Path(__file__).resolve().parent / "gold" / "facts"
 SPLITS = ("train", "tune", "test", "test2", "seeds")
+HELD_OUT = ("test", "test2")  # scored, never looked at while tuning
 DRAWS = ("train", "test2")  # parts that are whole draws of their own (sample.py --train/--test2), not hashed
 SPLIT_SALT = "newsgate-facts-split:"
 
