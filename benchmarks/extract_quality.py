@@ -1,16 +1,16 @@
-"""Extraction quality against the gold: the seeds gold and the facts gold (tune and test parts).
+"""Extraction quality against the gold: the seeds gold and the facts gold (each part).
 
     python benchmarks/extract_quality.py [--shared ../shared] [--fixture] [--misses] [--metrics]
-                                         [--only seeds|train|tune|test]
+                                         [--only seeds|train|tune|test|test2]
 
 Seeds gold (`../shared/gold/seeds.json`, skipped when absent): the real pipeline front (ingest ->
 the clean stage) on seeds/*.txt, or tests/fixtures/extract/articles.json with --fixture; money
 cases, projects recall/precision, indicators recall (all / core), visits, places, traps.
 Facts gold (`tests/gold/facts/`, in the repository): projects P/R (names match after whitespace
 folding, the amount exact where the gold states one), indicators P/R, money recall and the share
-of found amounts whose value is right — on the train, tune and test parts separately
+of found amounts whose value is right — on the train, tune, test and test2 parts separately
 (definitions in benchmarks/scoring.py). --misses lists what the train or tune part missed or
-added (never the test part: it is not looked at while tuning). --metrics prints the 20 most frequent
+added (never a held-out part, test or test2: they are not looked at while tuning). --metrics prints the 20 most frequent
 indicator metrics over the bench corpus and the count of one-character or function-word metrics
 (must be 0), and --calibrate the precision of each project and indicator rule on the train/tune part
 (the priors of tasks/extract/confidence.json).
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 sys.path.insert(0, str(ROOT / "tests"))
 
-from facts_gold import load  # noqa: E402
+from facts_gold import HELD_OUT, SPLITS, load  # noqa: E402
 from stages import clean_documents, extract_articles  # noqa: E402  (the stages over frames)
 from scoring import articles_of, score, score_facts  # noqa: E402
 
@@ -97,12 +97,12 @@ def facts_report(split: str, misses: bool, calibrate: bool) -> None:
     print(f"  rows published as certain (not needs_review): projects P {certain.projects.precision:.3f} "
           f"R {certain.projects.recall:.3f}; indicators P {certain.indicators.precision:.3f} "
           f"R {certain.indicators.recall:.3f}")
-    if misses and split != "test":
+    if misses and split not in HELD_OUT:
         for kind, items in s.misses.items():
             print(f"  {kind} ({len(items)}):")
             for item in items:
                 print(f"    {item}")
-    if calibrate and split != "test":
+    if calibrate and split not in HELD_OUT:
         print("  precision per rule (tune):")
         for name, rows in (("projects", s.rule_hits["projects"]), ("indicators", s.rule_hits["indicators"])):
             for rule, hits in sorted(rows.items()):
@@ -128,11 +128,11 @@ def main() -> None:
     ap.add_argument("--misses", action="store_true")
     ap.add_argument("--metrics", action="store_true")
     ap.add_argument("--calibrate", action="store_true")
-    ap.add_argument("--only", choices=["seeds", "train", "tune", "test"])
+    ap.add_argument("--only", choices=SPLITS)
     args = ap.parse_args()
     if args.only in (None, "seeds"):
         seeds_report(Path(args.shared), args.fixture, args.misses)
-    for split in ("train", "tune", "test"):
+    for split in (s for s in SPLITS if s != "seeds"):
         if args.only in (None, split):
             facts_report(split, args.misses, args.calibrate)
     if args.metrics:

@@ -4,6 +4,7 @@
     .venv/bin/python tests/gold/facts/sample.py show ID [ID …]   # title + text to annotate
     .venv/bin/python tests/gold/facts/sample.py dump FILE.jsonl  # {id, source, site, …, text}
     .venv/bin/python tests/gold/facts/sample.py --train list     # the same for the train draw
+    .venv/bin/python tests/gold/facts/sample.py --test2 list     # the same for the third draw (test2)
 
 The rule (README.md next to this file): every bench page of eb.jsonl is rendered to text; the
 pages whose body is 150–3000 characters, not an ebuy_* dev page and not an exact copy of an
@@ -21,6 +22,11 @@ The train draw (`--train`) is the same rule, run again with TRAIN_SALT on what t
 left: the other 10 mh_* pages, then 115 project and 55 other bench pages, where the project
 stratum drops the event condition (too few event pages are left for two thirds), passing over
 near copies of the first draw, of the seeds and of pages already drawn.
+
+The test2 draw (`--test2`) is the same rule a third time, with TEST2_SALT, on the bench pages
+neither earlier draw took (no dev file is left): 64 project pages (the train draw's wider stratum)
+and 32 others, passing over near copies of both earlier draws, of the seeds and of pages already
+drawn.
 """
 from __future__ import annotations
 
@@ -36,11 +42,13 @@ import lxml.html
 
 SALT = "newsgate-facts-gold-2024:"
 TRAIN_SALT = "newsgate-facts-gold-train-2025:"
+TEST2_SALT = "newsgate-facts-gold-test2-2026:"
 SHARED = Path(os.environ.get("NEWSGATE_SHARED", Path(__file__).resolve().parents[4] / "shared"))
 BENCH = SHARED / "corpus" / "bench" / "eb.jsonl"
 DEV = SHARED / "corpus" / "dev"
 N_PROJECT, N_OTHER, N_MH = 70, 15, 10
 N_TRAIN_PROJECT, N_TRAIN_OTHER = 115, 55
+N_TEST2_PROJECT, N_TEST2_OTHER = 64, 32
 SEEDS = Path(__file__).resolve().parents[3] / "seeds"
 MIN_CHARS, MAX_CHARS = 150, 3000
 # Second and later members of dev's near-duplicate sets (SOURCES.md): one copy of a story.
@@ -224,12 +232,15 @@ def sample(pool: dict[str, dict] | None = None) -> dict[str, dict]:
     return _draw_bench(records, pool, {"project": N_PROJECT, "other": N_OTHER}, taken, SALT, True)
 
 
-def train_sample() -> dict[str, dict]:
+def _seed_shingles() -> list[set[str]]:
+    return [_shingles(lines_text(p.read_text(encoding="utf-8"))) for p in sorted(SEEDS.glob("*.txt"))]
+
+
+def train_sample(pool: dict[str, dict] | None = None) -> dict[str, dict]:
     """The train draw: disjoint from the first draw and the seeds, and from their near copies."""
-    pool = bench_records()
+    pool = bench_records() if pool is None else pool
     first = sample(pool)
-    taken = [_shingles(rec["text"]) for rec in first.values()]
-    taken += [_shingles(lines_text(p.read_text(encoding="utf-8"))) for p in sorted(SEEDS.glob("*.txt"))]
+    taken = [_shingles(rec["text"]) for rec in first.values()] + _seed_shingles()
     records = {}
     for rid, rec in dev_records(_dev_files()[1], events=False).items():
         grams = _shingles(rec["text"])
@@ -241,10 +252,25 @@ def train_sample() -> dict[str, dict]:
                        taken, TRAIN_SALT, False)
 
 
+def test2_sample() -> dict[str, dict]:
+    """The third draw (test2): bench pages that neither earlier draw took (no dev file is left),
+    with the train draw's wider project stratum, passing over near copies of every earlier
+    draw, of the seeds and of pages already drawn."""
+    pool = bench_records()
+    earlier = {**sample(pool), **train_sample(pool)}
+    taken = [_shingles(rec["text"]) for rec in earlier.values()] + _seed_shingles()
+    rest = {rid: rec for rid, rec in pool.items() if rid not in earlier}
+    return _draw_bench({}, rest, {"project": N_TEST2_PROJECT, "other": N_TEST2_OTHER},
+                       taken, TEST2_SALT, False)
+
+
+DRAWS = {"--train": train_sample, "--test2": test2_sample}
+
+
 def main(argv: list[str]) -> None:
-    train = "--train" in argv
-    argv = [arg for arg in argv if arg != "--train"]
-    records = train_sample() if train else sample()
+    draw = next((DRAWS[arg] for arg in argv if arg in DRAWS), sample)
+    argv = [arg for arg in argv if arg not in DRAWS]
+    records = draw()
     if argv[0] == "list":
         for rid, rec in records.items():
             print(rid, rec["stratum"], rec["site"], rec["section"], len(rec["text"]), rec["title"], sep="\t")
