@@ -47,7 +47,9 @@ UNITS_FILE = Path(__file__).with_name("units.json")
 CN_DIGITS = "零〇一二两三四五六七八九"
 CN_RUN = f"[{CN_DIGITS}十百千万亿点几]+"
 CN_END = f"(?:[数上](?=[十百千万亿]))?{CN_RUN}"  # 数十亿, 上百个: vague amounts
-ARABIC = r"[0-9０-９]+(?:,[0-9]{3})*(?:[.．][0-9０-９]+)?"
+# thousands groups: 2,645 and, in full-width text, 2，645 (a clause comma is not followed by
+# exactly three digits and a unit often enough to read it otherwise)
+ARABIC = r"[0-9０-９]+(?:,[0-9]{3})*(?:，[0-9]{3}(?![0-9]))*(?:[.．][0-9０-９]+)?"
 PREFIX_QUALIFIERS = ["将近", "接近", "超过", "超出", "突破", "不到", "不足", "至少", "大约", "逾", "超", "近", "约"]
 INNER_QUALIFIERS = ["多", "余"]
 SUFFIX_QUALIFIERS = ["及以上", "以上", "以下", "以内", "左右", "上下", "有余"]
@@ -364,7 +366,10 @@ def _expression(m: re.Match, ranged: bool) -> tuple[_Reading, str | None] | None
     if m.group("u1") and _unit_row(m.group("u1"))[0] != _unit_row(m.group("unit"))[0]:
         return None  # 3个至5亿元: two quantities, not a range
     magnitude = first.magnitude or second.magnitude
-    low = first.total if first.magnitude else first.total * (_magnitude_factor(magnitude) or 1)
+    # the magnitude of the second end is the first's too (6-8亿元), unless the first end is whole
+    # in its own unit (4000元~2.2万元: 4000 yuan)
+    low = first.total if first.magnitude or m.group("u1") else \
+        first.total * (_magnitude_factor(magnitude) or 1)
     if m.group("u1"):  # 2毛钱到10块钱: the first end in its own unit
         low = low * _unit_row(m.group("u1"))[3] / _unit_row(m.group("unit"))[3]
     if low > second.total:
