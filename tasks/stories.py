@@ -423,9 +423,13 @@ def posting_keys(fp: Fingerprint) -> np.ndarray:
     """What can propose a candidate pair, as uint64 keys: its clauses, distinctive figures and
     names. Never the whole text's similarity, so a short text inside a long one is proposed
     like any other."""
-    extra = [_hash64(f"f{k}") for k, w in fp.figures.items() if w >= DISTINCTIVE_WEIGHT]
-    extra += [_hash64(f"n{w}") for w in fp.names]
-    return np.unique(np.concatenate([fp.clause_hashes, np.array(extra, dtype=np.uint64)]))
+    return _posting_keys(fp.clause_hashes, fp.figures, fp.names)
+
+
+def _posting_keys(clause_hashes: np.ndarray, figures: dict[str, int], names) -> np.ndarray:
+    extra = [_hash64(f"f{k}") for k, w in figures.items() if w >= DISTINCTIVE_WEIGHT]
+    extra += [_hash64(f"n{w}") for w in names]
+    return np.unique(np.concatenate([clause_hashes, np.array(extra, dtype=np.uint64)]))
 
 
 def candidate_pairs(keys: list[np.ndarray], is_new: np.ndarray) -> set[tuple[int, int]]:
@@ -537,15 +541,23 @@ class _Folder:
         """Which fingerprint rows are the current ones of live members (not stale copies)."""
         return (members["folder"].reindex(self.ids) == self.name).to_numpy(dtype=bool)
 
-    def fingerprints(self, ids) -> dict[str, Fingerprint]:
+    def _rows(self, ids, columns: list[str] | None = None) -> pd.DataFrame:
+        """The fingerprint rows of `ids` (only `columns`), read a row group at a time."""
         rows = pd.Index(self.ids).get_indexer(list(ids))
-        out = {}
         groups = np.searchsorted(self.group_starts, rows, side="right") - 1
-        for g in np.unique(groups):
-            at = rows[groups == g] - self.group_starts[g]
-            table = self.file.read_row_group(int(g)).take(pa.array(at))
-            out.update((fp.article_id, fp) for fp in _fingerprints_of(table.to_pandas()))
-        return out
+        return pd.concat([self.file.read_row_group(int(g), columns=columns).take(
+            pa.array(rows[groups == g] - self.group_starts[g])).to_pandas() for g in np.unique(groups)])
+
+    def fingerprints(self, ids) -> dict[str, Fingerprint]:
+        return {fp.article_id: fp for fp in _fingerprints_of(self._rows(ids))}
+
+    def posting_keys(self, ids) -> dict[str, np.ndarray]:
+        """The posting keys of `ids`, from the columns they come from (not the texts)."""
+        rows = self._rows(ids, ["article_id", "clause_hashes", "figure_keys", "figure_weights",
+                                "name_keys"])
+        return {r.article_id: _posting_keys(np.asarray(r.clause_hashes, dtype=np.int64).view(np.uint64),
+                                            dict(zip(r.figure_keys, r.figure_weights)), r.name_keys)
+                for r in rows.itertuples(index=False)}
 
     def links(self, ids=None) -> pd.DataFrame:
         filters = None if ids is None else pc.field("a").isin(pa.array(sorted(ids), pa.string()))
@@ -564,8 +576,10 @@ class StoryIndex:
     (`segments.json`). Loading reads only the member rows; postings are memory-mapped and
     searched for a run's new keys only, fingerprints are read for the candidates only (a row
     group each) and links for the stories a run touches. A fingerprint or posting is current
-    while its folder is its member's `folder`; a link while both texts hash as they did. Every
-    MAX_SEGMENTS a full copy of what is current is saved again, a folder at a time."""
+    while its folder is its member's `folder`; a link while both texts hash as they did and no
+    later folder withdrew it (a row for the same pair, `live` False: its posting keys became
+    templates). Every MAX_SEGMENTS a full copy of what is current is saved again, a folder at a
+    time."""
     members: pd.DataFrame = field(default_factory=_no_members)
     fresh: dict[str, Fingerprint] = field(default_factory=dict)  # fingerprinted by this run
     found: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=_LINK_SCHEMA.names))
@@ -603,12 +617,20 @@ class StoryIndex:
 
     def fingerprints(self, ids) -> dict[str, Fingerprint]:
         """The current fingerprints of `ids` (this run's, or read from their folders)."""
-        out = {a: self.fresh[a] for a in ids if a in self.fresh}
+        return self._current(ids, lambda fp: fp, _Folder.fingerprints)
+
+    def posting_keys(self, ids) -> dict[str, np.ndarray]:
+        """The posting keys of the current fingerprints of `ids` (not reading their texts)."""
+        return self._current(ids, posting_keys, _Folder.posting_keys)
+
+    def _current(self, ids, of_fresh, read) -> dict:
+        """`of_fresh` of this run's fingerprints of `ids`, `read` from their folders for the others."""
+        out = {a: of_fresh(self.fresh[a]) for a in ids if a in self.fresh}
         folder_of = self.members["folder"].reindex([a for a in ids if a not in out])
         for path in self.folders:
             mine = folder_of.index[(folder_of == path.name).to_numpy(dtype=bool)]
             if len(mine):
-                out.update(self.folder(path).fingerprints(mine))
+                out.update(read(self.folder(path), mine))
         missing = [a for a in ids if a not in out]
         if missing:
             raise ValueError(f"story index: no fingerprint of {len(missing)} articles, e.g. "
@@ -833,8 +855,8 @@ def build_stories(articles: pd.DataFrame, clusters: pd.DataFrame,
     members.loc[touched.index, CLUSTER_FIELDS] = touched[CLUSTER_FIELDS]
     live = StoryIndex(members, folders=prior.folders, _open=prior._open)  # as this run leaves it
     keys = {a: posting_keys(fp) for a, fp in fresh.items()}
-    removed = prior.fingerprints(sorted(gone | (fresh.keys() & set(prior.members.index))))
-    holders = _Holders.of(live, list(keys.values()), [posting_keys(fp) for fp in removed.values()])
+    removed = prior.posting_keys(sorted(gone | (fresh.keys() & set(prior.members.index))))
+    holders = _Holders.of(live, list(keys.values()), list(removed.values()))
     live.found = _new_links(live, fresh, keys, holders)
     # links that rest on a key this run made a template go, pairs a key freed are scored
     live.found = found = pd.concat([live.found, _cap_crossings(live, holders)], ignore_index=True)
@@ -1005,39 +1027,40 @@ def _cap_crossings(live: StoryIndex, holders: _Holders) -> pd.DataFrame:
     """Old pairs whose candidacy this run changed, as a full run would see them: a key that
     became a template (more than MAX_POSTING holders) withdraws the links of old holders that
     share no other key still under the cap (`live` False); a key that stopped being one (its
-    holders left or changed) proposes the pairs of its old holders not linked yet. Pairs with
-    a fresh article are `_new_links`'s. Reads only the holders of the crossing keys (at most
-    MAX_POSTING each)."""
+    holders left or changed) proposes the pairs of its old holders that no key proposed before
+    (the others were scored then: linked or not, that holds). Pairs with a fresh article are
+    `_new_links`'s. Reads only the holders of the crossing keys (at most MAX_POSTING each)."""
     up, down = holders.crossed()
     old_holders = holders.old_holders(np.concatenate([up, down]))
     groups = {k: set(old_holders.get(k, ())) for k in [*up.tolist(), *down.tolist()]}
     links = live.links_of(set().union(*groups.values())) if groups else live.found.iloc[:0]
-    linked = set(zip(links["a"], links["b"]))
     rested = links[np.array([any({a, b} <= groups[k] for k in up.tolist())
                              for a, b in zip(links["a"], links["b"])], dtype=bool)]
-    withdrawn = rested[~_still_proposed(live, holders, rested)].assign(live=False)
+    withdrawn = rested[~_proposed(live, holders, list(zip(rested["a"], rested["b"])), after=True)]
     seq = live.members["seq"]
-    pairs = sorted({tuple(sorted(p, key=seq.__getitem__))
+    freed = sorted({tuple(sorted(p, key=seq.__getitem__))
                     for k in down.tolist() for p in itertools.combinations(sorted(groups[k]), 2)}
-                   - linked, key=lambda p: (seq[p[0]], seq[p[1]]))
-    return pd.concat([withdrawn, _scored(live, _comparable(live.members, pairs), {})],
+                   - set(zip(links["a"], links["b"])), key=lambda p: (seq[p[0]], seq[p[1]]))
+    new = [p for p, before in zip(freed, _proposed(live, holders, freed, after=False)) if not before]
+    return pd.concat([withdrawn.assign(live=False), _scored(live, _comparable(live.members, new), {})],
                      ignore_index=True)
 
 
-def _still_proposed(live: StoryIndex, holders: _Holders, links: pd.DataFrame) -> np.ndarray:
-    """For each link, whether its two articles still share a posting key at most MAX_POSTING
-    articles hold after this run."""
-    if not len(links):
+def _proposed(live: StoryIndex, holders: _Holders, pairs: list[tuple[str, str]], after: bool
+              ) -> np.ndarray:
+    """For each pair of old articles, whether they share a posting key that at most MAX_POSTING
+    articles hold after this run (`after`) or held before it."""
+    if not pairs:
         return np.zeros(0, bool)
-    fps = live.fingerprints(set(links["a"]) | set(links["b"]))
-    shared = [np.intersect1d(posting_keys(fps[a]), posting_keys(fps[b]), assume_unique=True)
-              for a, b in zip(links["a"], links["b"])]
-    known = np.isin(np.concatenate(shared), holders.query)
-    rest = np.unique(np.concatenate(shared)[~known])  # keys this run left as they were
+    keys = live.posting_keys({a for pair in pairs for a in pair})
+    shared = [np.intersect1d(keys[a], keys[b], assume_unique=True) for a, b in pairs]
+    flat = np.concatenate(shared)
+    rest = np.unique(flat[~np.isin(flat, holders.query)])  # keys this run left as they were
     held, template = live.postings(rest)
-    after = dict(zip(holders.query.tolist(), (holders.old + holders.fresh).tolist()))
-    after.update(zip(rest.tolist(), _holder_counts(rest, held.values(), template).tolist()))
-    return np.array([any(after[k] <= MAX_POSTING for k in keys.tolist()) for keys in shared])
+    change = holders.fresh if after else holders.removed
+    count = dict(zip(holders.query.tolist(), (holders.old + change).tolist()))
+    count.update(zip(rest.tolist(), _holder_counts(rest, held.values(), template).tolist()))
+    return np.array([any(count[k] <= MAX_POSTING for k in ks.tolist()) for ks in shared], dtype=bool)
 
 
 def _link_row(a: str, b: str, e: Evidence) -> dict:
