@@ -32,7 +32,7 @@ from newsgate.tasks import stories  # noqa: E402
 from newsgate.tasks.dedup import dedup_articles  # noqa: E402
 from newsgate.tasks.extract.tokenize import lexicon  # noqa: E402
 
-SPLITS = ("tune", "test", "test2", "test3")  # test3 held out; test2 development data since round 4
+SPLITS = ("tune", "test", "test2", "test3", "test4")  # test4 held out (round 5); test2, test3 seen before
 DEV_SETS = [["gne_11.html", "gne_12.html"], ["gerapy_2.html", "gerapy_3.html"],
             ["sogouca_2.txt", "sogouca_3.txt"],
             ["sinacrawl_1.txt", "sinacrawl_2.txt", "sinacrawl_3.txt"],

@@ -50,10 +50,16 @@ up in the index's memory-mapped postings, reads the fingerprints of the candidat
 recomputes the components of the stories its articles touch (added, changed, departed or newly
 linked), from the stored links: old pairs are never scored again, and it returns the rows of
 those stories only. A story keeps its id; stories that merge keep the smallest of their ids.
+A key proposes pairs only while at most MAX_POSTING articles hold it, so a run whose articles
+take a key over the cap withdraws the links of its old holders that no other key under the cap
+proposes, and a run whose departures bring a key back under it scores its old holders' pairs:
+the links are always those a full run finds, and only the holders of the keys that crossed
+(at most MAX_POSTING each) are read.
 """
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -417,9 +423,13 @@ def posting_keys(fp: Fingerprint) -> np.ndarray:
     """What can propose a candidate pair, as uint64 keys: its clauses, distinctive figures and
     names. Never the whole text's similarity, so a short text inside a long one is proposed
     like any other."""
-    extra = [_hash64(f"f{k}") for k, w in fp.figures.items() if w >= DISTINCTIVE_WEIGHT]
-    extra += [_hash64(f"n{w}") for w in fp.names]
-    return np.concatenate([fp.clause_hashes, np.array(extra, dtype=np.uint64)])
+    return _posting_keys(fp.clause_hashes, fp.figures, fp.names)
+
+
+def _posting_keys(clause_hashes: np.ndarray, figures: dict[str, int], names) -> np.ndarray:
+    extra = [_hash64(f"f{k}") for k, w in figures.items() if w >= DISTINCTIVE_WEIGHT]
+    extra += [_hash64(f"n{w}") for w in names]
+    return np.unique(np.concatenate([clause_hashes, np.array(extra, dtype=np.uint64)]))
 
 
 def candidate_pairs(keys: list[np.ndarray], is_new: np.ndarray) -> set[tuple[int, int]]:
@@ -449,7 +459,8 @@ LINK_COLUMNS = ["a", "b", *Evidence._fields]
 _FP_COLUMNS = ["article_id", "text_hash", "day", "clause_hashes", "clause_chars", "figure_keys",
                "figure_weights", "figure_texts", "lead_figures", "slot_keys", "slot_values",
                "name_keys", "name_weights", "event_days", "norm_lead", "norm_text"]
-INDEX_FORMAT = 3  # 3: one folder per release with only what it added (members, fingerprints, postings, links)
+INDEX_FORMAT = 4  # 3: one folder per release with only what it added (members, fingerprints,
+                  # postings, links); 4: a link row may withdraw an earlier folder's link (`live`)
 CLUSTER_FIELDS = ["cluster_id", "canonical_id", "is_canonical", "kind", "similarity"]
 # one row per clustered article (by article_id): its first-seen rank, page, text, story, the
 # folder holding its fingerprint, and its copy cluster as the index last saw it
@@ -464,13 +475,15 @@ _FP_SCHEMA = pa.schema([
     ("lead_figures", _LIST), ("slot_keys", _LIST), ("slot_values", _LIST), ("name_keys", _LIST),
     ("name_weights", pa.list_(pa.float64())), ("event_days", pa.list_(pa.int64())),
     ("norm_lead", pa.string()), ("norm_text", pa.string())])
-# a saved link names the two texts it compared (their hashes): it holds while both texts do
+# a saved link names the two texts it compared (their hashes): it holds while both texts do,
+# until a later folder saves a row for the same pair; `live` False withdraws it (its pair is no
+# longer a candidate: the posting keys it shares all became templates)
 _LINK_SCHEMA = pa.schema([
     ("a", pa.string()), ("b", pa.string()), ("score", pa.float64()), ("relation", pa.string()),
     ("containment", pa.float64()), ("shared_clauses", pa.int64()), ("lead_support", pa.float64()),
     ("shared_figures", _LIST), ("conflicting_figures", _LIST), ("shared_names", _LIST),
     ("days_apart", pa.int64()), ("event_dates", pa.string()),
-    ("hash_a", pa.string()), ("hash_b", pa.string())])
+    ("hash_a", pa.string()), ("hash_b", pa.string()), ("live", pa.bool_())])
 _MEMBER_SCHEMA = pa.schema([
     ("article_id", pa.string()), ("seq", pa.int64()), ("doc_id", pa.string()),
     ("text_hash", pa.string()), ("day", pa.int64()), ("n_chars", pa.int64()),
@@ -528,15 +541,23 @@ class _Folder:
         """Which fingerprint rows are the current ones of live members (not stale copies)."""
         return (members["folder"].reindex(self.ids) == self.name).to_numpy(dtype=bool)
 
-    def fingerprints(self, ids) -> dict[str, Fingerprint]:
+    def _rows(self, ids, columns: list[str] | None = None) -> pd.DataFrame:
+        """The fingerprint rows of `ids` (only `columns`), read a row group at a time."""
         rows = pd.Index(self.ids).get_indexer(list(ids))
-        out = {}
         groups = np.searchsorted(self.group_starts, rows, side="right") - 1
-        for g in np.unique(groups):
-            at = rows[groups == g] - self.group_starts[g]
-            table = self.file.read_row_group(int(g)).take(pa.array(at))
-            out.update((fp.article_id, fp) for fp in _fingerprints_of(table.to_pandas()))
-        return out
+        return pd.concat([self.file.read_row_group(int(g), columns=columns).take(
+            pa.array(rows[groups == g] - self.group_starts[g])).to_pandas() for g in np.unique(groups)])
+
+    def fingerprints(self, ids) -> dict[str, Fingerprint]:
+        return {fp.article_id: fp for fp in _fingerprints_of(self._rows(ids))}
+
+    def posting_keys(self, ids) -> dict[str, np.ndarray]:
+        """The posting keys of `ids`, from the columns they come from (not the texts)."""
+        rows = self._rows(ids, ["article_id", "clause_hashes", "figure_keys", "figure_weights",
+                                "name_keys"])
+        return {r.article_id: _posting_keys(np.asarray(r.clause_hashes, dtype=np.int64).view(np.uint64),
+                                            dict(zip(r.figure_keys, r.figure_weights)), r.name_keys)
+                for r in rows.itertuples(index=False)}
 
     def links(self, ids=None) -> pd.DataFrame:
         filters = None if ids is None else pc.field("a").isin(pa.array(sorted(ids), pa.string()))
@@ -555,8 +576,10 @@ class StoryIndex:
     (`segments.json`). Loading reads only the member rows; postings are memory-mapped and
     searched for a run's new keys only, fingerprints are read for the candidates only (a row
     group each) and links for the stories a run touches. A fingerprint or posting is current
-    while its folder is its member's `folder`; a link while both texts hash as they did. Every
-    MAX_SEGMENTS a full copy of what is current is saved again, a folder at a time."""
+    while its folder is its member's `folder`; a link while both texts hash as they did and no
+    later folder withdrew it (a row for the same pair, `live` False: its posting keys became
+    templates). Every MAX_SEGMENTS a full copy of what is current is saved again, a folder at a
+    time."""
     members: pd.DataFrame = field(default_factory=_no_members)
     fresh: dict[str, Fingerprint] = field(default_factory=dict)  # fingerprinted by this run
     found: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=_LINK_SCHEMA.names))
@@ -580,22 +603,34 @@ class StoryIndex:
         return self.links_of(None)
 
     def links_of(self, ids: set[str] | None) -> pd.DataFrame:
-        """The current links of the articles `ids` (None: all), saved ones first."""
+        """The current links of the articles `ids` (None: all), saved ones first: a pair's
+        latest row (a later folder's, then this run's) when it is live and both texts hash as
+        they did."""
         parts = [self.folder(f).links(ids) for f in self.folders]
         found = self.found if ids is None else self.found[self.found["a"].isin(ids)]
         links = pd.concat([*parts, found], ignore_index=True) if parts else found
+        links = links.drop_duplicates(["a", "b"], keep="last")
         held = self.members["text_hash"]
-        current = (links["a"].map(held).eq(links["hash_a"]) & links["b"].map(held).eq(links["hash_b"]))
+        current = (links["a"].map(held).eq(links["hash_a"]) & links["b"].map(held).eq(links["hash_b"])
+                   & links["live"].astype("boolean"))
         return links[current.fillna(False).astype(bool)].reset_index(drop=True)
 
     def fingerprints(self, ids) -> dict[str, Fingerprint]:
         """The current fingerprints of `ids` (this run's, or read from their folders)."""
-        out = {a: self.fresh[a] for a in ids if a in self.fresh}
+        return self._current(ids, lambda fp: fp, _Folder.fingerprints)
+
+    def posting_keys(self, ids) -> dict[str, np.ndarray]:
+        """The posting keys of the current fingerprints of `ids` (not reading their texts)."""
+        return self._current(ids, posting_keys, _Folder.posting_keys)
+
+    def _current(self, ids, of_fresh, read) -> dict:
+        """`of_fresh` of this run's fingerprints of `ids`, `read` from their folders for the others."""
+        out = {a: of_fresh(self.fresh[a]) for a in ids if a in self.fresh}
         folder_of = self.members["folder"].reindex([a for a in ids if a not in out])
         for path in self.folders:
             mine = folder_of.index[(folder_of == path.name).to_numpy(dtype=bool)]
             if len(mine):
-                out.update(self.folder(path).fingerprints(mine))
+                out.update(read(self.folder(path), mine))
         missing = [a for a in ids if a not in out]
         if missing:
             raise ValueError(f"story index: no fingerprint of {len(missing)} articles, e.g. "
@@ -819,7 +854,12 @@ def build_stories(articles: pd.DataFrame, clusters: pd.DataFrame,
     touched = _cluster_changes(members, clusters)
     members.loc[touched.index, CLUSTER_FIELDS] = touched[CLUSTER_FIELDS]
     live = StoryIndex(members, folders=prior.folders, _open=prior._open)  # as this run leaves it
-    found = _new_links(live, fresh)
+    keys = {a: posting_keys(fp) for a, fp in fresh.items()}
+    removed = prior.posting_keys(sorted(gone | (fresh.keys() & set(prior.members.index))))
+    holders = _Holders.of(live, list(keys.values()), list(removed.values()))
+    live.found = _new_links(live, fresh, keys, holders)
+    # links that rest on a key this run made a template go, pairs a key freed are scored
+    live.found = found = pd.concat([live.found, _cap_crossings(live, holders)], ignore_index=True)
 
     # the stories to recompute: those of every article added, changed, gone or newly linked,
     # with every story a copy-cluster edge of theirs reaches (old stories are closed otherwise)
@@ -834,8 +874,7 @@ def build_stories(articles: pd.DataFrame, clusters: pd.DataFrame,
             break
         stories |= reached
     order = members.loc[sorted(affected)].sort_values("seq", kind="stable").index.tolist()
-    links = pd.concat([live.links_of(set(order)), found], ignore_index=True) \
-        if len(found) else live.links_of(set(order))
+    links = live.links_of(set(order))
     canonical_of = members.loc[order, "canonical_id"].to_dict()
     untouched = members["story_id"][~members["story_id"].isin(stories)]
     story_of = _assign(order, links, canonical_of, before.reindex(order).dropna().to_dict(),
@@ -907,33 +946,121 @@ def _cluster_changes(members: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFr
     return rows[~same.to_numpy(dtype=bool)]
 
 
-def _new_links(live: StoryIndex, fresh: dict[str, Fingerprint]) -> pd.DataFrame:
-    """The links of the fresh fingerprints: candidates from their postings and the index's
-    (each key held by at most MAX_POSTING articles), scored in first-seen order."""
-    keys = {a: posting_keys(fp) for a, fp in fresh.items()}
-    query = np.unique(np.concatenate(list(keys.values()))) if keys else np.empty(0, np.uint64)
-    held, template = live.postings(query)
-    if template.size:  # keys the index holds too often: they propose nothing
-        keys = {a: k[~np.isin(k, template)] for a, k in keys.items()}
-    seq = dict(zip(live.members.index, live.members["seq"].tolist()))
-    rows = sorted({*held, *keys}, key=seq.__getitem__)
-    pairs = sorted(candidate_pairs([keys[a] if a in keys else held[a] for a in rows],
-                                   np.array([a in keys for a in rows], dtype=bool)))
-    involved = live.members.loc[sorted({rows[k] for pair in pairs for k in pair}),
-                                ["doc_id", "canonical_id"]]
+@dataclass
+class _Holders:
+    """How many articles hold each posting key a run adds or removes, before and after the run:
+    the index's current members (`old`, without the fingerprints the run removes), the fresh
+    fingerprints, and the removed ones (departed articles, the old texts of changed ones)."""
+    query: np.ndarray             # the keys, sorted unique
+    held: dict[str, np.ndarray]   # old member -> its keys among them (those at most MAX_POSTING hold)
+    old: np.ndarray               # old holders per key (a template: MAX_POSTING + 1, at least)
+    fresh: np.ndarray
+    removed: np.ndarray
+
+    @classmethod
+    def of(cls, live: StoryIndex, fresh: list[np.ndarray], removed: list[np.ndarray]) -> "_Holders":
+        query = np.unique(np.concatenate([np.empty(0, np.uint64), *fresh, *removed]))
+        held, template = live.postings(query)
+        return cls(query, held, _holder_counts(query, held.values(), template),
+                   _holder_counts(query, fresh), _holder_counts(query, removed))
+
+    def crossed(self) -> tuple[np.ndarray, np.ndarray]:
+        """The keys that crossed MAX_POSTING in this run: (became templates, stopped being one)."""
+        before, after = self.old + self.removed, self.old + self.fresh
+        return (self.query[(before <= MAX_POSTING) & (after > MAX_POSTING)],
+                self.query[(after <= MAX_POSTING) & (before > MAX_POSTING)])
+
+    def old_holders(self, keys: np.ndarray) -> dict[int, list[str]]:
+        """The old members holding each of `keys` (keys at most MAX_POSTING old members hold)."""
+        out: dict[int, list[str]] = defaultdict(list)
+        for member, held in self.held.items():
+            for key in held[np.isin(held, keys)].tolist():
+                out[key].append(member)
+        return out
+
+
+def _holder_counts(query: np.ndarray, keys, template: np.ndarray = np.empty(0, np.uint64)) -> np.ndarray:
+    """Holders of each key of `query` among the arrays `keys` (one per article, unique keys);
+    the `template` keys count MAX_POSTING + 1 (more hold them)."""
+    flat = np.concatenate([np.empty(0, np.uint64), *keys])
+    counts = np.bincount(np.searchsorted(query, flat), minlength=query.size)[:query.size]
+    counts[np.isin(query, template)] = MAX_POSTING + 1
+    return counts
+
+
+def _comparable(members: pd.DataFrame, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The pairs a story compares: never two articles split from one page (a page prints a story
+    once), nor two of one copy cluster (one story already)."""
+    involved = members.loc[sorted({a for pair in pairs for a in pair}), ["doc_id", "canonical_id"]]
     page, canonical = involved["doc_id"].to_dict(), involved["canonical_id"].to_dict()
-    pairs = [(rows[i], rows[j]) for i, j in pairs
-             if not (isinstance(page[rows[i]], str) and page[rows[i]] == page[rows[j]])  # one page
-             and canonical[rows[i]] != canonical[rows[j]]]  # one copy cluster: one story already
-    fps = live.fingerprints({a for pair in pairs for a in pair} - fresh.keys())
-    fps.update(fresh)
+    return [(a, b) for a, b in pairs
+            if not (isinstance(page[a], str) and page[a] == page[b]) and canonical[a] != canonical[b]]
+
+
+def _scored(live: StoryIndex, pairs: list[tuple[str, str]], fps: dict[str, Fingerprint]) -> pd.DataFrame:
+    """The links among `pairs` (each in first-seen order), fingerprints read for those `fps` lacks."""
+    fps = {**live.fingerprints({a for pair in pairs for a in pair} - fps.keys()), **fps}
     found, grams = [], Grams()
     for a, b in pairs:
         evidence = compare(fps[a], fps[b], grams)
         if evidence.linked:
             found.append({**_link_row(a, b, evidence), "hash_a": fps[a].text_hash,
-                          "hash_b": fps[b].text_hash})
+                          "hash_b": fps[b].text_hash, "live": True})
     return pd.DataFrame(found, columns=_LINK_SCHEMA.names)
+
+
+def _new_links(live: StoryIndex, fresh: dict[str, Fingerprint], keys: dict[str, np.ndarray],
+               holders: _Holders) -> pd.DataFrame:
+    """The links of the fresh fingerprints: candidates from their postings (`keys`) and the
+    index's (each key held by at most MAX_POSTING articles), scored in first-seen order."""
+    template = holders.query[holders.old > MAX_POSTING]  # keys the index holds too often
+    if template.size:
+        keys = {a: k[~np.isin(k, template)] for a, k in keys.items()}
+    seq = dict(zip(live.members.index, live.members["seq"].tolist()))
+    rows = sorted({*holders.held, *keys}, key=seq.__getitem__)
+    pairs = sorted(candidate_pairs([keys[a] if a in keys else holders.held[a] for a in rows],
+                                   np.array([a in keys for a in rows], dtype=bool)))
+    return _scored(live, _comparable(live.members, [(rows[i], rows[j]) for i, j in pairs]), fresh)
+
+
+def _cap_crossings(live: StoryIndex, holders: _Holders) -> pd.DataFrame:
+    """Old pairs whose candidacy this run changed, as a full run would see them: a key that
+    became a template (more than MAX_POSTING holders) withdraws the links of old holders that
+    share no other key still under the cap (`live` False); a key that stopped being one (its
+    holders left or changed) proposes the pairs of its old holders that no key proposed before
+    (the others were scored then: linked or not, that holds). Pairs with a fresh article are
+    `_new_links`'s. Reads only the holders of the crossing keys (at most MAX_POSTING each)."""
+    up, down = holders.crossed()
+    old_holders = holders.old_holders(np.concatenate([up, down]))
+    groups = {k: set(old_holders.get(k, ())) for k in [*up.tolist(), *down.tolist()]}
+    links = live.links_of(set().union(*groups.values())) if groups else live.found.iloc[:0]
+    rested = links[np.array([any({a, b} <= groups[k] for k in up.tolist())
+                             for a, b in zip(links["a"], links["b"])], dtype=bool)]
+    withdrawn = rested[~_proposed(live, holders, list(zip(rested["a"], rested["b"])), after=True)]
+    seq = live.members["seq"]
+    freed = sorted({tuple(sorted(p, key=seq.__getitem__))
+                    for k in down.tolist() for p in itertools.combinations(sorted(groups[k]), 2)}
+                   - set(zip(links["a"], links["b"])), key=lambda p: (seq[p[0]], seq[p[1]]))
+    new = [p for p, before in zip(freed, _proposed(live, holders, freed, after=False)) if not before]
+    return pd.concat([withdrawn.assign(live=False), _scored(live, _comparable(live.members, new), {})],
+                     ignore_index=True)
+
+
+def _proposed(live: StoryIndex, holders: _Holders, pairs: list[tuple[str, str]], after: bool
+              ) -> np.ndarray:
+    """For each pair of old articles, whether they share a posting key that at most MAX_POSTING
+    articles hold after this run (`after`) or held before it."""
+    if not pairs:
+        return np.zeros(0, bool)
+    keys = live.posting_keys({a for pair in pairs for a in pair})
+    shared = [np.intersect1d(keys[a], keys[b], assume_unique=True) for a, b in pairs]
+    flat = np.concatenate(shared)
+    rest = np.unique(flat[~np.isin(flat, holders.query)])  # keys this run left as they were
+    held, template = live.postings(rest)
+    change = holders.fresh if after else holders.removed
+    count = dict(zip(holders.query.tolist(), (holders.old + change).tolist()))
+    count.update(zip(rest.tolist(), _holder_counts(rest, held.values(), template).tolist()))
+    return np.array([any(count[k] <= MAX_POSTING for k in ks.tolist()) for ks in shared], dtype=bool)
 
 
 def _link_row(a: str, b: str, e: Evidence) -> dict:

@@ -197,20 +197,26 @@ def test_second_held_out_part_shares_no_article_with_tune():
     assert len({p["pair_id"] for p in pairs}) == len(pairs)
 
 
-def test_third_held_out_part_shares_no_article_with_development_data():
-    """Part 3 (split test3) was drawn without any article of a tune or test2 pair (both are
-    development data from issue 16's fourth round) and without any pair labelled before."""
+@pytest.mark.parametrize("part, development, positives", [
+    ("test3", ("tune", "test2"), 15),           # tune and test2: development data of round 4
+    ("test4", ("tune", "test2", "test3"), 10),  # test3 was scored twice in round 4
+])
+def test_later_held_out_parts_share_no_article_with_development_data(part, development, positives):
+    """Parts 3 and 4 (splits test3, test4) were drawn without any article of a pair of the parts
+    developed on before them and without any pair labelled before (pair ids are unique)."""
     pairs = load_pairs()
-    development = {x for p in pairs if p["split"] in ("tune", "test2") for x in (p["a"], p["b"])}
-    test3 = [p for p in pairs if p["split"] == "test3"]
-    assert len(test3) >= 120 and sum(p["same_story"] for p in test3) >= 15
-    assert all(p["a"] not in development and p["b"] not in development for p in test3)
+    used = {x for p in pairs if p["split"] in development for x in (p["a"], p["b"])}
+    held_out = [p for p in pairs if p["split"] == part]
+    assert len(held_out) >= 120 and sum(p["same_story"] for p in held_out) >= positives
+    assert all(p["a"] not in used and p["b"] not in used for p in held_out)
+    assert len({p["pair_id"] for p in pairs}) == len(pairs)
 
 
 def test_second_held_out_part_at_its_measured_level(built):
-    """Story level on test2, measured once (benchmarks/README_stories.md): precision 0.571,
-    recall 0.500 over the gold articles (0.538 / 0.438 over bench + dev). Far below the
-    targets of issue 16: these floors catch a regression, they are not the targets."""
+    """Story level on test2, measured once (benchmarks/README_stories.md): precision 0.538,
+    recall 0.438, over bench + dev and over the gold articles since part 4's are in it (0.571 /
+    0.500 over the 840 articles before). Far below the targets of issue 16: these floors catch
+    a regression, they are not the targets."""
     m = pair_metrics(dict(zip(built.stories["article_id"], built.stories["story_id"])),
                      load_pairs("test2"))
     print(f"\nstories, test2 pairs: precision {m['precision']:.3f} recall {m['recall']:.3f}")
@@ -226,6 +232,18 @@ def test_third_held_out_part_at_its_measured_level(built):
                      load_pairs("test3"))
     print(f"\nstories, test3 pairs: precision {m['precision']:.3f} recall {m['recall']:.3f}")
     assert m["precision"] >= 0.5 and m["recall"] >= 0.25
+
+
+def test_fourth_held_out_part_at_its_measured_level(built):
+    """Story level on test4 (held out, labelled in issue 16's fifth round before any scorer ran,
+    scored once): precision 0.333 (2/6), recall 0.133 (2/15), over bench + dev and over the
+    gold articles alike (benchmarks/README_stories.md). Far below the targets of issue 16:
+    these floors catch a regression, they are not the targets."""
+    m = pair_metrics(dict(zip(built.stories["article_id"], built.stories["story_id"])),
+                     load_pairs("test4"))
+    print(f"\nstories, test4 pairs: precision {m['precision']:.3f} recall {m['recall']:.3f}")
+    assert m["precision"] >= 0.25 and m["recall"] >= 0.1
+
 
 def test_incremental_equals_full_recompute(articles, tmp_path):
     """Stories of part of the gold, saved and loaded as the published index, then the rest
@@ -258,17 +276,77 @@ def test_incremental_equals_full_recompute(articles, tmp_path):
 
     assert partition(second) == partition(full)
     # a story keeps its id; one that merged with another took the smaller of the two ids (also
-    # where a new article became the canonical of an old one's copy cluster: copies keep links)
+    # where a new article became the canonical of an old one's copy cluster: copies keep links);
+    # one splits only where the new articles made the key of one of its links a template (十二五
+    # here: the link is withdrawn, as a full run never makes it) and its first part keeps the id
     again = second.stories.set_index("article_id")["story_id"]
+    found = recomputed.index.found
+    withdrawn = set(found.loc[~found["live"].astype(bool), ["a", "b"]].to_numpy().ravel())
+    assert withdrawn
     for story_id, members in first.stories.groupby("story_id")["article_id"]:
-        assert again[members].nunique() == 1 and again[members.iloc[0]] <= story_id
+        ids = set(again[members])
+        assert len(ids) == 1 or withdrawn & set(members)
+        assert story_id in ids or min(ids) < story_id
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known defect, also on main before the segmented index: a posting key is a candidate only "
-    "while at most MAX_POSTING articles hold it, so a link made while its key was rare (十二五: "
-    "411ba194b89dd7f9-0 ~ 8e340795d7241abf-0, score 0.41) persists after the key becomes common, "
-    "and a full run never makes it. Shown by part 3's articles (issue 16); strict, so a fix is noticed"))
+def grow(releases: list[pd.DataFrame], tmp_path: Path, check=()) -> tuple[stories.StoryResult, list[Path]]:
+    """The releases run one after the other, each resuming from the folder the previous one
+    saved (only what it added), its stories laid over the earlier ones; after the releases
+    numbered in `check`, the stories are those of one full run over that release."""
+    table, index, saved = None, None, []
+    for i, release in enumerate(releases):
+        result = stories.build_stories(release, dedup_articles(release).clusters, index)
+        table = result if table is None else over(table, result)
+        saved.append(result.index.save(tmp_path / f"rel-{i}"))
+        index = stories.StoryIndex.load(saved[-1])
+        assert set(index.members.index) == set(release["article_id"])
+        if i in check:
+            full = stories.build_stories(release, dedup_articles(release).clusters)
+            assert partition(table) == partition(full), f"release {i}"
+    return table, saved
+
+
+def test_a_link_goes_when_its_only_key_becomes_a_template_and_returns_when_rare_again(articles, tmp_path):
+    """工程机械十二五规划发布 and 机床工业产值“十二五”冲击八千亿, published the same day, share no
+    clause and no figure: only the rare title word 十二五 proposes them (score 0.41, linked).
+    A key proposes pairs while at most MAX_POSTING articles hold it, so a full run links them
+    among 12 holders of the word, not among 24, again among 16. Run as releases, the link made
+    while the word was rare must go when it stops being rare, and the pair must be scored
+    again when departures make it rare again."""
+    pair = ["411ba194b89dd7f9-0", "8e340795d7241abf-0"]
+    holders = articles[articles["title"].fillna("").str.contains("十二五")]
+    others = [a for a in holders["article_id"] if a not in pair]
+    sizes = (12, 24, 16)  # holders in each release
+    assert sizes[0] <= stories.MAX_POSTING < sizes[1] and sizes[2] <= stories.MAX_POSTING
+    releases = [articles[articles["article_id"].isin(pair + others[:n - 2])] for n in sizes]
+    table, _ = grow(releases, tmp_path, check=(0, 1, 2))
+    story = table.stories.set_index("article_id")["story_id"]
+    assert story[pair[0]] == story[pair[1]]  # rare again: linked, as in the first release
+    second = stories.StoryIndex.load(tmp_path / "rel-1")
+    withdrawn = second.folder(tmp_path / "rel-1").links()
+    assert [tuple(r) for r in withdrawn.loc[~withdrawn["live"], ["a", "b"]].to_numpy()] == [tuple(pair)]
+    assert not any({a, b} == set(pair) for a, b in zip(second.links["a"], second.links["b"]))
+
+
+@pytest.mark.parametrize("split", ["by publication date", "shuffled, with departures"])
+def test_releases_grow_like_full_runs_over_the_gold(articles, tmp_path, split):
+    """Every article of the gold arriving over releases, in two orders: as news arrives (four
+    releases by publication date) and shuffled with a tenth of the first release leaving in
+    the last one. After each release the stories are those of one full run."""
+    if split == "by publication date":
+        ordered = articles.sort_values("published_date", kind="stable", na_position="last")
+        cut = np.arange(len(ordered)) * 4 // len(ordered)
+        releases = [ordered[cut <= i] for i in range(4)]
+    else:
+        order = np.random.default_rng(16).permutation(len(articles))
+        rank = np.empty(len(articles), int)
+        rank[order] = np.arange(len(articles))
+        first, leaving = rank < len(articles) // 2, rank % 20 == 0
+        releases = [articles[first], articles[rank < len(articles) * 4 // 5],
+                    articles[~(first & leaving)]]
+    grow(releases, tmp_path, check=range(len(releases)))
+
+
 def test_releases_saved_as_segments_grow_like_one_full_run(articles, tmp_path, monkeypatch):
     """Three releases: the gold's first 60 %, then 20 % more, then the rest with a tenth of the
     first part gone. Each run resumes from the folder the previous one saved (only what it
@@ -277,13 +355,8 @@ def test_releases_saved_as_segments_grow_like_one_full_run(articles, tmp_path, m
     part = np.arange(len(articles)) % 10
     releases = [articles[part < 6], articles[part < 8],
                 articles[(part >= 6) | (np.arange(len(articles)) % 30 != 0)]]
-    table, index, saved = None, None, []
-    for i, release in enumerate(releases):
-        result = stories.build_stories(release, dedup_articles(release).clusters, index)
-        table = result if table is None else over(table, result)
-        saved.append(result.index.save(tmp_path / f"rel-{i}"))
-        index = stories.StoryIndex.load(saved[-1])
-        assert set(index.members.index) == set(release["article_id"])
+    table, saved = grow(releases, tmp_path)
+    index = stories.StoryIndex.load(saved[-1])
     full = stories.build_stories(releases[-1], dedup_articles(releases[-1]).clusters)
     assert partition(table) == partition(full)
     # row for row too, but for the words of the evidence: a link is described from the

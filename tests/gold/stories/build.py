@@ -4,6 +4,7 @@
     .venv/bin/python tests/gold/stories/build.py finalize     # labels.tsv -> pairs.jsonl, articles.jsonl
     .venv/bin/python tests/gold/stories/build.py candidates2 / finalize2   # part 2 (test2)
     .venv/bin/python tests/gold/stories/build.py candidates3 / finalize3   # part 3 (test3)
+    .venv/bin/python tests/gold/stories/build.py candidates4 / finalize4   # part 4 (test4)
 
 `candidates` samples pairs of the bench and dev corpora (cleaned by the project's own stages)
 by the rules in README.md, with nothing of the story scorer: character 5-gram Jaccard and
@@ -146,9 +147,11 @@ def article_rows(articles: pd.DataFrame, ids: set[str], corpus: str) -> list[dic
              "body": r.body} for r in rows.itertuples()]
 
 
-def cosines(bodies: list[str], pairs: set[tuple[int, int]] | None = None) -> pd.DataFrame:
-    """Character-bigram TF-IDF cosine of every pair of bodies above COSINE_FLOOR: texts that
-    tell the same facts in their own words (a plain measure, nothing of the story scorer)."""
+def cosines(bodies: list[str], floor: float | None = None) -> pd.DataFrame:
+    """Character-bigram TF-IDF cosine of every pair of bodies at `floor` (COSINE_FLOOR) or above:
+    texts that tell the same facts in their own words (a plain measure, nothing of the story
+    scorer)."""
+    floor = COSINE_FLOOR if floor is None else floor
     grams = [normalize_body(b) for b in bodies]
     grams = [[g[i:i + 2] for i in range(len(g) - 1)] for g in grams]
     vocab = {t: i for i, t in enumerate(sorted({t for g in grams for t in g}))}
@@ -163,7 +166,7 @@ def cosines(bodies: list[str], pairs: set[tuple[int, int]] | None = None) -> pd.
     norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel()).clip(1e-12)
     x = sp.diags(1 / norms) @ x
     sim = (x @ x.T).tocoo()
-    keep = (sim.row < sim.col) & (sim.data >= COSINE_FLOOR)
+    keep = (sim.row < sim.col) & (sim.data >= floor)
     return pd.DataFrame({"a": sim.row[keep], "b": sim.col[keep], "cosine": sim.data[keep]})
 
 
@@ -181,17 +184,22 @@ def figure_values(body: str) -> set[str]:
 
 # Pool sizes of a held-out part drawn below the band: cosine, cosine_figure, cosine_week, one_figure.
 PART2_SIZES = (COSINE_TOP, COSINE_FIGURE_TOP, COSINE_WEEK_TOP, ONE_FIGURE_SAMPLE2)
-# Part 3: the top cosines are taken by part 2 and few pairs sharing a figure are left above
+# Parts 3 and 4: the top cosines are taken by part 2 and few pairs sharing a figure are left above
 # COSINE_FLOOR, so the cosine pools go deeper (at least 120 pairs).
 PART3_SIZES = (50, 40, 60, 12)
+# Part 4: the week pool, the one that held same-story pairs, goes 40 pairs deeper.
+PART4_SIZES = (50, 40, 100, 12)
 # …and, from part 3, the pairs published within WEEK days whose *titles* are most alike
 # (character-bigram TF-IDF cosine of the titles): other outlets' reports of one event.
 # Parts of one serialised essay (…(2), …（下）) have near-equal titles and no shared text: they
 # would fill the pool, so pairs whose titles are equal without the part marker are left out,
 # and each article is taken in one pair at most.
 TITLE_WEEK_TOP = 50          # (46 pairs reach COSINE_FLOOR)
+# Part 4: part 3 took every title pair at COSINE_FLOOR or above, so the title pool goes deeper.
+TITLE_FLOOR = {3: COSINE_FLOOR, 4: 0.2}
 SERIAL_PART = re.compile(r"\s*[（(]\s*(?:[一二三四五六七八九十上中下]|\d{1,2})\s*[)）]?\s*$")
-DEVELOPMENT = {2: ("tune",), 3: ("tune", "test2")}  # splits whose articles a part may not hold
+# splits whose articles a part may not hold (part 4: test3 was scored twice in the fourth round)
+DEVELOPMENT = {2: ("tune",), 3: ("tune", "test2"), 4: ("tune", "test2", "test3")}
 
 
 def part2_candidates(bench: pd.DataFrame, dev: pd.DataFrame, labelled: list[dict],
@@ -204,7 +212,7 @@ def part2_candidates(bench: pd.DataFrame, dev: pd.DataFrame, labelled: list[dict
     done = {p["pair_id"] for p in labelled}
     tuned = {x for p in labelled if p["split"] in DEVELOPMENT[part] for x in (p["a"], p["b"])}
     cosine_top, cosine_figure_top, cosine_week_top, one_figure_sample = \
-        PART2_SIZES if part == 2 else PART3_SIZES
+        {2: PART2_SIZES, 3: PART3_SIZES, 4: PART4_SIZES}[part]
     band, figures2, one_figure = (("band2", "figures2", "one_figure2") if part == 2 else
                                   (f"band{part}", f"figures{part}", f"one_figure{part}"))
     near_pools = (("cosine", "cosine_figure", "cosine_week") if part == 2 else
@@ -251,7 +259,7 @@ def part2_candidates(bench: pd.DataFrame, dev: pd.DataFrame, labelled: list[dict
     for p in one[:one_figure_sample]:
         chosen[p] = one_figure
     if part >= 3:  # the pools above hold few same-story pairs once part 2 took the top ones
-        titles = cosines(both["title"].fillna("").tolist())
+        titles = cosines(both["title"].fillna("").tolist(), TITLE_FLOOR[part])
         title_cos = {(a, b): s for a, b, s in titles.itertuples(index=False)}
         serial = [SERIAL_PART.sub("", t) for t in both["title"].fillna("")]
         by_title = sorted((p for p in filter(open_, title_cos) if p not in chosen and jac(p) < BAND[0]
@@ -392,4 +400,5 @@ def _write(path: Path, rows: list[dict]) -> None:
 if __name__ == "__main__":
     {"candidates": candidates, "finalize": finalize, "candidates2": candidates2,
      "finalize2": finalize2, "candidates3": lambda: candidates2(3),
-     "finalize3": lambda: finalize2(3)}[sys.argv[1]]()
+     "finalize3": lambda: finalize2(3), "candidates4": lambda: candidates2(4),
+     "finalize4": lambda: finalize2(4)}[sys.argv[1]]()
