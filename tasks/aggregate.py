@@ -22,9 +22,13 @@ Decisions (see docs/EXTRACTION.md and README "Which level each aggregate counts"
 """
 from __future__ import annotations
 
+import functools
 import re
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from newsgate.tasks.extract.places import Region, gazetteer
 from newsgate.tasks.stage import Stage, rows_of
@@ -40,12 +44,26 @@ def _year(published) -> str | None:
     return None
 
 
+def _lists(frame: pd.DataFrame, *columns: str) -> list[list]:
+    """The columns as Python lists (converted at once: iterating an Arrow-backed column
+    boxes one value at a time, seconds over a 200k-article release); a missing column: []."""
+    return [frame[c].tolist() if c in frame else [] for c in columns]
+
+
+def _among(values: pd.Series, ids: set) -> np.ndarray:
+    """values.isin(ids), by Arrow (pandas' isin of an Arrow string column walks `ids` in
+    Python)."""
+    found = pc.is_in(pa.array(values.to_numpy(dtype=object), pa.string()),
+                     value_set=pa.array(list(ids), pa.string()))
+    return found.to_numpy(zero_copy_only=False).astype(bool)
+
+
 def canonical_ids(articles: pd.DataFrame, clusters: pd.DataFrame | None) -> set[str]:
-    ids = set(articles["article_id"])
+    ids = set(articles["article_id"].tolist())
     if clusters is None or clusters.empty or "is_canonical" not in clusters:
         return ids
-    canonical = set(clusters.loc[clusters["is_canonical"].astype(bool), "article_id"])
-    clustered = set(clusters["article_id"])
+    canonical = set(clusters.loc[clusters["is_canonical"].astype(bool), "article_id"].tolist())
+    clustered = set(clusters["article_id"].tolist())
     return {a for a in ids if a in canonical or a not in clustered}
 
 
@@ -55,31 +73,32 @@ def counting_units(articles: pd.DataFrame, clusters: pd.DataFrame | None,
     first `width` characters of its representative's published_date; without `stories` (or for
     an article it lacks) the article is its own story, in its own period."""
     period_of = {a: (p[:width] if isinstance(p, str) and len(p) >= width else None)
-                 for a, p in zip(articles["article_id"], articles["published_date"])}
+                 for a, p in zip(*_lists(articles, "article_id", "published_date"))}
     units = {a: (a, period_of[a]) for a in canonical_ids(articles, clusters)}
     if stories is None or stories.empty:
         return units
     reps = stories[stories["is_representative"].astype(bool)]
-    story_period = {s: period_of.get(a) for s, a in zip(reps["story_id"], reps["article_id"])}
-    story_of = dict(zip(stories["article_id"], stories["story_id"]))
+    story_period = {s: period_of.get(a) for s, a in zip(*_lists(reps, "story_id", "article_id"))}
+    story_of = dict(zip(*_lists(stories, "article_id", "story_id")))
     return {a: (story_of[a], story_period.get(story_of[a])) if a in story_of else unit
             for a, unit in units.items()}
 
 
-def _ancestors(full: str | None) -> list[Region]:
+@functools.lru_cache(maxsize=None)  # a few thousand places, asked for once per mention
+def _ancestors(full: str | None) -> tuple[Region, ...]:
     """The region and every region that contains it, smallest first (unknown names: itself only)."""
     if not full:
-        return []
+        return ()
     gaz = gazetteer().by_full
     region = gaz.get(full)
     if region is None:
-        return [Region(full, full, None, "other", full, None)]
+        return (Region(full, full, None, "other", full, None),)
     chain = [region]
     if region.city and region.city != region.full and region.city in gaz:
         chain.append(gaz[region.city])
     if region.level != "province" and region.province in gaz:
         chain.append(gaz[region.province])
-    return chain
+    return tuple(chain)
 
 
 def _unique_projects(projects: pd.DataFrame) -> pd.DataFrame:
@@ -120,20 +139,21 @@ def region_stats(articles: pd.DataFrame, clusters: pd.DataFrame | None, mentions
     every copy cluster is one story."""
     units = counting_units(articles, clusters, stories)
     keep = set(units)
-    year_of = {a: _year(p) for a, p in zip(articles["article_id"], articles["published_date"])}
+    year_of = {a: _year(p) for a, p in zip(*_lists(articles, "article_id", "published_date"))}
     counts: dict[tuple[str, str | None], set] = {}
     regions: dict[str, Region] = {}
-    places = mentions[(mentions["kind"] == "place") & mentions["article_id"].isin(keep)] \
+    places = mentions[(mentions["kind"] == "place").to_numpy() & _among(mentions["article_id"], keep)] \
         if not mentions.empty else mentions
-    for aid, full in set(zip(places.get("article_id", []), places.get("normalized", []))):
+    for aid, full in set(zip(*_lists(places, "article_id", "normalized"))):
         story, year = units[aid]
         for region in _ancestors(full):
             regions[region.full] = region
             counts.setdefault((region.full, year), set()).add(story)
-    proj = projects[projects["article_id"].isin(keep)].copy() if not projects.empty else projects.copy()
+    proj = projects[_among(projects["article_id"], keep)].copy() if not projects.empty else projects.copy()
     if not proj.empty:  # the article's year as of now; the extracted `year` only if it is not in the batch
         own = proj["year"] if "year" in proj else pd.Series(None, index=proj.index, dtype=object)
-        proj["year"] = [year_of[a] if a in year_of else y for a, y in zip(proj["article_id"], own)]
+        proj["year"] = [year_of[a] if a in year_of else y
+                        for a, y in zip(proj["article_id"].tolist(), own.tolist())]
     totals = _project_totals(proj) if not proj.empty else {}
     for full, _ in totals:
         for region in _ancestors(full):

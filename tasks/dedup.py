@@ -674,6 +674,8 @@ def dedup_articles(articles: pd.DataFrame, prior: DedupIndex | None = None) -> D
     components = touched_components(state["cluster_id"].to_numpy(dtype=object), rep_of, verified, is_new)
 
     assignment = _Assignment(state, shingles, verified, rep_of)
+    # one read of the release for the old texts the components compare (each is a scan)
+    bodies.prefetch(set().union(*(assignment.texts_needed(c) for c in components)))
     for members in components:
         assignment.assign(members)
     # Only rows of touched components can change, and their clusters lie wholly inside them.
@@ -736,9 +738,9 @@ class _Assignment:
             self.neighbours.setdefault(b, []).append(a)
         self.used_cluster_ids = set(self.cluster_id)
 
-    def scores(self, i: int, j: int) -> tuple[float, float]:
-        """(Jaccard, containment) of rows i and j: exact copies 1.0, verified pairs reused, an
-        old member's score against an unchanged canonical reused, anything else computed."""
+    def known_scores(self, i: int, j: int) -> tuple[float, float] | None:
+        """(Jaccard, containment) of rows i and j when no text is needed: exact copies 1.0,
+        verified pairs reused, an old member's score against an unchanged canonical reused."""
         a, b = sorted((self.rep_of[i], self.rep_of[j]))
         if a == b:
             return 1.0, 1.0
@@ -746,7 +748,22 @@ class _Assignment:
             return self.verified[(a, b)]
         if self.old_canonical[i] == self.ids[j] and self.old_similarity[i] == self.old_similarity[i]:
             return self.old_jaccard[i], self.old_similarity[i]
+        return None
+
+    def scores(self, i: int, j: int) -> tuple[float, float]:
+        """`known_scores`, else computed from the two texts."""
+        known = self.known_scores(i, j)
+        if known is not None:
+            return known
+        a, b = sorted((self.rep_of[i], self.rep_of[j]))
         return overlap_scores(self.shingles[a], self.shingles[b])
+
+    def texts_needed(self, members: list[int]) -> set[int]:
+        """Rows whose text the first `_attach(members)` compares (pairs with its canonical
+        that have no known score): fetched for every component at once, not one by one."""
+        canonical = self._canonical(members)
+        return {r for m in members if self.known_scores(m, canonical) is None
+                for r in (self.rep_of[m], self.rep_of[canonical])}
 
     def assign(self, members: list[int]) -> None:
         """Choose the component's canonical, attach every member close to it and split off the
@@ -758,11 +775,7 @@ class _Assignment:
 
     def _attach(self, members: list[int]) -> list[list[int]]:
         """Cluster `members` around their canonical; the groups left over, to assign next."""
-        copies = Counter(self.hashes[m] for m in members)
-        canonical = choose_canonical([
-            Member(self.ids[m], self.norm_len[m], self.outlet[m], self.date[m],
-                   self.was_canonical[m], copies[self.hashes[m]], m)
-            for m in members]).row
+        canonical = self._canonical(members)
         attached, rest = [], []
         for m in members:
             jac, con = self.scores(m, canonical)
@@ -783,6 +796,13 @@ class _Assignment:
             self.similarity[m] = 1.0 if kind != "near" else round(con, 6)
             self.jaccard[m] = 1.0 if kind != "near" else round(jac, 6)
         return self._split(rest) if rest else []
+
+    def _canonical(self, members: list[int]) -> int:
+        copies = Counter(self.hashes[m] for m in members)
+        return choose_canonical([
+            Member(self.ids[m], self.norm_len[m], self.outlet[m], self.date[m],
+                   self.was_canonical[m], copies[self.hashes[m]], m)
+            for m in members]).row
 
     def _fresh_id(self, canonical: int) -> str:
         cluster_id, n = f"c-{self.ids[canonical]}", 1

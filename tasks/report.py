@@ -10,6 +10,7 @@ Every value from the data goes through `report_html.cell`/`esc` (escaped, missin
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import re
@@ -19,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 from newsgate.tasks.gates import CheckResult, GateResult
 from newsgate.tasks.stage import arrow_table, rows_of
@@ -71,6 +73,12 @@ class RunSummary:
     def accepted(self) -> dict[str, dict]:
         """check id -> its waiver (who accepted it, when, why)."""
         return {w["check"]: w for w in (self.review or {}).get("waivers", [])}
+
+    @functools.cached_property
+    def doubtful(self) -> dict[str, pd.DataFrame]:
+        """`low_confidence(tables)`, read once: the attention section and the rows/ files
+        both show it (of a release, every fact table's `needs_review` rows)."""
+        return low_confidence(self.tables)
 
     def state(self, check: CheckResult) -> str:
         """pass, fail, warn, or accepted (a warned check a reviewer accepted)."""
@@ -187,7 +195,7 @@ def _attention_section(summary: RunSummary) -> str:
     checks = [c for g in summary.gates for c in g.checks if not c.success]
     checks.sort(key=lambda c: (c.status != "fail", summary.state(c) == ACCEPTED))
     groups = quarantine_groups(summary.tables.get("quarantine"))
-    doubtful = low_confidence(summary.tables)
+    doubtful = summary.doubtful
     items = [_check_item(summary, c) for c in checks]
     items += [_quarantine_item(r, rows) for r, rows in groups]
     items += [_facts_item(n, rows, summary.tables) for n, rows in doubtful.items()]
@@ -210,7 +218,7 @@ def row_files(summary: RunSummary) -> dict[str, pd.DataFrame]:
     files = {f"{ROWS_DIR}/quarantine-{_slug(r)}.csv": rows
              for r, rows in quarantine_groups(summary.tables.get("quarantine"))}
     files.update({f"{ROWS_DIR}/low-confidence-{n}.csv": rows
-                  for n, rows in low_confidence(summary.tables).items()})
+                  for n, rows in summary.doubtful.items()})
     duplicates = _duplicates(summary.tables)
     if duplicates is not None and len(duplicates):
         files[f"{ROWS_DIR}/duplicates.csv"] = duplicates
@@ -595,11 +603,23 @@ def gate_rows(gates: list[GateResult]) -> list[dict]:
              "status": c.status, "observed": c.observed} for g in gates for c in g.checks]
 
 
+def write_csv(rows: pd.DataFrame, path: Path) -> None:
+    """`rows` as CSV, written by Arrow's C++ writer (a release's low-confidence facts are
+    hundreds of thousands of rows: pandas' writer takes ~10x as long); quoted only where a
+    value needs it. A column Arrow cannot type (mixed Python objects) is written by pandas."""
+    try:
+        arrow = pa.Table.from_pandas(rows, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        rows.to_csv(path, index=False)
+        return
+    pa_csv.write_csv(arrow, path, pa_csv.WriteOptions(quoting_style="needed"))
+
+
 def write_report(summary: RunSummary, run_dir: Path) -> Path:
     """report.html and the rows/ files its links point at."""
     path = Path(run_dir) / "report.html"
     for name, rows in row_files(summary).items():
         (path.parent / name).parent.mkdir(parents=True, exist_ok=True)
-        rows.to_csv(path.parent / name, index=False)
+        write_csv(rows, path.parent / name)
     path.write_text(render_html(summary), encoding="utf-8")
     return path

@@ -435,3 +435,31 @@ def test_a_long_chain_of_overlapping_texts_splits_into_close_clusters(seeds,
     clusters = dedup_articles(frame(chain)).clusters
     assert_near_members_close(clusters, chain)
     assert clusters["cluster_id"].nunique() > 10
+
+
+def test_old_texts_the_assignment_compares_are_fetched_in_one_read(seeds, tmp_path):
+    """Two old clusters each gain a longer version that becomes their canonical: their old
+    members are scored against it, and the old texts that needs (no candidate pair holds
+    their score) are read from the release in one fetch for both clusters, not one per
+    cluster (at 200k articles each fetch is a scan of the articles table)."""
+    old, new = {}, {}
+    for seed in ("s0", "s3"):  # each old cluster: half the story and its first paragraphs
+        p = paragraphs(seeds[seed])
+        old[f"{seed}-half"], old[f"{seed}-less"] = "\n".join(p[:len(p) // 2]), "\n".join(p[:5])
+        new[f"{seed}-full"] = "\n".join(p)
+    first = dedup_articles(frame(old))
+    assert first.clusters["cluster_id"].nunique() == 2
+    first.index.save(tmp_path / "idx")
+    fetches: list[list[str]] = []
+
+    def fetch(ids):
+        fetches.append(sorted(ids))
+        return {a: old[a] for a in ids}
+
+    second = dedup_articles(frame(new), DedupIndex.load(tmp_path / "idx", fetch=fetch))
+    rows = by_id(second.clusters)
+    assert rows["s0-full"]["is_canonical"] and rows["s3-full"]["is_canonical"]
+    assert rows["s0-less"]["canonical_id"] == "s0-full" and rows["s3-less"]["canonical_id"] == "s3-full"
+    assert_near_members_close(second.clusters, {**old, **new})
+    assert len(fetches) <= 2  # the candidates' texts, then every cluster's at once
+    assert {"s0-less", "s3-less"} <= set(sum(fetches, []))

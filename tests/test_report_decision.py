@@ -12,7 +12,7 @@ import pytest
 
 from conftest import SEEDS
 from newsgate.tasks.gates import CheckResult, GateResult
-from newsgate.tasks.report import RunSummary, render_html, render_markdown, write_report
+from newsgate.tasks.report import RunSummary, render_html, render_markdown, write_csv, write_report
 from newsgate.tasks.report_changes import changes
 from newsgate.tasks.report_html import cell, marked_span, side_by_side_diff
 
@@ -240,3 +240,22 @@ def test_a_table_as_built_and_as_read_back_compares_unchanged():
                                                    "unchanged": 2}
     edited = built.assign(authors=[["王超"], []])
     assert diff_table("articles", read, edited)["changed"] == 1
+
+
+def test_a_rows_file_reads_back_as_the_rows_it_was_written_from(tmp_path):
+    """The rows/ files are written by Arrow's CSV writer: quotes, commas, line breaks and
+    missing values in a fact's evidence survive a round trip; a column of mixed Python
+    objects (which Arrow cannot type) is written too."""
+    rows = pd.DataFrame({
+        "article_id": ["a-0", "b,1"],
+        "evidence": ['他说："总投资5亿元，年内开工"\n第二行', None],
+        "value": [2.0, 3.5], "needs_review": [True, True], "start": pd.array([3, None], "Int64")})
+    write_csv(rows, tmp_path / "facts.csv")
+    back = pd.read_csv(tmp_path / "facts.csv")
+    assert back["article_id"].tolist() == ["a-0", "b,1"]
+    assert back["evidence"][0] == rows["evidence"][0] and pd.isna(back["evidence"][1])
+    assert back["value"].tolist() == [2.0, 3.5] and back["needs_review"].astype(str).str.lower().eq("true").all()
+    assert back["start"][0] == 3 and pd.isna(back["start"][1])
+    mixed = pd.DataFrame({"detail": [1, "两处"]})
+    write_csv(mixed, tmp_path / "mixed.csv")
+    assert pd.read_csv(tmp_path / "mixed.csv")["detail"].astype(str).tolist() == ["1", "两处"]
