@@ -112,6 +112,7 @@ def run_once(corpus: Path, out: Path) -> dict:
     env = {"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
            **os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     env.pop("PREFECT_API_URL", None)
+    env.pop("PREFECT_LOGGING_LEVEL", None)   # e2e's quiet default would hide the `-v` stage lines
     sampler = RssSampler()
     started = time.perf_counter()
     proc = subprocess.run([*newsgate_command(), "run", str(corpus), "--out", str(out),
