@@ -293,15 +293,30 @@ class Lake:
         return self.read_version(table, entry["version"]).to_pandas()
 
     def read_version(self, table: str, version: int, columns: list[str] | None = None,
-                     filter: ds.Expression | None = None) -> pa.Table:
+                     filter: ds.Expression | None = None,
+                     keys: tuple[str, pa.Array] | None = None) -> pa.Table:
         """One Delta version of a table as Arrow, in `SEQUENCE` order (appends and merges put
         rows in new files, and files come back in no particular order): only `columns` (the
-        others are never decoded) of the rows `filter` keeps (pushed into the scan)."""
+        others are never decoded) of the rows `filter` keeps (pushed into the scan) whose
+        `keys[0]` column holds one of `keys[1]`."""
         dataset = DeltaTable(str(self.lake_dir / table), version=version).to_pyarrow_dataset()
         names = dataset.schema.names
         wanted = None if columns is None else [c for c in columns if c in names] + (
             [SEQUENCE] if SEQUENCE in names and SEQUENCE not in columns else [])
-        arrow = dataset.to_table(columns=wanted, filter=filter)
+        if keys is not None:
+            column, values = keys
+            if wanted is None or set(wanted) - {column, SEQUENCE}:
+                # a wide read by key: which keys are there is one narrow scan first, and the
+                # wide one (bodies, texts) is skipped when none is (an increment's keys are
+                # mostly new, and ids are hashes: no file or row group can be pruned by them)
+                values = _held(dataset, column, values)
+            by_key = key_in(column, values)
+            filter = by_key if filter is None else by_key & filter
+        if keys is not None and not len(values):
+            arrow = dataset.schema.empty_table()
+            arrow = arrow if wanted is None else arrow.select(wanted)
+        else:
+            arrow = dataset.to_table(columns=wanted, filter=filter)
         if SEQUENCE in names:
             arrow = arrow.sort_by(SEQUENCE)
             if columns is not None and SEQUENCE not in columns:
@@ -609,7 +624,7 @@ class Lake:
         dataset = DeltaTable(str(self.lake_dir / table), version=version).to_pyarrow_dataset()
         if set(columns) - set(dataset.schema.names):
             return arrow  # a new column: every row changes
-        held = dataset.to_table(columns=columns, filter=key_in(key, arrow.column(key).unique()))
+        held = self.read_version(table, version, columns, keys=(key, arrow.column(key).unique()))
 
         def groups(t: pa.Table) -> dict:
             out: dict = {}
@@ -760,6 +775,12 @@ def key_in(column: str, values) -> ds.Expression:
     merge store strings as string_view, so the column is cast before comparing."""
     return pc.is_in(ds.field(column).cast(pa.string()),
                     value_set=pa.array(values, pa.string()) if isinstance(values, list) else values)
+
+
+def _held(dataset: ds.Dataset, column: str, values) -> pa.Array:
+    """The `values` that `dataset`'s `column` holds (distinct strings): one column scanned."""
+    found = dataset.to_table(columns=[column], filter=key_in(column, values)).column(column)
+    return pc.unique(found.cast(pa.string())) if len(found) else pa.array([], pa.string())
 
 
 def with_sequence(table: pa.Table, first: int) -> pa.Table:

@@ -57,16 +57,12 @@ class ReleaseReader:
             self.lake.check(self.manifest, [table])
             self._verified.add(table)
         wanted = None if columns is None else [*dict.fromkeys(columns)]
-        condition = None
-        if where is not None:
-            condition = key_in(where[0], _strings(where[1]))
-        if without is not None:
-            kept = ~key_in(without[0], _strings(without[1]))
-            condition = kept if condition is None else condition & kept
+        condition = None if without is None else ~key_in(without[0], _strings(without[1]))
+        keys = None if where is None else (where[0], _strings(where[1]))
         found = self.lake.read_version(table, self.manifest["tables"][table]["version"],
-                                       wanted, condition)
+                                       wanted, condition, keys)
         self.reads.append((table, None if wanted is None else tuple(wanted),
-                           condition is not None, found.num_rows))
+                           where is not None or without is not None, found.num_rows))
         return found
 
     def read(self, table: str, columns: Sequence[str] | None = None, where: Keys | None = None,
