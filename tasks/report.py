@@ -14,6 +14,7 @@ import functools
 import hashlib
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -158,14 +159,26 @@ def _fact_sentence(row, bodies: dict) -> str:
     return cell(row.get("evidence") or row.get("text"))
 
 
-def _bodies(tables: dict, article_ids) -> dict:
-    wanted = rows_of(tables, "articles", ["article_id", "body"], "article_id", article_ids)
-    return {} if wanted is None else dict(zip(wanted["article_id"], wanted["body"]))
+class _ShownArticles:
+    """The articles the report's sections show, read in one lookup (on a release view each
+    lookup scans the release's bodies): every section says which it shows (`want`) before
+    any section reads them (`by_id`: title, date and body, indexed by article_id)."""
+
+    def __init__(self, tables):
+        self.tables, self.ids, self._found = tables, set(), None
+
+    def want(self, article_ids) -> None:
+        if self._found is not None:
+            raise RuntimeError("a section asked for articles after they were read")
+        self.ids.update(article_ids)
+
+    def by_id(self) -> pd.DataFrame:
+        if self._found is None:
+            self._found = _shown_articles(self.tables, self.ids, ["title", "published_date", "body"])
+        return self._found
 
 
-def _facts_item(name: str, rows: pd.DataFrame, tables: dict) -> str:
-    shown = rows.sort_values("confidence").head(SAMPLES)
-    bodies = _bodies(tables, shown["article_id"])
+def _facts_item(name: str, rows: pd.DataFrame, shown: pd.DataFrame, bodies: dict) -> str:
     sample = [[r.get(FACT_LABELS[name]), r.get("pattern"), r.get("confidence"),
                _fact_sentence(r, bodies)] for r in shown.to_dict("records")]
     link = f"{ROWS_DIR}/low-confidence-{name}.csv"
@@ -191,14 +204,24 @@ def _quarantine_item(reason: str, rows: pd.DataFrame) -> str:
             f"{_more(f'{ROWS_DIR}/quarantine-{_slug(reason)}.csv', f'all {len(rows):,} rows (CSV)')}</li>")
 
 
-def _attention_section(summary: RunSummary) -> str:
+def _attention_section(summary: RunSummary, articles: _ShownArticles) -> Callable[[], str]:
     checks = [c for g in summary.gates for c in g.checks if not c.success]
     checks.sort(key=lambda c: (c.status != "fail", summary.state(c) == ACCEPTED))
     groups = quarantine_groups(summary.tables.get("quarantine"))
     doubtful = summary.doubtful
     items = [_check_item(summary, c) for c in checks]
     items += [_quarantine_item(r, rows) for r, rows in groups]
-    items += [_facts_item(n, rows, summary.tables) for n, rows in doubtful.items()]
+    shown = {n: rows.sort_values("confidence").head(SAMPLES) for n, rows in doubtful.items()}
+    articles.want(a for sample in shown.values() for a in sample["article_id"])
+
+    def render() -> str:
+        bodies = articles.by_id()["body"].to_dict() if doubtful else {}
+        facts = [_facts_item(n, rows, shown[n], bodies) for n, rows in doubtful.items()]
+        return _attention_list(summary, checks, groups, doubtful, items + facts)
+    return render
+
+
+def _attention_list(summary: RunSummary, checks, groups, doubtful, items: list[str]) -> str:
     if not items:
         return ('<section id="attention"><h2>Needs attention</h2><p>Nothing: every check passed, '
                 "nothing quarantined, no low-confidence facts.</p></section>")
@@ -342,19 +365,22 @@ def _shown_articles(tables: dict, article_ids, columns: list[str]) -> pd.DataFra
     return found.set_index("article_id").reindex(columns=columns)
 
 
-def _clusters_section(tables) -> str:
+def _clusters_section(tables, articles: _ShownArticles) -> Callable[[], str]:
     """The least similar near-duplicates side by side, and the first duplicates: only the
     non-canonical rows are read."""
     n_clustered = _rows(tables, "clusters")
     if not n_clustered:
-        return "<p>No clusters.</p>"
+        return lambda: "<p>No clusters.</p>"
     dups = _duplicates(tables)
     if dups is None or dups.empty:
-        return f"<p>{n_clustered} articles, no duplicates.</p>"
+        return lambda: f"<p>{n_clustered} articles, no duplicates.</p>"
     near = dups[dups["kind"] == "near"].sort_values("similarity").head(PAIRS_SHOWN)
     shown = dups.head(ROWS_SHOWN)
-    by_id = _shown_articles(tables, {*near["canonical_id"], *near["article_id"],
-                                     *shown["canonical_id"], *shown["article_id"]}, ["title", "body"])
+    articles.want({*near["canonical_id"], *near["article_id"], *shown["canonical_id"], *shown["article_id"]})
+    return lambda: _clusters_html(dups, near, shown, articles.by_id())
+
+
+def _clusters_html(dups: pd.DataFrame, near: pd.DataFrame, shown: pd.DataFrame, by_id: pd.DataFrame) -> str:
     pairs = []
     for r in near.itertuples():
         if r.canonical_id not in by_id.index or r.article_id not in by_id.index:
@@ -375,14 +401,14 @@ def _clusters_section(tables) -> str:
         ["canonical", "canonical title", "duplicate", "duplicate title", "kind", "similarity"], rows)
 
 
-def _stories_section(tables) -> str:
+def _stories_section(tables, articles: _ShownArticles) -> Callable[[], str]:
     """Stories that join more than one copy cluster, largest first: one article of each cluster
     side by side (title, date, how it joined and why, the start of its text), shared figures
     marked. Copies inside a cluster are in the duplicate clusters above. Counted in Arrow over
     four columns; only the rows of the stories shown are read whole."""
     stories = arrow_table(tables, "stories", ["article_id", "story_id", "cluster_id", "matched_id"])
     if stories is None or not stories.num_rows:
-        return "<p>No stories.</p>"
+        return lambda: "<p>No stories.</p>"
     n_stories = pc.count_distinct(stories["story_id"]).as_py()
     matched_cluster = pc.take(stories["cluster_id"],
                               pc.index_in(stories["matched_id"], value_set=stories["article_id"]))
@@ -392,7 +418,7 @@ def _stories_section(tables) -> str:
     counts = counts.filter(pc.greater(counts["story_id_count"], 1)).sort_by(
         [("story_id_count", "descending"), ("story_id", "ascending")])
     if not counts.num_rows:
-        return f"<p>{n_stories} stories; none joins two copy clusters.</p>"
+        return lambda: f"<p>{n_stories} stories; none joins two copy clusters.</p>"
     shown = dict(zip(counts["story_id"].to_pylist()[:STORIES_SHOWN],
                      counts["story_id_count"].to_pylist()[:STORIES_SHOWN]))
     rows_of_shown = rows_of(tables, "stories", None, "story_id", list(shown))
@@ -400,7 +426,12 @@ def _stories_section(tables) -> str:
     shown_members = rows_of_shown[rows_of_shown["article_id"].isin(
         pc.filter(members["article_id"], pc.is_in(members["story_id"],
                                                   value_set=pa.array(list(shown)))).to_pylist())]
-    by_id = _shown_articles(tables, shown_members["article_id"], ["title", "published_date", "body"])
+    articles.want(shown_members["article_id"])
+    return lambda: _stories_html(counts, n_stories, shown, sizes, shown_members, articles.by_id())
+
+
+def _stories_html(counts: pa.Table, n_stories: int, shown: dict, sizes: pd.Series,
+                  shown_members: pd.DataFrame, by_id: pd.DataFrame) -> str:
     parts = [f"<p>{counts.num_rows} of {n_stories} stories join more than one copy "
              f"cluster; the {len(shown)} largest, shared figures "
              f"<mark>marked</mark>:</p>"]
@@ -539,6 +570,9 @@ details{margin:.2rem 0} summary{cursor:pointer}
 
 def render_html(summary: RunSummary) -> str:
     tables = summary.tables
+    articles = _ShownArticles(tables)  # what the sections below show, read once
+    attention = _attention_section(summary, articles)
+    clusters, stories = _clusters_section(tables, articles), _stories_section(tables, articles)
     found = changes(summary.previous_release, summary.previous_tables, tables)
     timings = table(["stage", "seconds"], [[k, v] for k, v in summary.timings.items()])
     blocked = ""
@@ -555,15 +589,15 @@ def render_html(summary: RunSummary) -> str:
 {esc(summary.previous_release or "none")} · started {esc(summary.started_at)} · finished
 {esc(summary.finished_at)} · sources: {cell(", ".join(summary.sources), 200)}</small></p>
 {_verdict(summary)}{blocked}
-{_attention_section(summary)}
+{attention()}
 {_changes_section(found, tables)}
 <section id="funnel"><h2>Funnel</h2>{_funnel_section(summary)}</section>
 <section id="gates"><h2>Gates</h2><p><small>One line per table; click for every check.{_data_docs_link(summary)}</small></p>
 {_gate_section(summary)}</section>
 {error}
 <h2>Cleaning: removed by rule</h2>{_removals_section(tables)}
-<h2>Duplicate clusters</h2>{_clusters_section(tables)}
-<h2>Story clusters</h2>{_stories_section(tables)}
+<h2>Duplicate clusters</h2>{clusters()}
+<h2>Story clusters</h2>{stories()}
 <h2>Extraction coverage</h2>{_coverage_section(tables)}
 <h2>Charts</h2>{_charts_section(tables)}{_trends_section(tables)}
 <h2>Timings</h2>{timings}

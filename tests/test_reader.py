@@ -123,6 +123,19 @@ def test_an_increment_never_reads_the_previous_release_whole(seed_releases, tmp_
     assert lake.verify().ok
 
 
+def test_the_report_reads_the_bodies_it_shows_once(seed_releases, tmp_path, monkeypatch):
+    """Each read of bodies by key scans every body of the release: the report's sections (low-
+    confidence facts of several tables, duplicate pairs, stories) say what they show first,
+    and one read serves them all."""
+    result, reads, _ = _increment(seed_releases, tmp_path, monkeypatch)
+    assert result["status"] == "published", result["error"]
+    report = [r for r in reads if r[0] == "report" and r[1] == "articles" and "body" in (r[2] or ())]
+    assert len(report) == 1, report
+    html = (tmp_path / "out" / "runs").glob("*/report.html")
+    assert any("low-confidence projects" in p.read_text(encoding="utf-8")
+               and "low-confidence indicators" in p.read_text(encoding="utf-8") for p in html)
+
+
 def test_a_broken_cluster_of_new_rows_blocks_through_the_invariant(seed_releases, tmp_path,
                                                                     monkeypatch):
     """One canonical per cluster is no longer a GX row check (it spans rows the run does not
