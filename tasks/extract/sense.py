@@ -8,7 +8,8 @@ or one a slip let through, is quarantined under the rule's name:
   (measures.json), not a function word (和, 过去, 未来);
 - `unit_fits(metric, measure)`: the number's measure is one its head can take (a percent is not
   money, an area is not a count);
-- `count_is_whole(measure, value, text)`: a count is a whole number (a written half, 7个半, aside);
+- `count_is_whole(measure, value, text)`: a count is a whole number in its base unit (447.32万人次 is;
+  a written half, 7个半, aside);
 - `range_ordered(value, value_max)`: low <= high;
 - `amount_reads_back(text, value, value_max, value_yuan)` / `yuan_reads_back(...)`: the quoted
   text, read again on its own, gives the same value (catches a 10^4 slip between 万 and 亿);
@@ -87,8 +88,10 @@ def unit_fits(metric: str | None, measure: str | None) -> bool:
 def count_is_whole(measure: str | None, value, text: str | None) -> bool:
     if measure != "count" or value is None or _missing(value):
         return True
-    whole = float(value).is_integer()
-    return whole or (float(value * 2).is_integer() and "半" in (text or ""))
+    read = read_amount(text) if text else None
+    # whole in the base unit: 447.32万人次 is 4,473,200 visits
+    base = read.value_base if read is not None and math.isclose(read.value, float(value)) else float(value)
+    return float(base).is_integer() or (float(base * 2).is_integer() and "半" in (text or ""))
 
 
 def range_ordered(value, value_max) -> bool:
