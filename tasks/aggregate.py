@@ -25,13 +25,10 @@ from __future__ import annotations
 import functools
 import re
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from newsgate.tasks.extract.places import Region, gazetteer
-from newsgate.tasks.stage import Stage, rows_of
+from newsgate.tasks.stage import Stage, among, rows_of
 
 REGION_COLUMNS = ["region_full", "admin_code", "level", "year", "n_articles", "n_projects",
                   "investment_yuan_total", "n_projects_with_investment"]
@@ -48,14 +45,6 @@ def _lists(frame: pd.DataFrame, *columns: str) -> list[list]:
     """The columns as Python lists (converted at once: iterating an Arrow-backed column
     boxes one value at a time, seconds over a 200k-article release); a missing column: []."""
     return [frame[c].tolist() if c in frame else [] for c in columns]
-
-
-def _among(values: pd.Series, ids: set) -> np.ndarray:
-    """values.isin(ids), by Arrow (pandas' isin of an Arrow string column walks `ids` in
-    Python)."""
-    found = pc.is_in(pa.array(values.to_numpy(dtype=object), pa.string()),
-                     value_set=pa.array(list(ids), pa.string()))
-    return found.to_numpy(zero_copy_only=False).astype(bool)
 
 
 def canonical_ids(articles: pd.DataFrame, clusters: pd.DataFrame | None) -> set[str]:
@@ -142,14 +131,14 @@ def region_stats(articles: pd.DataFrame, clusters: pd.DataFrame | None, mentions
     year_of = {a: _year(p) for a, p in zip(*_lists(articles, "article_id", "published_date"))}
     counts: dict[tuple[str, str | None], set] = {}
     regions: dict[str, Region] = {}
-    places = mentions[(mentions["kind"] == "place").to_numpy() & _among(mentions["article_id"], keep)] \
+    places = mentions[(mentions["kind"] == "place").to_numpy() & among(mentions["article_id"], keep)] \
         if not mentions.empty else mentions
     for aid, full in set(zip(*_lists(places, "article_id", "normalized"))):
         story, year = units[aid]
         for region in _ancestors(full):
             regions[region.full] = region
             counts.setdefault((region.full, year), set()).add(story)
-    proj = projects[_among(projects["article_id"], keep)].copy() if not projects.empty else projects.copy()
+    proj = projects[among(projects["article_id"], keep)].copy() if not projects.empty else projects.copy()
     if not proj.empty:  # the article's year as of now; the extracted `year` only if it is not in the batch
         own = proj["year"] if "year" in proj else pd.Series(None, index=proj.index, dtype=object)
         proj["year"] = [year_of[a] if a in year_of else y

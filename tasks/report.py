@@ -174,7 +174,10 @@ class _ShownArticles:
 
     def by_id(self) -> pd.DataFrame:
         if self._found is None:
-            self._found = _shown_articles(self.tables, self.ids, ["title", "published_date", "body"])
+            columns = ["title", "published_date", "body"]
+            found = rows_of(self.tables, "articles", ["article_id", *columns], "article_id", self.ids)
+            found = pd.DataFrame(columns=["article_id"]) if found is None else found
+            self._found = found.set_index("article_id").reindex(columns=columns)
         return self._found
 
 
@@ -356,13 +359,6 @@ def _removals_section(tables) -> str:
         rows.append([rule, int(count), int(total or 0), f"<ul>{shown}</ul>"])
     return table(["rule", "lines", "characters", "removed lines (document, line number)"], rows,
                  raw={3})
-
-
-def _shown_articles(tables: dict, article_ids, columns: list[str]) -> pd.DataFrame:
-    """The articles a section shows, by id, indexed by article_id (only those are read)."""
-    found = rows_of(tables, "articles", ["article_id", *columns], "article_id", set(article_ids))
-    found = pd.DataFrame(columns=["article_id"]) if found is None else found
-    return found.set_index("article_id").reindex(columns=columns)
 
 
 def _clusters_section(tables, articles: _ShownArticles) -> Callable[[], str]:
