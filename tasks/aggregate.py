@@ -47,30 +47,64 @@ def _lists(frame: pd.DataFrame, *columns: str) -> list[list]:
     return [frame[c].tolist() if c in frame else [] for c in columns]
 
 
-def canonical_ids(articles: pd.DataFrame, clusters: pd.DataFrame | None) -> set[str]:
-    ids = set(articles["article_id"].tolist())
-    if clusters is None or clusters.empty or "is_canonical" not in clusters:
-        return ids
-    canonical = set(clusters.loc[clusters["is_canonical"].astype(bool), "article_id"].tolist())
-    clustered = set(clusters["article_id"].tolist())
-    return {a for a in ids if a in canonical or a not in clustered}
+def _arrow(frame, columns: list[str]):
+    """`columns` of a frame or an Arrow table as Arrow (text as plain strings); None for a
+    missing or empty one, or one without the columns."""
+    import pyarrow as pa
+    if frame is None or not len(frame):
+        return None
+    names = frame.column_names if isinstance(frame, pa.Table) else list(frame.columns)
+    if any(c not in names for c in columns):
+        return None
+    if not isinstance(frame, pa.Table):
+        frame = pa.Table.from_pandas(frame[columns].astype(object), preserve_index=False)
+    text = (pa.string_view(), pa.large_string(), pa.null())
+    return frame.select(columns).cast(pa.schema(
+        [f.with_type(pa.string()) if f.type in text else f for f in frame.select(columns).schema]))
 
 
-def counting_units(articles: pd.DataFrame, clusters: pd.DataFrame | None,
-                   stories: pd.DataFrame | None = None, width: int = 4) -> dict[str, tuple[str, str | None]]:
-    """Canonical article -> (the story it counts for, that story's period): the story id and the
-    first `width` characters of its representative's published_date; without `stories` (or for
-    an article it lacks) the article is its own story, in its own period."""
-    period_of = {a: (p[:width] if isinstance(p, str) and len(p) >= width else None)
-                 for a, p in zip(*_lists(articles, "article_id", "published_date"))}
-    units = {a: (a, period_of[a]) for a in canonical_ids(articles, clusters)}
-    if stories is None or stories.empty:
-        return units
-    reps = stories[stories["is_representative"].astype(bool)]
-    story_period = {s: period_of.get(a) for s, a in zip(*_lists(reps, "story_id", "article_id"))}
-    story_of = dict(zip(*_lists(stories, "article_id", "story_id")))
-    return {a: (story_of[a], story_period.get(story_of[a])) if a in story_of else unit
-            for a, unit in units.items()}
+def unit_table(articles, clusters=None, stories=None, width: int = 4):
+    """Canonical article -> the story it counts for, and that story's period, as an Arrow table
+    (article_id, story, period): the story id and the first `width` characters of its
+    representative's published_date; without `stories` (or for an article it lacks) the
+    article is its own story, in its own period. Frames or Arrow tables in; joined in Arrow
+    (a release's articles never become Python objects)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    own = _arrow(articles, ["article_id", "published_date"])
+    if own is None:
+        return pa.table({c: pa.array([], pa.string()) for c in ("article_id", "story", "period")})
+    date = own["published_date"]
+    period = pc.if_else(pc.greater_equal(pc.utf8_length(date), width),
+                        pc.utf8_slice_codeunits(date, 0, width), pa.scalar(None, pa.string()))
+    periods = units = pa.table({"article_id": own["article_id"], "period": period})
+    flags = _arrow(clusters, ["article_id", "is_canonical"])
+    if flags is not None:  # canonical, or in no copy cluster
+        canonical = flags.filter(pc.fill_null(flags["is_canonical"].cast(pa.bool_()), False))
+        keep = pc.or_(pc.is_in(units["article_id"], value_set=canonical["article_id"]),
+                      pc.invert(pc.is_in(units["article_id"], value_set=flags["article_id"])))
+        units = units.filter(keep)
+    members = _arrow(stories, ["article_id", "story_id", "is_representative"])
+    if members is None:
+        return pa.table({"article_id": units["article_id"], "story": units["article_id"],
+                         "period": units["period"]})
+    reps = members.filter(pc.fill_null(members["is_representative"].cast(pa.bool_()), False))
+    story_period = reps.select(["story_id", "article_id"]).join(  # one representative a story
+        periods.rename_columns(["article_id", "story_period"]), "article_id", join_type="left outer",
+        use_threads=False).group_by("story_id", use_threads=False).aggregate([("story_period", "last")])
+    joined = units.join(members.select(["article_id", "story_id"]), "article_id", join_type="left outer") \
+        .join(story_period.rename_columns(["story_id", "story_period"]), "story_id", join_type="left outer")
+    in_story = pc.is_valid(joined["story_id"])
+    return pa.table({"article_id": joined["article_id"],
+                     "story": pc.if_else(in_story, joined["story_id"], joined["article_id"]),
+                     "period": pc.if_else(in_story, joined["story_period"], joined["period"])})
+
+
+def counting_units(articles, clusters=None, stories=None, width: int = 4) -> dict[str, tuple[str, str | None]]:
+    """`unit_table` as {article_id: (story, period)}."""
+    units = unit_table(articles, clusters, stories, width)
+    return dict(zip(units["article_id"].to_pylist(),
+                    zip(units["story"].to_pylist(), units["period"].to_pylist())))
 
 
 @functools.lru_cache(maxsize=None)  # a few thousand places, asked for once per mention
@@ -203,22 +237,18 @@ def reconcile(region_stats: pd.DataFrame, projects: pd.DataFrame) -> list[str]:
     return problems
 
 
-def keyword_trends(keywords, articles: pd.DataFrame,
-                   clusters: pd.DataFrame | None = None, period: str = "year",
-                   stories: pd.DataFrame | None = None) -> pd.DataFrame:
+def keyword_trends(keywords, articles, clusters=None, period: str = "year",
+                   stories=None) -> pd.DataFrame:
     """Per period (year or month of published_date; null = unknown): keyword, stories using it
-    (n_articles: each story once), weight. `keywords` (article_id, keyword, weight) is a frame
-    or an Arrow table: it is joined and grouped in Arrow (a release's keywords never become
-    Python objects); only the per-period result is a frame."""
+    (n_articles: each story once), weight. Every input is a frame or an Arrow table: they are
+    joined and grouped in Arrow (a release's keywords and articles never become Python
+    objects); only the per-period result is a frame."""
     import pyarrow as pa
     cols = ["period", "keyword", "n_articles", "weight_sum", "rank"]
-    units = counting_units(articles, clusters, stories, width=7 if period == "month" else 4)
+    unit = unit_table(articles, clusters, stories, width=7 if period == "month" else 4)
     if not isinstance(keywords, pa.Table):
         keywords = pa.Table.from_pandas(keywords[["article_id", "keyword", "weight"]],
                                         preserve_index=False)
-    unit = pa.table({"article_id": pa.array(list(units), pa.string()),
-                     "story": pa.array([u[0] for u in units.values()], pa.string()),
-                     "period": pa.array([u[1] for u in units.values()], pa.string())})
     kw = keywords.select(["article_id", "keyword", "weight"]).cast(pa.schema(
         [("article_id", pa.string()), ("keyword", pa.string()), ("weight", pa.float64())]))
     kw = kw.join(unit, "article_id", join_type="inner")

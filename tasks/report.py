@@ -503,11 +503,13 @@ def _trends_section(tables: dict[str, pd.DataFrame], per_period: int = 8) -> str
     from newsgate.tasks.aggregate import keyword_trends, visits_timeline
 
     parts = []
-    keywords, articles = arrow_table(tables, "keywords", ["article_id", "keyword", "weight"]), \
-        tables.get("articles")
-    if keywords is not None and keywords.num_rows and articles is not None:
-        trends = keyword_trends(keywords, articles, tables.get("clusters"),
-                                stories=tables.get("stories"))
+    keywords = arrow_table(tables, "keywords", ["article_id", "keyword", "weight"])
+    if keywords is not None and keywords.num_rows and "articles" in tables:
+        # the release's columns as Arrow: joined and counted there, never as frames
+        trends = keyword_trends(keywords, arrow_table(tables, "articles", ["article_id", "published_date"]),
+                                arrow_table(tables, "clusters", ["article_id", "is_canonical"]),
+                                stories=arrow_table(tables, "stories",
+                                                    ["article_id", "story_id", "is_representative"]))
         top = trends[trends["rank"] <= per_period]
         rows = [[period if isinstance(period, str) else "date unknown",
                  "、".join(f"{k} ({n})" for k, n in zip(g["keyword"], g["n_articles"]))]
@@ -515,7 +517,9 @@ def _trends_section(tables: dict[str, pd.DataFrame], per_period: int = 8) -> str
         parts.append("<h3>Keyword trends by year</h3>" + table(["year", "top keywords (articles)"], rows))
     visits = tables.get("visits")
     if visits is not None and len(visits):
-        timeline = visits_timeline(visits, articles)
+        dates = rows_of(tables, "articles", ["article_id", "published_date"], "article_id",
+                        visits["article_id"])
+        timeline = visits_timeline(visits, dates)
         rows = [[r.date, r.person, r.title, r.place, r.evidence]
                 for r in timeline.head(ROWS_SHOWN).itertuples()]
         more = (f"<p>The first {ROWS_SHOWN} of {len(timeline):,} visits.</p>"

@@ -108,3 +108,23 @@ def test_a_story_counts_once_in_the_year_of_its_earliest_report():
     kw = pd.DataFrame([{"article_id": a, "keyword": "三早", "weight": 0.5} for a in ("a", "r")])
     assert keyword_trends(kw, articles, clusters, stories=stories)["n_articles"].tolist() == [1]
     assert keyword_trends(kw, articles, clusters)["n_articles"].tolist() == [1, 1]
+
+
+def test_counting_units_from_frames_and_from_arrow_agree_on_the_edge_cases():
+    """Canonical articles and articles in no copy cluster count, copies do not; a story's
+    period is its representative's even when that one is a copy; a short or missing date
+    is an unknown period. The release's Arrow columns give the same units as frames."""
+    import pyarrow as pa
+
+    from newsgate.tasks.aggregate import counting_units
+    articles = pd.DataFrame({"article_id": ["a", "b", "c", "d", "e"],
+                             "published_date": ["2018-05-01", "2019-01-02", None, "2020", "201"]})
+    clusters = pd.DataFrame({"article_id": ["a", "b", "c"], "is_canonical": [True, False, True]})
+    stories = pd.DataFrame({"article_id": ["b", "c", "e"], "story_id": ["s1", "s1", "s2"],
+                            "is_representative": [True, False, True]})
+    units = counting_units(articles, clusters, stories)
+    assert units == {"a": ("a", "2018"), "c": ("s1", "2019"), "d": ("d", "2020"), "e": ("s2", None)}
+    arrow = [pa.Table.from_pandas(f, preserve_index=False) for f in (articles, clusters, stories)]
+    assert counting_units(*arrow) == units
+    assert counting_units(articles, None, None, width=7) == {
+        "a": ("a", "2018-05"), "b": ("b", "2019-01"), "c": ("c", None), "d": ("d", None), "e": ("e", None)}
