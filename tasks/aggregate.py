@@ -244,6 +244,7 @@ def keyword_trends(keywords, articles, clusters=None, period: str = "year",
     joined and grouped in Arrow (a release's keywords and articles never become Python
     objects); only the per-period result is a frame."""
     import pyarrow as pa
+    import pyarrow.compute as pc
     cols = ["period", "keyword", "n_articles", "weight_sum", "rank"]
     unit = unit_table(articles, clusters, stories, width=7 if period == "month" else 4)
     if not isinstance(keywords, pa.Table):
@@ -251,7 +252,10 @@ def keyword_trends(keywords, articles, clusters=None, period: str = "year",
                                         preserve_index=False)
     kw = keywords.select(["article_id", "keyword", "weight"]).cast(pa.schema(
         [("article_id", pa.string()), ("keyword", pa.string()), ("weight", pa.float64())]))
-    kw = kw.join(unit, "article_id", join_type="inner")
+    # stories as integers: the join carries and count_distinct hashes 4 bytes a row, not an id
+    story = pc.dictionary_encode(unit["story"]).combine_chunks().indices
+    unit = pa.table({"article_id": unit["article_id"], "story": story, "period": unit["period"]})
+    kw = kw.join(unit, "article_id", join_type="inner").drop_columns(["article_id"])
     if not kw.num_rows:
         return pd.DataFrame(columns=cols)
     out = kw.group_by(["period", "keyword"]).aggregate(

@@ -42,7 +42,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
-from deltalake import DeltaTable, write_deltalake
+from deltalake import DeltaTable, WriterProperties, write_deltalake
 from pyarrow.fs import LocalFileSystem, SubTreeFileSystem
 
 from newsgate.schemas.tables import SCHEMAS
@@ -51,6 +51,17 @@ LATEST = "LATEST"
 COMMITTED = "COMMITTED"  # every committed release id, oldest first: what `repair` restores from
 DROPPED = "DROPPED"  # releases `maintain --keep` dropped: their files may be gone
 IO_THREADS = 4  # tables read / written / hashed at once
+# Tables of long texts are written in Parquet row groups of at most this many rows (about 12 MB
+# of bodies): a read by key decodes whole row groups, and delta-rs's default (up to a million
+# rows, one per file here) made a lookup of a few bodies decode hundreds of MB. The other tables
+# keep the default: their row groups are cheap to decode, and many small ones cost more scans.
+TEXT_ROW_GROUP_ROWS = {"articles": 8192, "documents": 8192}
+
+
+def writer_properties(table: str) -> WriterProperties | None:
+    rows = TEXT_ROW_GROUP_ROWS.get(table)
+    # the codec named: given properties without one, delta-rs writes uncompressed Parquet
+    return None if rows is None else WriterProperties(max_row_group_size=rows, compression="SNAPPY")
 # What a release id may be: `rel-` and letters, digits, `_` or `-` (no dot, no slash), so an id
 # read from a file can never name a path outside releases/ (`../../etc/passwd`).
 RELEASE_ID = re.compile(r"rel-[0-9A-Za-z][0-9A-Za-z_-]{0,99}")
@@ -295,10 +306,11 @@ class Lake:
 
     def read_version(self, table: str, version: int, columns: list[str] | None = None,
                      filter: ds.Expression | None = None,
-                     keys: tuple[str, pa.Array] | None = None) -> pa.Table:
+                     keys: tuple[str, pa.Array] | None = None, ordered: bool = True) -> pa.Table:
         """One Delta version of a table as Arrow, in `SEQUENCE` order (appends and merges put
-        rows in new files, and files come back in no particular order): only `columns` (the
-        others are never decoded) of the rows `filter` keeps (pushed into the scan) whose
+        rows in new files, and files come back in no particular order; `ordered=False`: in
+        scan order, for counts and sums, which the sort's copy would only cost): only `columns`
+        (the others are never decoded) of the rows `filter` keeps (pushed into the scan) whose
         `keys[0]` column holds one of `keys[1]`."""
         dataset = self.version_dataset(table, version)
         names = dataset.schema.names
@@ -321,7 +333,7 @@ class Lake:
         else:
             arrow = dataset.to_table(columns=wanted, filter=filter)
         if SEQUENCE in names:
-            arrow = arrow.sort_by(SEQUENCE)
+            arrow = arrow.sort_by(SEQUENCE) if ordered else arrow
             if columns is not None and SEQUENCE not in columns:
                 arrow = arrow.drop_columns([SEQUENCE])
         return arrow
@@ -331,8 +343,9 @@ class Lake:
         (what dedup verifies new articles against; its index keeps no bodies)."""
 
         def fetch(article_ids: list[str]) -> dict[str, str]:
-            found = self.dataset("articles", manifest).to_table(
-                columns=["article_id", "body"], filter=key_in("article_id", article_ids))
+            found = self.read_version("articles", manifest["tables"]["articles"]["version"],
+                                      ["article_id", "body"],
+                                      keys=("article_id", pa.array(article_ids, pa.string())))
             return dict(zip(found.column("article_id").to_pylist(), found.column("body").to_pylist()))
         return fetch
 
@@ -530,7 +543,8 @@ class Lake:
             if before.get(name, {}).get("sha256") == digest:
                 return before[name]
             path = self.lake_dir / name
-            write_deltalake(str(path), arrow, mode="overwrite", schema_mode="overwrite")
+            write_deltalake(str(path), arrow, mode="overwrite", schema_mode="overwrite",
+                            writer_properties=writer_properties(name))
             return self._entry(name, DeltaTable(str(path)).version(), arrow.num_rows,
                                before.get(name), sha256=digest, next_seq=arrow.num_rows)
 
@@ -595,7 +609,8 @@ class Lake:
         arrow = to_arrow(table, change.rows)
         if entry is None or not (path / "_delta_log").is_dir():
             arrow = with_sequence(arrow, 0)
-            write_deltalake(str(path), arrow, mode="overwrite", schema_mode="overwrite")
+            write_deltalake(str(path), arrow, mode="overwrite", schema_mode="overwrite",
+                            writer_properties=writer_properties(table))
             return self._entry(table, DeltaTable(str(path)).version(), arrow.num_rows, None,
                                next_seq=arrow.num_rows)
         dt = DeltaTable(str(path))
@@ -610,20 +625,23 @@ class Lake:
         n_rows = entry["rows"] + arrow.num_rows - present["rows"]
         if not present["keys"]:
             if arrow.num_rows:
-                write_deltalake(dt, arrow, mode="append", schema_mode="merge")
+                write_deltalake(dt, arrow, mode="append", schema_mode="merge",
+                                writer_properties=writer_properties(table))
         elif change.unique and not set(change.drop) - set(arrow.column(change.key).to_pylist()):
             columns = [c for c in arrow.schema.names if c != SEQUENCE]
             (dt.merge(arrow, predicate=f"t.{change.key} = s.{change.key}", source_alias="s",
-                      target_alias="t", merge_schema=True)
+                      target_alias="t", merge_schema=True, writer_properties=writer_properties(table))
              .when_matched_update({c: f"s.{c}" for c in columns})
              .when_not_matched_insert({c: f"s.{c}" for c in arrow.schema.names})
              .execute())
         else:
             gone = pa.table({change.key: pa.array(present["keys"], pa.string())})
             (dt.merge(gone, predicate=f"t.{change.key} = s.{change.key}", source_alias="s",
-                      target_alias="t").when_matched_delete().execute())
+                      target_alias="t", writer_properties=writer_properties(table))
+             .when_matched_delete().execute())
             if arrow.num_rows:
-                write_deltalake(DeltaTable(str(path)), arrow, mode="append", schema_mode="merge")
+                write_deltalake(DeltaTable(str(path)), arrow, mode="append", schema_mode="merge",
+                                writer_properties=writer_properties(table))
         return self._entry(table, DeltaTable(str(path)).version(), n_rows, entry,
                            next_seq=next_seq + arrow.num_rows)
 
@@ -687,7 +705,7 @@ class Lake:
             for table, entry in manifest["tables"].items():
                 self._rewind(table, entry)
                 dt = DeltaTable(str(self.lake_dir / table))
-                metrics = dt.optimize.compact()
+                metrics = dt.optimize.compact(writer_properties=writer_properties(table))
                 if metrics.get("numFilesRemoved", 0):
                     entry = self._entry(table, dt.version(), entry["rows"], entry,
                                         **{k: v for k, v in entry.items()

@@ -48,9 +48,10 @@ class ReleaseReader:
         return self.lake.dataset(table, self.manifest).schema.names if table in self else []
 
     def arrow(self, table: str, columns: Sequence[str] | None = None, where: Keys | None = None,
-              without: Keys | None = None) -> pa.Table:
-        """`columns` of the rows of `table` (in `row_seq` order) whose `where` column holds one
-        of its values and whose `without` column holds none of its values."""
+              without: Keys | None = None, ordered: bool = True) -> pa.Table:
+        """`columns` of the rows of `table` (in `row_seq` order unless not `ordered`) whose
+        `where` column holds one of its values and whose `without` column holds none of its
+        values."""
         if table not in self:
             raise KeyError(f"table {table!r} is not in the previous release")
         if table not in self._verified:
@@ -60,7 +61,7 @@ class ReleaseReader:
         condition = None if without is None else ~key_in(without[0], _strings(without[1]))
         keys = None if where is None else (where[0], _strings(where[1]))
         found = self.lake.read_version(table, self.manifest["tables"][table]["version"],
-                                       wanted, condition, keys)
+                                       wanted, condition, keys, ordered)
         self.reads.append((table, None if wanted is None else tuple(wanted),
                            where is not None or without is not None, found.num_rows))
         return found
@@ -146,17 +147,18 @@ class ReleaseView(Mapping):
             return mine if mine is not None else pd.DataFrame(columns=list(columns or []))
         return _stacked(self._previous(table, columns, None), mine)
 
-    def arrow_parts(self, table: str, columns: Sequence[str]) -> list[pa.Table]:
+    def arrow_parts(self, table: str, columns: Sequence[str], ordered: bool = False) -> list[pa.Table]:
         """`columns` of the release-to-be's `table` as Arrow, in two parts to be counted or
         summed column-wise: the previous release's rows this run keeps (read from the Delta
-        version, never as pandas), then this run's rows."""
+        version, never as pandas; in `row_seq` order only when `ordered`), then this run's."""
         mine = self.tables.get(table)
         parts = [] if mine is None else [
             pa.Table.from_pandas(mine.reindex(columns=list(columns)), preserve_index=False)]
         if self.whole(table) or table not in self.previous:
             return parts
         gone = self.gone(table)
-        before = self.previous.arrow(table, columns, without=gone if gone and gone[1] else None)
+        before = self.previous.arrow(table, columns, without=gone if gone and gone[1] else None,
+                                     ordered=ordered)
         return [before, *parts]
 
     def changed(self, table: str) -> pd.DataFrame:

@@ -345,7 +345,7 @@ def _params(check: CheckResult) -> str:
 def _removals_section(tables) -> str:
     """Per rule: how much it removed, and its first lines as they were (line number, document).
     Counted in Arrow over the release's removals (no frame of them)."""
-    removals = arrow_table(tables, "removals", ["doc_id", "line_no", "rule", "text"])
+    removals = arrow_table(tables, "removals", ["doc_id", "line_no", "rule", "text"], ordered=True)
     if removals is None or not removals.num_rows:
         return "<p>Nothing was removed.</p>"
     stats = pa.table({"rule": removals["rule"], "n": pc.utf8_length(removals["text"])}).group_by(

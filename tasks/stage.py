@@ -119,16 +119,18 @@ def rows_of(tables: Mapping[str, Any], table: str, columns: Sequence[str] | None
     return df if columns is None else df[[c for c in columns if c in df]]
 
 
-def arrow_parts(tables: Mapping[str, Any], table: str, columns: Sequence[str]) -> list:
+def arrow_parts(tables: Mapping[str, Any], table: str, columns: Sequence[str],
+                ordered: bool = False) -> list:
     """`columns` of the whole `table` in `tables` as Arrow tables, to be counted or summed
     column-wise: of a run's release view, the previous release's rows straight from the Delta
-    scan (never a pandas frame of them), then this run's; of plain frames, one part. No parts
-    when there is no such table (or column)."""
+    scan (never a pandas frame of them; in the order rows were published only when `ordered`),
+    then this run's; of plain frames, one part. No parts when there is no such table (or
+    column)."""
     import pyarrow as pa
     if table not in tables:
         return []
     if hasattr(tables, "arrow_parts"):  # a ReleaseView
-        return (tables.arrow_parts(table, columns)
+        return (tables.arrow_parts(table, columns, ordered)
                 if set(columns) <= set(tables.columns(table)) else [])
     df = tables[table]
     if df is None or not set(columns) <= set(df.columns):
@@ -146,11 +148,12 @@ def among(values, ids):
     return found.to_numpy(zero_copy_only=False).astype(bool)
 
 
-def arrow_table(tables: Mapping[str, Any], table: str, columns: Sequence[str]):
+def arrow_table(tables: Mapping[str, Any], table: str, columns: Sequence[str],
+                ordered: bool = False):
     """`arrow_parts` as one Arrow table (text columns as plain strings: a Delta version may
     hold them as string_view); None when there is no such table (or column)."""
     import pyarrow as pa
-    parts = arrow_parts(tables, table, columns)
+    parts = arrow_parts(tables, table, columns, ordered)
     if not parts:
         return None
     text = (pa.string_view(), pa.large_string())

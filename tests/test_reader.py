@@ -88,10 +88,10 @@ def _increment(seed_releases, tmp_path, monkeypatch, pipeline=None):
     reads, phase = [], ["stages"]
     arrow = ReleaseReader.arrow
 
-    def recorded(self, table, columns=None, where=None, without=None):
+    def recorded(self, table, columns=None, where=None, without=None, ordered=True):
         reads.append((phase[0], table, None if columns is None else tuple(columns),
                       where is not None or without is not None))
-        return arrow(self, table, columns, where, without)
+        return arrow(self, table, columns, where, without, ordered)
 
     finish = flow_module.finish
 
