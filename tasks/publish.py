@@ -62,6 +62,8 @@ def writer_properties(table: str) -> WriterProperties | None:
     rows = TEXT_ROW_GROUP_ROWS.get(table)
     # the codec named: given properties without one, delta-rs writes uncompressed Parquet
     return None if rows is None else WriterProperties(max_row_group_size=rows, compression="SNAPPY")
+
+
 # What a release id may be: `rel-` and letters, digits, `_` or `-` (no dot, no slash), so an id
 # read from a file can never name a path outside releases/ (`../../etc/passwd`).
 RELEASE_ID = re.compile(r"rel-[0-9A-Za-z][0-9A-Za-z_-]{0,99}")
@@ -357,7 +359,7 @@ class Lake:
     def version_dataset(self, table: str, version: int) -> ds.Dataset:
         """One Delta version of a table as a dataset read through Arrow's own local filesystem
         (delta-rs's default, a Python filesystem over its object store, buffers whole files:
-        about twice the memory and time of a scan here)."""
+        a read by key of 300 bodies at 200k took twice the time and 200 MB more)."""
         path = str(self.lake_dir / table)
         return DeltaTable(path, version=version).to_pyarrow_dataset(
             filesystem=SubTreeFileSystem(path, LocalFileSystem()))
