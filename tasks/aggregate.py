@@ -28,7 +28,7 @@ import re
 import pandas as pd
 
 from newsgate.tasks.extract.places import Region, gazetteer
-from newsgate.tasks.stage import Stage, among, rows_of
+from newsgate.tasks.stage import Stage, among, plain_strings, rows_of
 
 REGION_COLUMNS = ["region_full", "admin_code", "level", "year", "n_articles", "n_projects",
                   "investment_yuan_total", "n_projects_with_investment"]
@@ -48,8 +48,8 @@ def _lists(frame: pd.DataFrame, *columns: str) -> list[list]:
 
 
 def _arrow(frame, columns: list[str]):
-    """`columns` of a frame or an Arrow table as Arrow (text as plain strings); None for a
-    missing or empty one, or one without the columns."""
+    """`columns` of a frame or an Arrow table as Arrow (text as plain strings, `plain_strings`);
+    None for a missing or empty one, or one without the columns."""
     import pyarrow as pa
     if frame is None or not len(frame):
         return None
@@ -58,9 +58,8 @@ def _arrow(frame, columns: list[str]):
         return None
     if not isinstance(frame, pa.Table):
         frame = pa.Table.from_pandas(frame[columns].astype(object), preserve_index=False)
-    text = (pa.string_view(), pa.large_string(), pa.null())
-    return frame.select(columns).cast(pa.schema(
-        [f.with_type(pa.string()) if f.type in text else f for f in frame.select(columns).schema]))
+    frame = frame.select(columns)
+    return frame.cast(plain_strings(frame.schema))
 
 
 def unit_table(articles, clusters=None, stories=None, width: int = 4):

@@ -318,9 +318,10 @@ class Lake:
         names = dataset.schema.names
         wanted = None if columns is None else [c for c in columns if c in names] + (
             [SEQUENCE] if SEQUENCE in names and SEQUENCE not in columns else [])
+        wide = keys is not None and (wanted is None or bool(set(wanted) - {keys[0], SEQUENCE}))
         if keys is not None:
             column, values = keys
-            if wanted is None or set(wanted) - {column, SEQUENCE}:
+            if wide:
                 # a wide read by key: which keys are there is one narrow scan first, and the
                 # wide one (bodies, texts) is skipped when none is (an increment's keys are
                 # mostly new, and ids are hashes: no file or row group can be pruned by them)
@@ -330,7 +331,7 @@ class Lake:
         if keys is not None and not len(values):
             arrow = dataset.schema.empty_table()
             arrow = arrow if wanted is None else arrow.select(wanted)
-        elif keys is not None and (wanted is None or set(wanted) - {keys[0], SEQUENCE}):
+        elif wide:
             arrow = _by_row_group(dataset, wanted, filter)
         else:
             arrow = dataset.to_table(columns=wanted, filter=filter)

@@ -148,14 +148,21 @@ def among(values, ids):
     return found.to_numpy(zero_copy_only=False).astype(bool)
 
 
+def plain_strings(schema):
+    """`schema` with its text columns as plain strings: a Delta version may hold them as
+    string_view or large_string, and a frame's all-missing column arrives as Arrow's null type."""
+    import pyarrow as pa
+    text = (pa.string_view(), pa.large_string(), pa.null())
+    return pa.schema([f.with_type(pa.string()) if f.type in text else f for f in schema])
+
+
 def arrow_table(tables: Mapping[str, Any], table: str, columns: Sequence[str],
                 ordered: bool = False):
-    """`arrow_parts` as one Arrow table (text columns as plain strings: a Delta version may
-    hold them as string_view); None when there is no such table (or column)."""
+    """`arrow_parts` as one Arrow table (text columns as plain strings, `plain_strings`); None
+    when there is no such table (or column)."""
     import pyarrow as pa
     parts = arrow_parts(tables, table, columns, ordered)
     if not parts:
         return None
-    text = (pa.string_view(), pa.large_string())
-    schema = pa.schema([f.with_type(pa.string()) if f.type in text else f for f in parts[0].schema])
+    schema = plain_strings(parts[0].schema)
     return pa.concat_tables([part.select(list(columns)).cast(schema) for part in parts])
