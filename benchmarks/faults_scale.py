@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -33,6 +34,7 @@ from e2e import RssSampler  # noqa: E402  (the process-tree RSS sampler of the e
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_RSS_GB = 2.0
+STAGE_LINE = re.compile(r"^  \w+ +[\d.]+ s +(?P<counts>.+)$", re.M)
 TARGET_RATIO = 3.0
 
 PLACES = ["河北省邢台市", "吉林省长春市", "广东省中山市", "浙江省杭州市", "江苏省苏州市",
@@ -83,9 +85,10 @@ def run_once(corpus: Path, out: Path) -> dict:
     seconds = time.perf_counter() - started
     peak, _ = sampler.read()
     sampler.stop()
-    funnel = {line.strip().rsplit(None, 1)[0]: line.strip().rsplit(None, 1)[1]
-              for line in proc.stdout.splitlines()
-              if line.startswith("  ") and line.strip().rsplit(None, 1)[-1].isdigit()}
+    # the CLI's stage lines: "  dedup   25.5 s   canonical articles 171010, clusters 200000"
+    funnel = {label: int(n) for m in STAGE_LINE.finditer(proc.stdout)
+              for label, n in (part.rsplit(None, 1) for part in m["counts"].split(", "))
+              if n.isdigit()}
     return {"seconds": round(seconds, 1), "peak_rss_gb": round(peak / 1e9, 2),
             "exit": proc.returncode, "funnel": funnel,
             "error": proc.stderr[-1500:] if proc.returncode else ""}

@@ -35,8 +35,8 @@ from newsgate.schemas.contract import TABLE_KEYS
 from newsgate.tasks.publish import SEQUENCE, Change
 from newsgate.tasks.gates import GATES_CODE, EXPECTATIONS_DIR, GateContext, GateResult, run_gate
 from newsgate.tasks.reader import ReleaseView, key_values
-from newsgate.tasks.records import to_records
-from newsgate.tasks.stage import Stage
+from newsgate.tasks.records import concat_columns, to_records
+from newsgate.tasks.stage import Stage, in_columns
 from newsgate.tasks.workers import even_bounds
 
 # A batch's cache key: its rows, the task's source and the stage's code fingerprint (`code`):
@@ -46,11 +46,12 @@ CACHED = (INPUTS - "stage" - "workers") + TASK_SOURCE
 
 
 @task(cache_policy=CACHED)
-def run_batch(stage: Stage, rows: list[dict], code: str, workers) -> dict[str, list[dict]]:
-    """One batch of a stage: in one of the run's worker processes when it has a pool."""
+def run_batch(stage: Stage, rows: list[dict], code: str, workers) -> dict[str, dict[str, list]]:
+    """One batch of a stage (in one of the run's worker processes when it has a pool), its
+    rows as {table: {column: values}}."""
     if stage.batches.in_workers:
-        return workers.call(stage.function, rows)
-    return stage.function(rows)
+        return workers.call(in_columns, stage.function, stage.outputs, rows)
+    return in_columns(stage.function, stage.outputs, rows)
 
 
 @task(cache_policy=NO_CACHE)
@@ -209,8 +210,8 @@ def _batched(run: Run, stage: Stage, rows: list[dict], n_carried: int) -> dict:
     code = f"{stage.name}:{run.code[stage.name]}"  # two stages never share a cache entry
     futures = {i: task_fn.submit(stage, batches[i], code, run.workers) for i in order}
     results = list(track(stage.name, [futures[i] for i in range(len(batches))]))
-    made = {t: [r for result in results for r in result.get(t, ())]
-            for t in (*stage.writes, "quarantine")}
+    made = {t: concat_columns([result[t] for result in results], columns)
+            for t, columns in stage.outputs.items()}
     return stage.frames(stage.join(made) if stage.join else made)
 
 

@@ -731,17 +731,18 @@ def outcome_rows(outcomes: Iterable[Outcome], taken_ids: set[str]) -> dict[str, 
     return {"documents": documents, "quarantine": quarantine}
 
 
-def unique_doc_ids(documents: list[dict]) -> list[dict]:
-    """The rows of several batches with doc_ids unique across them (``assign_doc_id``'s rule:
-    the first one seen keeps its id), each batch's own ids having been made unique within it."""
+def unique_doc_ids(documents: Mapping[str, list]) -> list[str]:
+    """The doc_ids of several batches' documents (one list per column, `records.to_columns`)
+    made unique across them (``assign_doc_id``'s rule: the first one seen keeps its id), each
+    batch's own ids having been made unique within it."""
     taken: set[str] = set()
     out = []
-    for row in documents:
-        if row["doc_id"] in taken:
-            row = row | {"doc_id": assign_doc_id(row["text"], row["source"], taken)}
+    for doc_id, text, source in zip(documents["doc_id"], documents["text"], documents["source"]):
+        if doc_id in taken:
+            doc_id = assign_doc_id(text, source, taken)
         else:
-            taken.add(row["doc_id"])
-        out.append(row)
+            taken.add(doc_id)
+        out.append(doc_id)
     return out
 
 
@@ -798,8 +799,9 @@ def ingest_records(files: list[Mapping]) -> dict[str, list[dict]]:
     return rows
 
 
-def _join_batches(rows: dict[str, list[dict]]) -> dict[str, list[dict]]:
-    return {**rows, "documents": unique_doc_ids(rows["documents"])}
+def _join_batches(tables: dict[str, dict[str, list]]) -> dict[str, dict[str, list]]:
+    documents = tables["documents"]
+    return {**tables, "documents": {**documents, "doc_id": unique_doc_ids(documents)}}
 
 
 def _inputs(output, tables) -> list[tuple[str, int]]:

@@ -62,8 +62,9 @@ class Stage:
     # DataFrame (a view over only the changed rows, or over the whole release for new code)
     select: Callable[[Mapping[str, Any]], Any] | None = None
     state: type | None = None  # what the stage saves with each release (`save(dir)`, `load(dir)`)
-    # how the rows of all batches are joined (default: one batch's after the other's)
-    join: Callable[[dict[str, list[dict]]], dict[str, list[dict]]] | None = None
+    # how all batches' rows are joined, one list per column ({table: {column: values}});
+    # default: one batch's after the other's
+    join: Callable[[dict[str, dict[str, list]]], dict[str, dict[str, list]]] | None = None
     warm: tuple[str, ...] = ()  # "module:function"s a worker process calls before its first batch
     # extra funnel lines: (what the stage did in this run, the release: a ReleaseView) -> [(label, n)]
     counts: Callable[[Any, Mapping[str, Any]], list[tuple[str, int]]] | None = None
@@ -90,12 +91,26 @@ class Stage:
         from newsgate.tasks.records import to_records
         return self.frames(self.function(to_records(df, self.columns)))
 
-    def frames(self, rows: Mapping[str, list[dict]]) -> dict:
-        """The function's rows as DataFrames, one per table written (and "quarantine")."""
+    @property
+    def outputs(self) -> dict[str, Sequence[str]]:
+        """The tables a batch's function returns, with their columns: those it writes and
+        "quarantine" (its rejected input)."""
         from newsgate.schemas.contract import QUARANTINE_COLUMNS
+        return {**self.writes, "quarantine": QUARANTINE_COLUMNS}
+
+    def frames(self, rows: Mapping[str, list[dict] | Mapping[str, list]]) -> dict:
+        """The function's rows (row dicts, or `records.to_columns` lists) as DataFrames, one
+        per table written (and "quarantine")."""
         from newsgate.tasks.records import to_frame
-        columns = {**self.writes, "quarantine": QUARANTINE_COLUMNS}
-        return {t: to_frame(rows.get(t, []), columns[t], self.dtypes) for t in columns}
+        return {t: to_frame(rows.get(t, []), columns, self.dtypes) for t, columns in self.outputs.items()}
+
+
+def in_columns(function: Callable, outputs: Mapping[str, Sequence[str]], rows: list[dict]) -> dict:
+    """A batch's `function(rows)` as {table: {column: values}} (`records.to_columns`): what a
+    worker sends back, half the memory of row dicts in the flow's process."""
+    from newsgate.tasks.records import to_columns
+    made = function(rows)
+    return {t: to_columns(made.get(t, []), columns) for t, columns in outputs.items()}
 
 
 def rows_of(tables: Mapping[str, Any], table: str, columns: Sequence[str] | None,

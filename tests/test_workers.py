@@ -19,6 +19,7 @@ from worker_probe import clean_extract_and_list_heavy_modules, lexicon_is_loaded
 
 from newsgate.tasks.clean import STAGE as CLEAN
 from newsgate.tasks.records import to_records
+from newsgate.tasks.stage import in_columns
 from newsgate.tasks.workers import Workers
 
 
@@ -110,10 +111,12 @@ def _stopped(process) -> bool:
 
 
 def test_a_batch_cleaned_in_a_worker_equals_the_batch_cleaned_here(seed_texts):
+    """As the runner sends a batch: rows there, one list per column back."""
     docs = pd.DataFrame([document_row(text, f"seeds/{name}") for name, text in seed_texts.items()])
     here = clean_documents(docs)
     with Workers(2) as workers, this_process_busy(workers):
-        there = CLEAN.frames(workers.call(CLEAN.function, to_records(docs, CLEAN.columns)))
+        there = CLEAN.frames(workers.call(in_columns, CLEAN.function, CLEAN.outputs,
+                                          to_records(docs, CLEAN.columns)))
         # the pool outlives the call: the next batch finds the same, already started worker
         first, second = workers.call(pid_of_caller), workers.call(pid_of_caller)
     assert first == second != os.getpid()

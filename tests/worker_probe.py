@@ -7,12 +7,15 @@ HEAVY = ("pandas", "numpy", "pyarrow", "prefect", "great_expectations")
 
 
 def clean_extract_and_list_heavy_modules(documents: list[dict]) -> tuple[int, int, list[str]]:
-    """Clean and extract `documents` here, then name the heavy packages this process holds."""
-    from newsgate.tasks.clean import clean_records
-    from newsgate.tasks.extract import EXTRACT_INPUTS, extract_records
-    articles = clean_records(documents)["articles"]
-    facts = extract_records([{k: a[k] for k in EXTRACT_INPUTS} for a in articles])
-    return len(articles), len(facts["mentions"]), [m for m in HEAVY if m in sys.modules]
+    """Clean and extract `documents` here as the runner's batches do (rows back as columns),
+    then name the heavy packages this process holds."""
+    from newsgate.tasks.clean import STAGE as CLEAN
+    from newsgate.tasks.extract import EXTRACT_INPUTS, STAGE as EXTRACT
+    from newsgate.tasks.stage import in_columns
+    articles = CLEAN.function(documents)["articles"]
+    facts = in_columns(EXTRACT.function, EXTRACT.outputs,
+                       [{k: a[k] for k in EXTRACT_INPUTS} for a in articles])
+    return len(articles), len(facts["mentions"]["article_id"]), [m for m in HEAVY if m in sys.modules]
 
 
 def lexicon_is_loaded() -> bool:
