@@ -78,6 +78,7 @@ def run_once(corpus: Path, out: Path) -> dict:
     env = {"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",  # a loaded machine
            **os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     env.pop("PREFECT_API_URL", None)  # its own temporary server, as on a user's machine
+    env.pop("PREFECT_LOGGING_LEVEL", None)  # e2e's WARNING would hide the stage lines (the funnel)
     sampler = RssSampler()
     started = time.perf_counter()
     proc = subprocess.run([*newsgate_command(), "run", str(corpus), "--out", str(out), "--no-review"],
