@@ -675,9 +675,10 @@ def dedup_articles(articles: pd.DataFrame, prior: DedupIndex | None = None) -> D
 
     assignment = _Assignment(state, shingles, verified, rep_of)
     # one read of the release for the old texts the components compare (each is a scan)
-    bodies.prefetch(set().union(*(assignment.texts_needed(c) for c in components)))
-    for members in components:
-        assignment.assign(members)
+    canonicals = [assignment.canonical(c) for c in components]
+    bodies.prefetch(set().union(*map(assignment.texts_needed, components, canonicals)))
+    for members, canonical in zip(components, canonicals):
+        assignment.assign(members, canonical)
     # Only rows of touched components can change, and their clusters lie wholly inside them.
     touched = np.array(sorted(m for c in components for m in c), dtype=np.int64)
     before = state.iloc[touched][["cluster_id", "canonical_id", "kind", "similarity"]]
@@ -758,24 +759,23 @@ class _Assignment:
         a, b = sorted((self.rep_of[i], self.rep_of[j]))
         return overlap_scores(self.shingles[a], self.shingles[b])
 
-    def texts_needed(self, members: list[int]) -> set[int]:
-        """Rows whose text the first `_attach(members)` compares (pairs with its canonical
-        that have no known score): fetched for every component at once, not one by one."""
-        canonical = self._canonical(members)
+    def texts_needed(self, members: list[int], canonical: int) -> set[int]:
+        """Rows whose text the first `_attach` of `members` compares (pairs with their
+        `canonical` that have no known score): fetched for every component at once."""
         return {r for m in members if self.known_scores(m, canonical) is None
                 for r in (self.rep_of[m], self.rep_of[canonical])}
 
-    def assign(self, members: list[int]) -> None:
-        """Choose the component's canonical, attach every member close to it and split off the
-        rest (re-clustered among themselves, depth first), so no member is far from its own
-        canonical. A loop, not recursion: a long chain splits many times."""
-        todo = [members]
+    def assign(self, members: list[int], canonical: int) -> None:
+        """Attach every member close to the component's `canonical` and split off the rest
+        (re-clustered among themselves around their own canonical, depth first), so no member
+        is far from its own canonical. A loop, not recursion: a long chain splits many times."""
+        todo = [(members, canonical)]
         while todo:
-            todo.extend(reversed(self._attach(todo.pop())))
+            rest = self._attach(*todo.pop())
+            todo.extend((group, self.canonical(group)) for group in reversed(rest))
 
-    def _attach(self, members: list[int]) -> list[list[int]]:
-        """Cluster `members` around their canonical; the groups left over, to assign next."""
-        canonical = self._canonical(members)
+    def _attach(self, members: list[int], canonical: int) -> list[list[int]]:
+        """Cluster `members` around `canonical`; the groups left over, to assign next."""
         attached, rest = [], []
         for m in members:
             jac, con = self.scores(m, canonical)
@@ -797,7 +797,8 @@ class _Assignment:
             self.jaccard[m] = 1.0 if kind != "near" else round(jac, 6)
         return self._split(rest) if rest else []
 
-    def _canonical(self, members: list[int]) -> int:
+    def canonical(self, members: list[int]) -> int:
+        """The row `choose_canonical` picks among `members`."""
         copies = Counter(self.hashes[m] for m in members)
         return choose_canonical([
             Member(self.ids[m], self.norm_len[m], self.outlet[m], self.date[m],
