@@ -652,10 +652,9 @@ class Lake:
         """`arrow` without the keys whose rows the table already holds exactly (a document read
         again): re-running the same input writes no new version."""
         columns = [c for c in arrow.schema.names if c != SEQUENCE]
-        dataset = self.version_dataset(table, version)
-        if set(columns) - set(dataset.schema.names):
-            return arrow  # a new column: every row changes
         held = self.read_version(table, version, columns, keys=(key, arrow.column(key).unique()))
+        if set(columns) - set(held.schema.names):
+            return arrow  # a new column: every row changes
 
         def groups(t: pa.Table) -> dict:
             out: dict = {}
@@ -671,9 +670,8 @@ class Lake:
     def _present(self, table: str, version: int, key: str, keys: pa.Array) -> dict:
         """Which of `keys` the table holds at `version`, and in how many rows: one column
         scanned in batches, filtered in Arrow."""
-        dataset = self.version_dataset(table, version)
-        found = dataset.to_table(columns=[key], filter=key_in(key, keys))
-        return {"keys": sorted(set(found.column(key).to_pylist())), "rows": found.num_rows}
+        found = _found(self.version_dataset(table, version), key, keys)
+        return {"keys": sorted(set(found.to_pylist())), "rows": len(found)}
 
     def _entry(self, table: str, version: int, rows: int, before: dict | None, **extra) -> dict:
         """A manifest's table entry: version, rows and the sha256 of every active file (files
@@ -808,9 +806,14 @@ def key_in(column: str, values) -> ds.Expression:
                     value_set=pa.array(values, pa.string()) if isinstance(values, list) else values)
 
 
+def _found(dataset: ds.Dataset, column: str, values) -> pa.ChunkedArray:
+    """`dataset`'s `column` in the rows where it holds one of `values`: one column scanned."""
+    return dataset.to_table(columns=[column], filter=key_in(column, values)).column(column)
+
+
 def _held(dataset: ds.Dataset, column: str, values) -> pa.Array:
-    """The `values` that `dataset`'s `column` holds (distinct strings): one column scanned."""
-    found = dataset.to_table(columns=[column], filter=key_in(column, values)).column(column)
+    """The `values` that `dataset`'s `column` holds (distinct strings)."""
+    found = _found(dataset, column, values)
     return pc.unique(found.cast(pa.string())) if len(found) else pa.array([], pa.string())
 
 
