@@ -2,8 +2,9 @@
 
 Clean and extract run in worker processes that import no pandas (pandas with pyarrow is ~100 MB
 of every process that imports it). A stage's input goes to them as lists of row dicts, missing
-values as None; a batch's rows come back as one list per column (`to_columns`: half the memory of
-row dicts once unpickled in the flow's process, which holds every batch's until the stage ends);
+values as None; a batch's rows come back as one list per column (`to_columns`: under a third of
+the memory of row dicts once unpickled in the flow's process, which holds every batch's until
+the stage ends);
 the flow's process makes one DataFrame per table from all of a stage's batches.
 """
 from __future__ import annotations
@@ -24,8 +25,9 @@ def to_records(df: pd.DataFrame, columns: Sequence[str] | None = None) -> list[d
 
 def to_columns(rows: list[dict], columns: Sequence[str]) -> dict[str, list]:
     """`rows` as one list per column (a key a row lacks is None). Equal strings of a column
-    become one object (a unit, a kind, a keyword repeat across rows): pickled and unpickled
-    once, which takes about 40% off the extract stage's batches in the flow's process."""
+    become one object (a unit, a kind, a keyword repeat across rows), pickled and unpickled
+    once: 8,000 tiny documents' extract batches take 16 MB in the flow's process, against 28 MB
+    for plain columns and 54 MB for row dicts."""
     return {c: _shared_strings(r.get(c) for r in rows) for c in columns}
 
 

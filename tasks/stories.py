@@ -566,8 +566,8 @@ class _Folder:
 
 class _Fresh:
     """A run's fingerprints from the stage to the index's save (publishing), as Arrow rows in
-    the saved schema with their posting keys: a tenth of the memory of Fingerprint objects,
-    which a first run holds for every article while extract runs (2.9 GB at 200k articles)."""
+    the saved schema with their posting keys: much less memory than Fingerprint objects (about
+    5 KB each), which a first run would otherwise hold for every article while extract runs."""
 
     def __init__(self, fps: dict[str, Fingerprint] | None = None,
                  keys: dict[str, np.ndarray] | None = None):
@@ -780,10 +780,9 @@ class _FingerprintWriter:
 
     def add(self, fresh: _Fresh) -> None:
         self._write(fresh.rows)
-        keys = fresh.keys
-        self.keys += keys
-        self.rows += [np.full(k.size, self.n + i, dtype=np.int32) for i, k in enumerate(keys)]
-        self.counts.append(np.array([k.size for k in keys], dtype=np.int32))
+        self.keys += fresh.keys
+        self.rows += [np.full(k.size, self.n + i, dtype=np.int32) for i, k in enumerate(fresh.keys)]
+        self.counts.append(np.array([k.size for k in fresh.keys], dtype=np.int32))
         self.n += len(fresh)
 
     def close(self) -> None:

@@ -127,7 +127,8 @@ def test_a_new_stage_is_its_declaration_and_its_place_in_the_list(harness, tmp_p
 
 def test_a_batch_sent_back_as_columns_makes_the_frames_its_rows_make(seed_texts):
     """The runner's batches come back from the workers as one list per column, equal strings
-    shared (half the memory of row dicts in the flow's process): the same frames, None kept."""
+    shared (under a third of the memory of row dicts in the flow's process): the same frames,
+    None kept."""
     from stages import clean_documents
     from test_clean_documents import document_row
 
