@@ -574,7 +574,7 @@ class _Fresh:
         fps = fps or {}
         self.ids = list(fps)
         self.row = {a: i for i, a in enumerate(self.ids)}
-        self.keys = [keys[a] if keys is not None else posting_keys(fps[a]) for a in self.ids]
+        self.keys = [keys[a] for a in self.ids]  # the stage computed them (`posting_keys`)
         values = list(fps.values())
         self.rows = pa.concat_tables(
             [pa.Table.from_pandas(_fingerprint_frame(values[i:i + FINGERPRINT_GROUP]),
