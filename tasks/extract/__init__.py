@@ -101,14 +101,19 @@ def _name_spans(projects, orgs) -> list[tuple[int, int]]:
     return [(p.name_start, p.name_end) for p in projects] + [(o.start, o.end) for o in orgs]
 
 
-def parse_article(article: dict) -> Parsed:
-    """Tokens, places, numbers, spans, people, projects and organisations of one article."""
+def segment(article: dict) -> tuple[Tokens, Tokens]:
+    """The tokens of an article's body and of its title."""
+    return tokenize(_text(article.get("body")) or ""), tokenize(_text(article.get("title")) or "")
+
+
+def parse_article(article: dict, segmented: tuple[Tokens, Tokens] | None = None) -> Parsed:
+    """Tokens, places, numbers, spans, people, projects and organisations of one article
+    (`segmented`: its `segment`, when the caller has it)."""
     aid = str(article["article_id"])
     body = _text(article.get("body")) or ""
     title = _text(article.get("title")) or ""
-    tokens = tokenize(body)
+    tokens, title_tokens = segmented or segment(article)
     candidates = place_candidates(tokens)
-    title_tokens = tokenize(title)
     home = home_of(title_tokens, tokens, _text(article.get("dateline_place")), candidates)
     places = find_places(body, tokens, home, candidates)
     quantities = find_quantities(body, set(tokens.starts))
@@ -123,9 +128,9 @@ def parse_article(article: dict) -> Parsed:
                   sentences(body), paragraph_spans, people, projects, orgs, locator)
 
 
-def extract_article(article: dict) -> dict[str, list[dict]]:
+def extract_article(article: dict, segmented: tuple[Tokens, Tokens] | None = None) -> dict[str, list[dict]]:
     """All facts of one article as row dicts (see TABLE_COLUMNS)."""
-    a = parse_article(article)
+    a = parse_article(article, segmented)
     aid, body, tokens, places, quantities, people, projects, orgs, locator, published = (
         a.aid, a.body, a.tokens, a.places, a.quantities, a.people, a.projects, a.orgs, a.locator, a.published)
     sentence_spans = a.sentences
@@ -219,8 +224,12 @@ def title_place(title: str, title_tokens, home) -> Region | None:
 def extract_records(articles: list[dict]) -> dict[str, list[dict]]:
     """Facts of a batch of (canonical) articles (row dicts, missing values None)."""
     rows: dict[str, list[dict]] = {k: [] for k in TABLE_COLUMNS}
-    for article in articles:
-        for table, table_rows in extract_article(article).items():
+    # The whole batch is segmented before any extractor runs, so that jieba's dictionary stays in
+    # the CPU's caches: on the bench corpus, segmenting article by article between the extractors
+    # took 7.0-7.8 s, and on its own 5.5 s.
+    segmented = [segment(article) for article in articles]
+    for article, tokens in zip(articles, segmented):
+        for table, table_rows in extract_article(article, tokens).items():
             rows[table].extend(table_rows)
     return rows
 
