@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 # Arrow allocates from the system allocator, which hands freed buffers back at once; the
 # wheels' default (mimalloc) kept them: 50,000 tiny documents peaked at 1.93 GB with it and at
-# 1.75 GB without, in the same time. An ARROW_DEFAULT_MEMORY_POOL the user set wins.
+# 1.75-1.84 GB without, in the same time. An ARROW_DEFAULT_MEMORY_POOL the user set wins.
 if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
     os.environ["ARROW_DEFAULT_MEMORY_POOL"] = "system"  # the processes this one starts
     import pyarrow
