@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from newsgate.schemas.contract import TABLE_KEYS
 from newsgate.tasks.gates import GateResult
 from newsgate.flows.runners import log_progress
 from newsgate.tasks.publish import Change, Lake, LakeError, PublishLocked
@@ -26,6 +27,7 @@ from newsgate.tasks.workers import Workers, release_memory
 
 # the name of the flow run's final (red) state when nothing was published
 FINAL_STATES = {"blocked": "Blocked", "rejected": "Rejected"}
+DOCUMENT_KEY = TABLE_KEYS["documents"]
 
 
 class GateBlocked(RuntimeError):
@@ -51,6 +53,15 @@ class StageOutput:
     rejected: pd.DataFrame  # input rows the stage's function quarantined
     kept: dict[str, pd.DataFrame] = field(default_factory=dict)  # what each table's gate kept
     quarantined: int = 0  # rows quarantined by the function and by the gates
+
+    def settle(self) -> None:
+        """The stage is done: its frames keep their rows' documents only (what the run's
+        accounting counts), not every column. The release being built holds the rows; a
+        second, pre-gate copy of each table (object columns) would double a first run's
+        memory until publishing."""
+        for frames in (self.made, self.kept):
+            for table, df in frames.items():
+                frames[table] = df[[c for c in df.columns if c == DOCUMENT_KEY]]
 
 
 @dataclass

@@ -104,6 +104,7 @@ def apply(run: Run, stage: Stage, close_workers: bool = False) -> StageOutput:
                          for t in stage.writes)]
         if output.quarantined or stage.batches:  # (a whole-release stage rarely quarantines)
             run.funnel.append((f"quarantined at {stage.name}", output.quarantined))
+        output.settle()
         return output
 
 
@@ -368,7 +369,11 @@ def code_fingerprint(*modules: str) -> str:
 def _cached(task_fn, storage: LocalFileSystem | None):
     if storage is None:
         return task_fn.with_options(cache_policy=NO_CACHE, persist_result=False)
-    return task_fn.with_options(persist_result=True, result_storage=storage)
+    # Prefect's result store otherwise keeps every persisted result in an in-memory cache for
+    # the whole flow run: each batch's rows (Python objects) of every stage, until publishing
+    # (about 1 GB at 200k tiny documents). A cache hit reads the result back from storage.
+    return task_fn.with_options(persist_result=True, result_storage=storage,
+                                cache_result_in_memory=False)
 
 
 def cache_storage(out: Path) -> LocalFileSystem:

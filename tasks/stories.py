@@ -566,20 +566,29 @@ class _Folder:
 
 class _Fresh:
     """A run's fingerprints from the stage to the index's save (publishing), as Arrow rows in
-    the saved schema with their posting keys: much less memory than Fingerprint objects (about
-    5 KB each), which a first run would otherwise hold for every article while extract runs."""
+    the saved schema with their posting keys and what the member rows take of them (`brief`):
+    much less memory than Fingerprint objects (about 5 KB each)."""
 
-    def __init__(self, fps: dict[str, Fingerprint] | None = None,
-                 keys: dict[str, np.ndarray] | None = None):
-        fps = fps or {}
-        self.ids = list(fps)
-        self.row = {a: i for i, a in enumerate(self.ids)}
-        self.keys = [keys[a] for a in self.ids]  # the stage computed them (`posting_keys`)
-        values = list(fps.values())
-        self.rows = pa.concat_tables(
-            [pa.Table.from_pandas(_fingerprint_frame(values[i:i + FINGERPRINT_GROUP]),
-                                  schema=_FP_SCHEMA, preserve_index=False)
-             for i in range(0, len(values), FINGERPRINT_GROUP)] or [_FP_SCHEMA.empty_table()])
+    def __init__(self):
+        self.ids: list[str] = []
+        self.row: dict[str, int] = {}
+        self.keys: list[np.ndarray] = []
+        self._briefs: list[tuple] = []  # (page, text hash, day, clause characters)
+        self.rows = _FP_SCHEMA.empty_table()
+
+    def add(self, fps: list[Fingerprint], pages: list[str | None]) -> None:
+        """One group of fingerprints (of FINGERPRINT_GROUP at most), and their pages."""
+        if not fps:
+            return
+        self.row.update((fp.article_id, len(self.ids) + i) for i, fp in enumerate(fps))
+        self.ids += [fp.article_id for fp in fps]
+        self.keys += [posting_keys(fp) for fp in fps]
+        self._briefs += [(page, fp.text_hash, fp.day, fp.n_chars) for fp, page in zip(fps, pages)]
+        self.rows = pa.concat_tables([self.rows, pa.Table.from_pandas(
+            _fingerprint_frame(fps), schema=_FP_SCHEMA, preserve_index=False)])
+
+    def brief(self, article_id: str) -> tuple:
+        return self._briefs[self.row[article_id]]
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -879,14 +888,13 @@ def build_stories(articles: pd.DataFrame, clusters: pd.DataFrame,
         gone = set(members.index) - set(clusters["article_id"])
     gone = set(gone) & set(members.index) - set(clusters["article_id"])
     members = members.drop(index=sorted(gone))
-    fresh, pages = _fingerprint_new(articles, set(clusters["article_id"]) | set(members.index),
-                                    members)
-    members = _with_fresh(members, fresh, pages, clusters)
+    fresh = _fingerprint_new(articles, set(clusters["article_id"]) | set(members.index), members)
+    members = _with_fresh(members, fresh, clusters)
     touched = _cluster_changes(members, clusters)
     members.loc[touched.index, CLUSTER_FIELDS] = touched[CLUSTER_FIELDS]
     live = StoryIndex(members, folders=prior.folders, _open=prior._open)  # as this run leaves it
-    keys = {a: posting_keys(fp) for a, fp in fresh.items()}
-    removed = prior.posting_keys(sorted(gone | (fresh.keys() & set(prior.members.index))))
+    keys = dict(zip(fresh.ids, fresh.keys))
+    removed = prior.posting_keys(sorted(gone | (set(fresh) & set(prior.members.index))))
     holders = _Holders.of(live, list(keys.values()), list(removed.values()))
     live.found = _new_links(live, fresh, keys, holders)
     # links that rest on a key this run made a template go, pairs a key freed are scored
@@ -919,38 +927,45 @@ def build_stories(articles: pd.DataFrame, clusters: pd.DataFrame,
               for a, d, n in zip(shown.index, shown["day"], shown["n_chars"])}
     rows = _story_rows(shown[CLUSTER_FIELDS].rename_axis("article_id").reset_index(), briefs,
                        links, story_of, order, canonical_of)
-    index = StoryIndex(members, _Fresh(fresh, keys), found, set(fresh) | set(touched.index) | set(order), gone,
+    index = StoryIndex(members, fresh, found, set(fresh) | set(touched.index) | set(order), gone,
                        prior.params, prior.folders, prior._open)
     return StoryResult(rows, index)
 
 
-def _fingerprint_new(articles: pd.DataFrame, clustered: set[str], members: pd.DataFrame
-                     ) -> tuple[dict[str, Fingerprint], dict[str, str | None]]:
+def _fingerprint_new(articles: pd.DataFrame, clustered: set[str], members: pd.DataFrame) -> _Fresh:
     """Fingerprints of the clustered articles the index lacks or whose text changed (in the
-    articles' order: the first-seen order of new ones), and their pages (doc ids)."""
-    fresh, pages = {}, {}
+    articles' order: the first-seen order of new ones), with their pages (doc ids). Made
+    FINGERPRINT_GROUP at a time and kept as Arrow rows: a first run never holds every
+    article's Fingerprint objects at once (about 1 GB at 200k tiny documents)."""
+    fresh, group, pages = _Fresh(), [], []
     rows = articles[articles["article_id"].astype(str).isin(clustered)]
     held = members["text_hash"].reindex(rows["article_id"].astype(str)).tolist()
     doc_ids = rows["doc_id"].tolist() if "doc_id" in rows else [None] * len(rows)
+    seen = set()
     for row, old, doc in zip(rows[["article_id", "title", "body", "published_date"]].itertuples(
             index=False), held, doc_ids):
         aid = str(row.article_id)
-        if old == text_hash(row.title, row.body, row.published_date) or aid in fresh:
+        if old == text_hash(row.title, row.body, row.published_date) or aid in seen:
             continue
-        fresh[aid] = fingerprint(aid, row.title, row.body, row.published_date)
-        pages[aid] = None if pd.isna(doc) else str(doc)
-    return fresh, pages
+        seen.add(aid)
+        group.append(fingerprint(aid, row.title, row.body, row.published_date))
+        pages.append(None if pd.isna(doc) else str(doc))
+        if len(group) == FINGERPRINT_GROUP:
+            fresh.add(group, pages)
+            group, pages = [], []
+    fresh.add(group, pages)
+    return fresh
 
 
-def _with_fresh(members: pd.DataFrame, fresh: dict[str, Fingerprint], pages: dict,
-                clusters: pd.DataFrame) -> pd.DataFrame:
+def _with_fresh(members: pd.DataFrame, fresh: _Fresh, clusters: pd.DataFrame) -> pd.DataFrame:
     """`members` with the fresh fingerprints' rows (a new article takes the next first-seen
     rank and its copy cluster; a changed one keeps its rank, its fingerprint is not saved yet)."""
     new = [a for a in fresh if a not in members.index]
     changed = [a for a in fresh if a in members.index]
+    brief = fresh.brief
     if changed:
         members.loc[changed, ["doc_id", "text_hash", "day", "n_chars", "folder"]] = [
-            [pages[a], fresh[a].text_hash, fresh[a].day, fresh[a].n_chars, None] for a in changed]
+            [*brief(a), None] for a in changed]
     missing = set(clusters["article_id"]) - set(members.index) - set(new)
     if missing:
         raise ValueError(f"stories: {len(missing)} clustered articles without a text, e.g. "
@@ -959,10 +974,10 @@ def _with_fresh(members: pd.DataFrame, fresh: dict[str, Fingerprint], pages: dic
         return members
     first = int(members["seq"].max()) + 1 if len(members) else 0
     cluster = clusters.drop_duplicates("article_id", keep="last").set_index("article_id")
+    page, text, day, n_chars = zip(*map(brief, new))
     added = pd.DataFrame({
         "article_id": new, "seq": np.arange(first, first + len(new)),
-        "doc_id": [pages[a] for a in new], "text_hash": [fresh[a].text_hash for a in new],
-        "day": [fresh[a].day for a in new], "n_chars": [fresh[a].n_chars for a in new],
+        "doc_id": list(page), "text_hash": list(text), "day": list(day), "n_chars": list(n_chars),
         "story_id": None, "folder": None, **{c: cluster[c].reindex(new).tolist() for c in CLUSTER_FIELDS}})
     added = _members_frame(added)
     return pd.concat([members, added]) if len(members) else added
@@ -1028,9 +1043,13 @@ def _comparable(members: pd.DataFrame, pairs: list[tuple[str, str]]) -> list[tup
             if not (isinstance(page[a], str) and page[a] == page[b]) and canonical[a] != canonical[b]]
 
 
-def _scored(live: StoryIndex, pairs: list[tuple[str, str]], fps: dict[str, Fingerprint]) -> pd.DataFrame:
-    """The links among `pairs` (each in first-seen order), fingerprints read for those `fps` lacks."""
-    fps = {**live.fingerprints({a for pair in pairs for a in pair} - fps.keys()), **fps}
+def _scored(live: StoryIndex, pairs: list[tuple[str, str]], fresh: _Fresh | None = None
+            ) -> pd.DataFrame:
+    """The links among `pairs` (each in first-seen order): this run's fingerprints read from
+    `fresh`, the others from the index."""
+    ids = {a for pair in pairs for a in pair}
+    mine = [a for a in ids if fresh is not None and a in fresh]
+    fps = {**live.fingerprints(ids.difference(mine)), **(fresh.fingerprints(mine) if mine else {})}
     found, grams = [], Grams()
     for a, b in pairs:
         evidence = compare(fps[a], fps[b], grams)
@@ -1040,7 +1059,7 @@ def _scored(live: StoryIndex, pairs: list[tuple[str, str]], fps: dict[str, Finge
     return pd.DataFrame(found, columns=_LINK_SCHEMA.names)
 
 
-def _new_links(live: StoryIndex, fresh: dict[str, Fingerprint], keys: dict[str, np.ndarray],
+def _new_links(live: StoryIndex, fresh: _Fresh, keys: dict[str, np.ndarray],
                holders: _Holders) -> pd.DataFrame:
     """The links of the fresh fingerprints: candidates from their postings (`keys`) and the
     index's (each key held by at most MAX_POSTING articles), scored in first-seen order."""
@@ -1078,7 +1097,7 @@ def _cap_crossings(live: StoryIndex, holders: _Holders) -> pd.DataFrame:
                     for k in down.tolist() for p in itertools.combinations(sorted(groups[k]), 2)}
                    - set(zip(links["a"], links["b"])), key=lambda p: (seq[p[0]], seq[p[1]]))
     new = [p for p, before in zip(freed, _proposed(live, holders, freed, after=False)) if not before]
-    return pd.concat([withdrawn.assign(live=False), _scored(live, _comparable(live.members, new), {})],
+    return pd.concat([withdrawn.assign(live=False), _scored(live, _comparable(live.members, new))],
                      ignore_index=True)
 
 

@@ -227,6 +227,48 @@ def test_a_later_run_dedups_against_the_published_release(harness, tmp_path):
     assert not lake.read_table("mentions")["article_id"].str.startswith(repost_doc).any()
 
 
+def test_a_done_stage_keeps_one_copy_of_its_rows_until_publishing(harness, tmp_path, monkeypatch):
+    """What publishing commits is the release being built (`run.tables`). Nothing else holds a
+    table's rows until then: a stage's own frames (its rows before the gates, in object
+    columns, and the gates' kept rows) keep only their documents once it is done (the run's
+    accounting counts them); no batch's result stays in Prefect's result store; GX keeps no
+    validated frame. Otherwise a first run holds every table two or three times over."""
+    import newsgate.flows.pipeline as pipeline
+    import gc
+
+    from prefect._internal.result_records import ResultRecord
+
+    from newsgate.tasks import gates
+    seen = {}
+
+    def batches_held() -> int:
+        """Results of the extract batches that something still holds (Prefect's result
+        store caches every persisted result in memory unless the task says not to)."""
+        gc.collect()
+        return sum(1 for o in gc.get_objects() if isinstance(o, ResultRecord)
+                   and isinstance(o.result, dict) and "mentions" in o.result)
+
+    def publish(run):
+        seen["run"], seen["batches held"] = run, batches_held()
+        return release_publish(run)
+
+    release_publish = pipeline.publish
+    monkeypatch.setattr(pipeline, "publish", publish)
+    result = pipeline.newsgate(sources=[str(SEEDS)], out=str(tmp_path / "out"), review_mode="skip")
+    assert result["status"] == "published", result["error"]
+    run = seen["run"]
+    assert seen["batches held"] == 0
+    engine = gates._gx_context().data_sources.get("newsgate").get_execution_engine()
+    assert not engine.batch_manager.batch_data_cache
+    assert len(run.outputs["extract"].made["mentions"]) == result["funnel"]["mentions"] > 0
+    for stage, output in run.outputs.items():
+        for table, df in [*output.made.items(), *output.kept.items()]:
+            assert set(df.columns) <= {"doc_id"}, (stage, table, list(df.columns))
+    assert list(run.outputs["ingest"].kept["documents"].columns) == ["doc_id"]
+    published = Lake(tmp_path / "out").read_table("documents")
+    assert set(published["doc_id"]) == set(run.outputs["ingest"].kept["documents"]["doc_id"])
+
+
 def test_a_rerun_of_unchanged_input_publishes_nothing_new(harness, tmp_path, monkeypatch):
     from newsgate.flows.pipeline import newsgate
     # what the flow's clean and extract batches call (in-process: a seeds run starts no workers)

@@ -382,6 +382,32 @@ def test_releases_saved_as_segments_grow_like_one_full_run(articles, tmp_path, m
         {a: f.text_hash for a, f in index.fingerprints(some).items()}
 
 
+def test_fingerprints_are_held_a_group_at_a_time_with_the_same_stories(articles, built,
+                                                                       monkeypatch):
+    """A run fingerprints its articles a group at a time and keeps them as Arrow rows: never
+    more than a group of Fingerprint objects at once (a first run of 200k documents would
+    otherwise hold every one of them), and the same stories, links and saved fingerprints as
+    with one group for the whole gold."""
+    import weakref
+    group = 16
+    monkeypatch.setattr(stories, "FINGERPRINT_GROUP", group)
+    made, alive, fingerprint = [], [], stories.fingerprint
+
+    def counted(*args):
+        fp = fingerprint(*args)
+        made.append(weakref.ref(fp))
+        alive.append(sum(r() is not None for r in made))
+        return fp
+
+    monkeypatch.setattr(stories, "fingerprint", counted)
+    grouped = stories.build_stories(articles, dedup_articles(articles).clusters)
+    assert len(made) == len(articles) > 4 * group
+    assert max(alive) <= group + 1  # (the one being made, while a full group waits)
+    pd.testing.assert_frame_equal(grouped.stories, built.stories)
+    pd.testing.assert_frame_equal(grouped.index.found, built.index.found)
+    assert grouped.index.fresh.rows.equals(built.index.fresh.rows)
+
+
 def test_an_index_is_resumed_only_once_saved(built):
     with pytest.raises(ValueError, match="saved index"):
         stories.build_stories(load_articles().iloc[:3], built.stories.iloc[:0].reindex(
