@@ -47,7 +47,7 @@ import logging
 import re
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, NamedTuple
@@ -897,10 +897,7 @@ def dedup_stage(tables, prior: DedupIndex | None):
     before = now[UPDATE_COLUMNS[1:]].astype(object)
     same = ((before == after) | (before.isna() & after.isna())).all(axis=1).to_numpy()
     changed = tables.lookup("articles", "article_id", now["article_id"][~same])  # every column
-    # the run saves the index at publishing and the next run fetches old bodies from the
-    # release: this run's normalised bodies need not wait for publishing in memory
-    index = replace(result.index, bodies={})
-    return {"clusters": result.clusters, "articles": inherit_metadata(changed, update)}, index
+    return {"clusters": result.clusters, "articles": inherit_metadata(changed, update)}, result.index
 
 
 def _counts(output, tables) -> list[tuple[str, int]]:

@@ -232,7 +232,7 @@ def test_a_done_stage_keeps_one_copy_of_its_rows_until_publishing(harness, tmp_p
     table's rows until then: a stage's own frames (its rows before the gates, in object
     columns, and the gates' kept rows) keep only their documents once it is done (the run's
     accounting counts them); no batch's result stays in Prefect's result store; GX keeps no
-    validated frame. Otherwise a first run holds every table two or three times over."""
+    validated frame. Otherwise a first run holds its rows more than once until it publishes."""
     import newsgate.flows.pipeline as pipeline
     import gc
 
