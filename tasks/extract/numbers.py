@@ -25,8 +25,10 @@ Rules (why):
 - Foreign money (亿美元, 万欧元, 日元…) is kind money, measure foreign_money, never `value_yuan`.
 - Chinese numerals count only where a token starts (so 一五, 三早, 统一 are not numbers); a lone
   一/两 + counter (一个, 两批) is an article-like word, not a statistic.
-- Calendar years (2019年, 二〇一九年), labels (A04版) and numerals inside quoted slogans (“三年
-  跨越计划”) are not quantities; N年 otherwise is a duration (measure duration).
+- Calendar years (2019年, 二〇一九年), decades (90年代), labels (A04版), figures left out (××万元)
+  and numerals inside quoted slogans and names (“三年跨越计划”, “三角债”) are not quantities;
+  money with 万/亿 is an amount in quotes too. N年 otherwise is a duration (measure duration).
+- Two digits of a range listed with 、 before a magnitude are that range (二、三百万 = 二三百万).
 - 亿元以上项目 without a numeral is the threshold 1亿元; an amount followed by (以上)(重点)项目
   is flagged `threshold`: it names a class of projects.
 """
@@ -57,6 +59,7 @@ SUFFIX_QUALIFIERS = ["及以上", "以上", "以下", "以内", "左右", "上�
 QUALIFIER_MEANING = {"超过": "超", "超出": "超", "突破": "超", "将近": "近", "接近": "近", "大约": "约", "不到": "不足",
                      "及以上": "以上", "以内": "以下", "上下": "左右", "有余": "余"}
 RANGE_SEPARATORS = "-—–~～至到"
+PLACEHOLDERS = "×xX*＊某"  # a figure left out (××万元)
 VAGUE_LOW, VAGUE_HIGH = "二", "九"  # 数十 / 几十: two to nine tens
 
 
@@ -138,7 +141,10 @@ def _end(tag: str) -> str:
     """One number of an expression: Arabic (with embedded 万/亿) or a Chinese run, then an inner
     qualifier and a magnitude (3000多万, 1万余)."""
     mags = _alternation(_data().magnitudes)
-    return (f"(?:(?P<a{tag}>{ARABIC}(?:[万亿]{ARABIC})*)|(?P<c{tag}>{CN_END}))"
+    # 二、三百万, 十二、三万: the two digits of a range pair listed before a magnitude (二三百万)
+    pairs = "|".join(f"{a}、(?={b}[十百千万亿])" for a, b in sorted(_data().range_pairs))
+    listed = f"(?=[{CN_DIGITS}十百千]{{1,6}}、)(?:[{CN_DIGITS}]?[十百千])*(?:{pairs})"  # (look for 、 first: fast)
+    return (f"(?:(?P<a{tag}>{ARABIC}(?:[万亿]{ARABIC})*)|(?P<c{tag}>(?:{listed})?{CN_END}))"
             f"(?P<i{tag}>多|余)?(?: ?(?P<m{tag}>{mags}))?")   # 31.15 亿元: a space some pages put
 
 
@@ -279,6 +285,8 @@ def _read_end(arabic: str | None, chinese: str | None, inner: str | None,
             value *= factor
         return _Reading(value, magnitude, qualifier=inner)
     run = chinese or ""
+    listed = "、" in run  # 二、三百万 (see `_end`): a range or nothing
+    run = run.replace("、", "")
     tail = MAGNITUDE_TAIL.search(run)
     if tail and tail.start() > 0 and not magnitude:
         magnitude = tail.group(0)  # 三千万: the trailing 万 is the unit's magnitude
@@ -289,6 +297,8 @@ def _read_end(arabic: str | None, chinese: str | None, inner: str | None,
     split = _vague_split(run)
     vague = vague or split is not None
     split = split or _range_split(run)
+    if listed and (split is None or vague):
+        return None
     money_only = run in ("亿", "万", "万亿", "几")
     if run in ("亿", "万", "万亿"):  # 突破万亿元, 近亿元, 上亿元: one of it
         magnitude = magnitude or run
@@ -401,10 +411,12 @@ def find_quantities(text: str, token_starts: set[int] | None = None) -> list[Qua
     def take(s: int, e: int) -> None:
         covered[s:e] = b"\x01" * (e - s)
 
-    def chinese_ok(num_start: int, has_pre: bool) -> bool:
+    def chinese_ok(num_start: int, has_pre: bool, large_money: bool = False) -> bool:
         if token_starts is not None and num_start not in token_starts and not has_pre:
             return False
-        return not any(a <= num_start < b for a, b in quoted)  # “三年跨越计划”: a slogan
+        # “三年跨越计划”, “二元”机制, “三角债”: slogans and names; money with 万/亿 is an amount
+        # in quotes too (“提供高达数亿美元补贴”)
+        return large_money or not any(a <= num_start < b for a, b in quoted)
 
     pos = 0
     pattern, single = _pattern(), _single_pattern()
@@ -444,11 +456,15 @@ def _quantity_from_match(text: str, m: re.Match, ranged: bool, read: tuple[_Read
     chinese = m.group("c1") is not None
     if not chinese and num_start > 0 and re.match(r"[A-Za-z.．]", text[num_start - 1]):
         return None  # A04, C2, v1.2: labels, not quantities
-    if chinese and not chinese_ok(num_start, bool(m.group("pre"))):
+    canonical, kind, measure, factor, base = _unit_row(unit)
+    if chinese and not chinese_ok(num_start, bool(m.group("pre")), kind == "money" and bool(reading.magnitude)):
         return None
     if _is_calendar(m, ranged):
         return None
-    canonical, kind, measure, factor, base = _unit_row(unit)
+    if canonical == "年" and text.startswith("代", m.end()):
+        return None  # 90年代, 二、三十年代: a decade, not a duration
+    if reading.money_only and num_start > 0 and text[num_start - 1] in PLACEHOLDERS:
+        return None  # ××万元, X亿元: a figure left out, not one of it
     if reading.money_only and kind != "money":
         return None  # 几个, 万人: no number a reader would count
     if chinese and not ranged and reading.total_max is None and m.group("c1") in ("一", "两", "〇", "零") \
