@@ -261,6 +261,8 @@ class FactsScore:
     money_occurrences: int = 0
     money_found: int = 0
     money_values: list[bool] = field(default_factory=list)   # per found occurrence: value right
+    # per matched indicator: (the gold names a region, the row's region is right)
+    indicator_regions: list[tuple[bool, bool]] = field(default_factory=list)
     # per rule (the rows' `pattern`): did each of its predictions match (its precision on the gold)
     rule_hits: dict[str, dict[str, list[bool]]] = field(default_factory=lambda: {"projects": {}, "indicators": {}})
     misses: dict[str, list] = field(default_factory=lambda: {
@@ -275,7 +277,13 @@ class FactsScore:
             "indicators_recall": self.indicators.recall, "indicators_precision": self.indicators.precision,
             "money_recall": self.money_found / self.money_occurrences if self.money_occurrences else 1.0,
             "money_values_right": sum(self.money_values) / len(self.money_values) if self.money_values else 1.0,
+            "indicators_region_right": _share([right for _, right in self.indicator_regions]),
+            "indicators_region_right_named": _share([right for named, right in self.indicator_regions if named]),
         }
+
+
+def _share(flags: list[bool]) -> float:
+    return sum(flags) / len(flags) if flags else 1.0
 
 
 def score_facts(records: list[dict], tables: dict[str, pd.DataFrame]) -> FactsScore:
@@ -344,6 +352,29 @@ def _indicator_match(g: dict, row, span: tuple[int, int] | None) -> bool:
     return False
 
 
+COUNTRY_WORDS = {"中国", "我国", "全国", "国内"}   # the gold writes the region as the text names it
+HOME_WORDS = {"全省", "全市", "全县", "全区", "我省", "我市", "我县", "我区", "本市", "本省"}
+
+
+def _region_right(gold: str | None, row) -> bool:
+    """The row's region (as written, and resolved) is the gold's: none when the gold names none;
+    the country (region_full 中国) for 全国/我国/中国/国内 and the world (全球) for 全球; for a place
+    the same name, one a prefix of the other (重庆 / 重庆市) or inside the resolved full name; for
+    全省/我市 … a resolved region (the article's own)."""
+    said, full = _none(row.region), _none(getattr(row, "region_full", None))
+    if gold is None:
+        return said is None
+    if gold in COUNTRY_WORDS:
+        return full == "中国"
+    if gold in ("全球", "世界"):
+        return full == "全球"
+    if said is None:
+        return False
+    if gold in HOME_WORDS:
+        return full is not None
+    return gold.startswith(said) or said.startswith(gold) or (full is not None and gold in full)
+
+
 def _score_indicators(s: FactsScore, r: dict, pred: pd.DataFrame) -> None:
     text, gold = r["text"], r["indicators"]
     spans = [_locate(text, g["evidence"]) for g in gold]
@@ -365,6 +396,7 @@ def _score_indicators(s: FactsScore, r: dict, pred: pd.DataFrame) -> None:
         c.pred += 1
         c.pred_ok += 1
         rule.append(True)
+        s.indicator_regions.append((gold[hit].get("region") is not None, _region_right(gold[hit].get("region"), row)))
     for k, g in enumerate(gold):
         if not g.get("optional"):
             c.gold += 1

@@ -31,6 +31,22 @@ def test_counts_growth_and_thresholds_in_one_sentence():
     assert got[0][3:] == ("吉林省", "1-6月份")    # 全省 of the article's province (辽源 → 吉林)
 
 
+def test_the_country_said_closer_than_any_place_is_the_region():
+    """Real paragraphs: a bench page's national power figures under a place heading; seed 001
+    (全国's 156 projects, 7个半 of them in 吉林市); a tune-part page (eb:…14a00af1) where 全国 is
+    part of a list 我省 is on; the comparison base of seed 000 (高于全国) stays the province's."""
+    got = indicators("阳泉市\n1-6月份，全国发电量22166亿千瓦时，同比增长13.5%。增速仅低于2007年上半年的16%。")
+    assert [(m, v, full) for m, v, _, full, _ in got][:2] == [("全国发电量", 22166, "中国"), ("同比增长", 13.5, "中国")]
+    got = indicators("吉林市是国家“一五”期间重点建设的东北工业重镇,当时全国156个重点项目,有7个半落户在吉林市,"
+                     "确立了江城工业立市的根基。")
+    assert [(v, full) for _, v, _, full, _ in got] == [(156, "中国"), (7.5, "吉林省吉林市")]
+    got = indicators("贵州省\n开工我省第一批全国山洪防治县非工程措施建设;新增解决300万以上农村人口饮水安全问题，"
+                     "新增农村水电装机35万千瓦。")
+    assert {full for *_, full, _ in got} == {"贵州省"}
+    got = indicators("1-6月份,全省固定资产投资同比增长7.8%,高于全国10.9个百分点,居全国第4位。辽源市")
+    assert {full for *_, full, _ in got} == {"吉林省"}
+
+
 def test_section_heading_gives_the_region_and_claimed_spans_are_skipped():
     text = "东丰县\n今年,东丰县拟实施500万元以上项目80个,总投资95.94亿元。\n其中,新建项目55个,总投资39.98亿元。"
     got = indicators(text)

@@ -123,7 +123,8 @@ def parse_article(article: dict, segmented: tuple[Tokens, Tokens] | None = None)
     orgs = find_orgs(body, tokens, place_surfaces())
     paragraph_spans = paragraphs(body)
     locator = RegionLocator(body, places, paragraph_spans, home, _name_spans(projects, orgs),
-                            local_home=title_place(title, title_tokens, home))
+                            local_home=title_place(title, title_tokens, home),
+                            token_bounds={*tokens.starts, *tokens.ends})
     return Parsed(aid, body, _text(article.get("published_date")), tokens, places, quantities, clause_spans,
                   sentences(body), paragraph_spans, people, projects, orgs, locator)
 
