@@ -18,6 +18,8 @@ articles by title (whitespace folded). Definitions:
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -263,6 +265,7 @@ class FactsScore:
     money_values: list[bool] = field(default_factory=list)   # per found occurrence: value right
     # per matched indicator: (the gold names a region, the row's region is right)
     indicator_regions: list[tuple[bool, bool]] = field(default_factory=list)
+    indicator_metrics: list[float] = field(default_factory=list)   # per matched indicator: metric char F1
     # per rule (the rows' `pattern`): did each of its predictions match (its precision on the gold)
     rule_hits: dict[str, dict[str, list[bool]]] = field(default_factory=lambda: {"projects": {}, "indicators": {}})
     misses: dict[str, list] = field(default_factory=lambda: {
@@ -279,6 +282,8 @@ class FactsScore:
             "money_values_right": sum(self.money_values) / len(self.money_values) if self.money_values else 1.0,
             "indicators_region_right": _share([right for _, right in self.indicator_regions]),
             "indicators_region_right_named": _share([right for named, right in self.indicator_regions if named]),
+            "indicators_metric_exact": _share([f == 1.0 for f in self.indicator_metrics]),
+            "indicators_metric_f1": sum(self.indicator_metrics) / len(self.indicator_metrics) if self.indicator_metrics else 1.0,
         }
 
 
@@ -352,6 +357,15 @@ def _indicator_match(g: dict, row, span: tuple[int, int] | None) -> bool:
     return False
 
 
+def _char_f1(gold: str, found: str) -> float:
+    """Character-overlap F1 of two metrics (1.0: the same name, as the guide writes it)."""
+    gold, found = (re.sub(r"\s+", "", unicodedata.normalize("NFKC", x or "")) for x in (gold, found))
+    if gold == found:
+        return 1.0
+    common = sum((Counter(gold) & Counter(found)).values())
+    return 2 * common / (len(gold) + len(found)) if common else 0.0
+
+
 COUNTRY_WORDS = {"中国", "我国", "全国", "国内"}   # the gold writes the region as the text names it
 HOME_WORDS = {"全省", "全市", "全县", "全区", "我省", "我市", "我县", "我区", "本市", "本省"}
 
@@ -397,6 +411,7 @@ def _score_indicators(s: FactsScore, r: dict, pred: pd.DataFrame) -> None:
         c.pred_ok += 1
         rule.append(True)
         s.indicator_regions.append((gold[hit].get("region") is not None, _region_right(gold[hit].get("region"), row)))
+        s.indicator_metrics.append(_char_f1(gold[hit]["metric"], row.metric))
     for k, g in enumerate(gold):
         if not g.get("optional"):
             c.gold += 1

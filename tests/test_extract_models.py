@@ -82,7 +82,7 @@ def test_a_regional_statistic_is_certain():
     # eb:ff8080812fbfbecc012fdc85a16e0d92: a province's technical-upgrade funds and their growth
     rows = indicator_rows("1至3月份，全省到位技改资金1515.5亿元，同比增长14.1%，远远低于去年同期的34.2%。")
     growth = rows["14.1%"]
-    assert growth.metric == "同比增长" and growth.confidence >= REVIEW_THRESHOLD and not growth.needs_review
+    assert growth.metric == "到位技改资金同比增长" and growth.confidence >= REVIEW_THRESHOLD and not growth.needs_review
 
 
 @pytest.mark.parametrize("body, value_text", [

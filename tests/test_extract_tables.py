@@ -94,11 +94,11 @@ def test_indicator_metric_region_and_period(tables):
         return rows.iloc[0]
 
     growth = one("000-3", 7.8, "%")
-    assert (growth.metric, growth.region_full, growth.period) == ("全省固定资产投资同比增长", "吉林省", "1-6月份")
+    assert (growth.metric, growth.region_full, growth.period) == ("固定资产投资同比增长", "吉林省", "1-6月份")
     count = one("000-3", 1677, "个")
-    assert count.metric == "实施5000万元以上项目"
+    assert count.metric == "实施5000万元以上项目数"
     section = one("002-0", 55, "个")   # 其中,新建项目55个 — under the 东丰县 section heading
-    assert (section.metric, section.region_full) == ("新建项目", "吉林省辽源市东丰县")
+    assert (section.metric, section.region_full) == ("新建项目数", "吉林省辽源市东丰县")
     target = one("004-0", 3, "%")      # provincial release datelined 长春: the province speaks
     assert (target.region_full, target.qualifier) == ("吉林省", "以上")
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -25,7 +26,7 @@ from .context import RegionLocator
 from .indicator_filter import statistic_probability
 from .numbers import Quantity
 from .places import Region
-from .sense import MEASURES_FILE, head_span, names_a_measure, unit_fits
+from .sense import MEASURES_FILE, head_span, names_a_measure, names_counted_things, unit_fits
 from .sentences import Span, SpanIndex
 
 SKIP_MEASURES = {"duration"}
@@ -321,10 +322,56 @@ def _names_things(phrase: str) -> bool:
 
 def find_indicators(text: str, tokens, candidates: list[Candidate]) -> list[Indicator]:
     """The candidates no rule rejects, each with the learned scorer's probability that it is a
-    statistic (indicator_filter.py; None when no model ships): the row's confidence."""
+    statistic (indicator_filter.py; None when no model ships): the row's confidence. Their
+    metrics are then put as a reader names the measure (`readable_metric`, after the scorer,
+    which learned on the metrics as found)."""
     out = []
     for c in candidates:
         if c.rejected_by is None:
             c.indicator.probability = statistic_probability(text, tokens, c)
             out.append(c.indicator)
+    previous: Indicator | None = None
+    for ind in out:
+        same_sentence = previous is not None and not SENTENCE_END.search(
+            text, previous.quantity.end, ind.quantity.start)
+        ind.metric = readable_metric(ind.metric, ind.quantity, ind.region,
+                                     previous.metric if same_sentence else None)
+        previous = ind
     return out
+
+
+# a change with no measure of its own (同比增长 after 中央投资260.89亿元,): the sentence's measure's
+CHANGE = ("(?:同比|环比|比上年同期|比去年同期|较上年同期|较去年同期|比上年|比去年|较上年|较去年)?"
+          "(?:增长|下降|增加|减少|提高|回落|上涨|下跌|增幅|降幅|涨幅|跌幅|增速)")
+CHANGE_ONLY, CHANGE_TAIL = re.compile(f"^{CHANGE}$"), re.compile(f"{CHANGE}$")
+SENTENCE_END = re.compile(r"[。！？!?；;\n]")
+OWN_REGION = re.compile(r"^(?:[全我本该][省市县区州盟旗]|全国|我国|国内|中国|全球)")
+EDGE_TAGS = ("p", "u", "c", "d", "r", "f", "y", "e")   # function words: no part of a measure's name
+
+
+def readable_metric(metric: str, q: Quantity, region: str | None, previous: str | None) -> str:
+    """The measure as a reader names it, when that still names a measure that fits `q`: a bare
+    change joined to the measure of the sentence's previous row (中央投资…, 同比增长 ->
+    中央投资同比增长); else without the region, period and function words that open it
+    (今年西藏将完成公路建设投资 -> 完成公路建设投资: the row has region and period columns), ending
+    at its measure head when only verbs or function words follow (水泥产量预计 -> 水泥产量,
+    煤炭库存已经升至 -> 煤炭库存), full-width letters folded (ＧＤＰ), and a count of things as
+    their number (续建项目 -> 续建项目数)."""
+    from .tokenize import word_tag
+    if CHANGE_ONLY.match(metric):
+        base = CHANGE_TAIL.sub("", previous or "")
+        joined = base + metric
+        return joined if base and names_a_measure(base) and _fits(joined, q) else metric
+    words = [w for w in _words_of(unicodedata.normalize("NFKC", metric)) if not w.isspace()]
+    while words and (words[0] == region or OWN_REGION.match(words[0]) or PERIOD.fullmatch(words[0])
+                     or words[0].isdigit() or (word_tag(words[0]) or "x").startswith(EDGE_TAGS + ("m", "t"))):
+        words.pop(0)
+    name = "".join(words)
+    head = head_span(name)
+    if head and all((word_tag(w) or "x").startswith(EDGE_TAGS + ("v",)) for w in _words_of(name[head[1]:])):
+        name = name[:head[1]]
+    if not _fits(name, q):
+        name = metric
+    if q.measure == "count" and names_counted_things(name) and _fits(name + "数", q):
+        name += "数"
+    return name
