@@ -173,3 +173,14 @@ def test_a_name_said_twice_in_one_clause_is_one_project():
         found = find_projects(text, toks, clauses(text), find_quantities(text, set(toks.starts)))
         ids = [project_id("a", p.name, p.clause.start) for p in found]
         assert len(ids) == len(set(ids)), [p.name for p in found]
+
+
+def test_a_market_is_a_project_only_as_a_facility_and_a_copula_opens_no_name():
+    """Bench pages outside the gold: markets as an economy (中国市场即将启动, 下游市场进入适应期) and a
+    clause opened by 这是 name no project; a market built as a facility does (train part,
+    eb:…82670052, kept by the facility heads 交易市场/批发市场 …)."""
+    assert projects("欧洲市场正逐步走向市场驱动，中国市场即将启动，光伏实际装机量可能大超预期。") == []
+    assert projects("不过，到上月底，聚四氟乙烯下游市场进入适应期，市场走势渐趋平稳。") == []
+    assert [n for n, *_ in projects("业内人士认为，这是多晶硅项目审批将要开闸的一个重要信号。")] != ["这是多晶硅项目"]
+    from newsgate.tasks.extract.projects import _facility_token
+    assert _facility_token("国际面辅料服装机械交易市场") and not _facility_token("中国市场")

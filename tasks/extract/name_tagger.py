@@ -98,7 +98,7 @@ def _positions(start: int, end: int, a: int, b: int) -> str:
 
 @lru_cache(maxsize=1)
 def _bare_heads() -> frozenset[str]:
-    """The head words themselves (项目, 市场, 中心 …): a token that is one holds no name of its own."""
+    """The head words themselves (项目, 中心, 基地 …): a token that is one holds no name of its own."""
     from .projects import _words
     return _heads() | frozenset(_words()["facility_suffixes"])
 
@@ -106,7 +106,7 @@ def _bare_heads() -> frozenset[str]:
 def _name_can_end(tokens: Tokens, i: int, floor: int) -> bool:
     """A name can end at head token i: the token holds more than a head word (虹桥机场), or a word
     of the clause comes before it (a bare head opening the clause or following punctuation names
-    nothing: ，市场… / 、中心). After 的 a name can still end (年产1万吨R134a的生产线)."""
+    nothing: ，中心… / 、基地). After 的 a name can still end (年产1万吨R134a的生产线)."""
     from .projects import PUNCT_BOUNDARY
     if tokens.words[i] not in _bare_heads():
         return True

@@ -737,8 +737,8 @@ COUNT_WORD = re.compile(r"第?(?:\d+(?:\.\d+)?|[一二三四五六七八九十�
 def _boundary_word(word: str) -> bool:
     if word in PUNCT_BOUNDARY or word.isspace():
         return True
-    if word in _words()["determiners"] or word == "的":
-        return True
+    if word in _words()["determiners"] or word == "的" or (len(word) > 1 and word[-1] == "是"):
+        return True   # 这是, 就是, 但是: a copula closes the clause before a name
     return COUNT_WORD.fullmatch(word) is not None  # 86个, 第二个: a count or an ordinal, not part of a name
 
 
