@@ -58,10 +58,12 @@ def test_the_name_tagger_skips_windows_where_no_new_name_can_end():
     def windows(text, rule_spans=None):
         found = name_tagger.tagged_windows(text, tokenize(text), clauses(text), rule_spans)
         return [text[w.start:w.end] for w, _ in found]
-    # dev:gne_10.html / eb:ff8080812fba4e32012fbeb3166e059b: a bare head after a comma or opening
-    # its clause names nothing; training reads these windows too (rule_spans None)
-    for text in ("9月19日，市场消息称，头部贷款超市平台信用管家被警方突击调查。", "工程总投资30.5亿元人民币。"):
-        assert windows(text, []) == [] and windows(text) != []
+    # eb:ff8080812fba4e32012fbeb3166e059b: a bare head opening its clause names nothing; training
+    # reads these windows too (rule_spans None)
+    text = "工程总投资30.5亿元人民币。"
+    assert windows(text, []) == [] and windows(text) != []
+    # dev:gne_10.html: 市场 alone is no head (a market is a project only as a facility: 批发市场 …)
+    assert windows("9月19日，市场消息称，头部贷款超市平台信用管家被警方突击调查。") == []
     # dev:ebuy_9.txt: 高速公路 after 全市 can end a name (the window it shares with 工程 is read),
     # unless the rules already named it
     text = "目前，全市高速公路建设已进入高潮，工程进展比较顺利。"
