@@ -9,7 +9,8 @@ Order of evidence:
 3. the last section heading that is a place (东丰县 on its own line);
    For statistics, a word for the whole country or the world (全国, 我国, 国内, 中国, 全球) said
    after that place, closer to the fact, is its region instead: 全国发电量 in a page datelined
-   北京 is the country's, not 北京's (region as written, no gazetteer region);
+   北京 is the country's, not 北京's (region as written; `region_full` 中国 or 全球, which no
+   gazetteer region stands for);
 4. the article's home: for projects the most specific place of the title inside the home city
    (江泽林在长春新区开展项目夏季踏查 -> 长春新区), else its city; for statistics its city or province, whichever
    the article speaks for (我市/全市 vs 我省/全省 — a provincial press release datelined 长春 is

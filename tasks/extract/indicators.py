@@ -22,7 +22,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .context import RegionLocator
+from .context import NATION, RegionLocator
 from .indicator_filter import statistic_probability
 from .numbers import Quantity
 from .places import Region
@@ -345,7 +345,7 @@ CHANGE = ("(?:同比|环比|比上年同期|比去年同期|较上年同期|较�
           "(?:增长|下降|增加|减少|提高|回落|上涨|下跌|增幅|降幅|涨幅|跌幅|增速)")
 CHANGE_ONLY, CHANGE_TAIL = re.compile(f"^{CHANGE}$"), re.compile(f"{CHANGE}$")
 SENTENCE_END = re.compile(r"[。！？!?；;\n]")
-OWN_REGION = re.compile(r"^(?:[全我本该][省市县区州盟旗]|全国|我国|国内|中国|全球)")
+OWN_REGION = re.compile(rf"^(?:[全我本该][省市县区州盟旗]|{NATION.pattern})")   # 全省, 我市, 全国 …
 EDGE_TAGS = ("p", "u", "c", "d", "r", "f", "y", "e")   # function words: no part of a measure's name
 
 
