@@ -48,6 +48,15 @@ def test_the_country_said_closer_than_any_place_is_the_region():
     assert {full for *_, full, _ in got} == {"吉林省"}
 
 
+def test_a_change_names_the_measure_it_follows_unless_it_is_said_of_each():
+    """Bench pages outside the gold: 同比增长 after the power figure is the power figure's growth;
+    同比分别增长 135% and 179% are of the two measures before in turn, so none is joined."""
+    got = indicators("1-6月份，全国发电量22166亿千瓦时，同比增长13.5%。")
+    assert [m for m, *_ in got] == ["发电量", "发电量同比增长"]
+    got = indicators("其中，3月份，全国家电下乡产品销售1471.5万台，实现销售额344.8亿元，同比分别增长135%和179%。")
+    assert [(m, v) for m, v, *_ in got][-2:] == [("同比增长", 135), ("同比增长", 179)]
+
+
 def test_section_heading_gives_the_region_and_claimed_spans_are_skipped():
     text = "东丰县\n今年,东丰县拟实施500万元以上项目80个,总投资95.94亿元。\n其中,新建项目55个,总投资39.98亿元。"
     got = indicators(text)

@@ -341,8 +341,10 @@ def find_indicators(text: str, tokens, candidates: list[Candidate]) -> list[Indi
 
 
 # a change with no measure of its own (同比增长 after 中央投资260.89亿元,): the sentence's measure's
-CHANGE = ("(?:同比|环比|比上年同期|比去年同期|较上年同期|较去年同期|比上年|比去年|较上年|较去年)?"
-          "(?:增长|下降|增加|减少|提高|回落|上涨|下跌|增幅|降幅|涨幅|跌幅|增速)")
+CHANGE = ("(?:同比|环比|年比|月比|(?:比|较)(?:上年|去年|上月|上周|上季度)(?:同期)?)?"
+          "(?:增长|下降|增加|减少|提高|回落|上涨|下跌|上升|增幅|降幅|涨幅|跌幅|增速)")
+# 同比分别增长135%和179%: each row's change is 同比增长, of the measures before it in turn (not joined)
+RESPECTIVE = re.compile(r"(?<=比)(?:分别|均)")
 CHANGE_ONLY, CHANGE_TAIL = re.compile(f"^{CHANGE}$"), re.compile(f"{CHANGE}$")
 SENTENCE_END = re.compile(r"[。！？!?；;\n]")
 OWN_REGION = re.compile(rf"^(?:[全我本该][省市县区州盟旗]|{NATION.pattern})")   # 全省, 我市, 全国 …
@@ -358,8 +360,10 @@ def readable_metric(metric: str, q: Quantity, region: str | None, previous: str 
     煤炭库存已经升至 -> 煤炭库存), full-width letters folded (ＧＤＰ), and a count of things as
     their number (续建项目 -> 续建项目数)."""
     from .tokenize import word_tag
+    respective = RESPECTIVE.search(metric) is not None
+    metric = RESPECTIVE.sub("", metric)
     if CHANGE_ONLY.match(metric):
-        base = CHANGE_TAIL.sub("", previous or "")
+        base = "" if respective else CHANGE_TAIL.sub("", previous or "")
         joined = base + metric
         return joined if base and names_a_measure(base) and _fits(joined, q) else metric
     words = [w for w in _words_of(unicodedata.normalize("NFKC", metric)) if not w.isspace()]
