@@ -26,7 +26,7 @@ from .context import NATION, RegionLocator
 from .indicator_filter import statistic_probability
 from .numbers import Quantity
 from .places import Region
-from .sense import MEASURES_FILE, head_span, names_a_measure, names_counted_things, unit_fits
+from .sense import MEASURES_FILE, head_span, names_a_measure, unit_fits
 from .sentences import Span, SpanIndex
 
 SKIP_MEASURES = {"duration"}
@@ -358,7 +358,7 @@ def readable_metric(metric: str, q: Quantity, region: str | None, previous: str 
     (今年西藏将完成公路建设投资 -> 完成公路建设投资: the row has region and period columns), ending
     at its measure head when only verbs or function words follow (水泥产量预计 -> 水泥产量,
     煤炭库存已经升至 -> 煤炭库存), full-width letters folded (ＧＤＰ), and a count of things as
-    their number (续建项目 -> 续建项目数)."""
+    their number when they are works a region counts (续建项目 -> 续建项目数; measures.json `countable_works`)."""
     from .tokenize import word_tag
     respective = RESPECTIVE.search(metric) is not None
     metric = RESPECTIVE.sub("", metric)
@@ -376,6 +376,6 @@ def readable_metric(metric: str, q: Quantity, region: str | None, previous: str 
         name = name[:head[1]]
     if not _fits(name, q):
         name = metric
-    if q.measure == "count" and names_counted_things(name) and _fits(name + "数", q):
+    if q.measure == "count" and _countable_works(name) and _fits(name + "数", q):
         name += "数"
     return name

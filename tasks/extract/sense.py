@@ -80,13 +80,6 @@ def names_a_measure(metric: str | None) -> bool:
     return measure_head(metric) is not None
 
 
-def names_counted_things(metric: str | None) -> bool:
-    """`metric` ends in things a count counts (项目, 企业, 园区: a head of the count class alone),
-    not in a measure (出货量, 销量) nor in a number word (个数)."""
-    head = measure_head(metric)
-    return head is not None and _vocabulary()[0][head] == {"count"} and not metric.endswith("数")
-
-
 def unit_fits(metric: str | None, measure: str | None) -> bool:
     head = measure_head(metric)
     return head is not None and measure in _vocabulary()[0][head]
