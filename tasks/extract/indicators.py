@@ -357,8 +357,8 @@ def readable_metric(metric: str, q: Quantity, region: str | None, previous: str 
     中央投资同比增长); else without the region, period and function words that open it
     (今年西藏将完成公路建设投资 -> 完成公路建设投资: the row has region and period columns), ending
     at its measure head when only verbs or function words follow (水泥产量预计 -> 水泥产量,
-    煤炭库存已经升至 -> 煤炭库存), full-width letters folded (ＧＤＰ), and a count of things as
-    their number when they are works a region counts (续建项目 -> 续建项目数; measures.json `countable_works`)."""
+    煤炭库存已经升至 -> 煤炭库存), full-width letters folded (ＧＤＰ), and a count of works a region
+    counts as their number (续建项目 -> 续建项目数; measures.json `countable_works`)."""
     from .tokenize import word_tag
     respective = RESPECTIVE.search(metric) is not None
     metric = RESPECTIVE.sub("", metric)
