@@ -53,6 +53,8 @@ def test_a_change_names_the_measure_it_follows_unless_it_is_said_of_each():
     同比分别增长 135% and 179% are of the two measures before in turn, so none is joined."""
     got = indicators("1-6月份，全国发电量22166亿千瓦时，同比增长13.5%。")
     assert [m for m, *_ in got] == ["发电量", "发电量同比增长"]
+    got = indicators("据大中型钢铁生产企业统计，2月末企业钢材库存1053.74万吨，比年初增长40.65%。")
+    assert [m for m, *_ in got] == ["企业钢材库存", "企业钢材库存比年初增长"]
     got = indicators("其中，3月份，全国家电下乡产品销售1471.5万台，实现销售额344.8亿元，同比分别增长135%和179%。")
     assert [(m, v) for m, v, *_ in got][-2:] == [("同比增长", 135), ("同比增长", 179)]
 

@@ -341,10 +341,11 @@ def find_indicators(text: str, tokens, candidates: list[Candidate]) -> list[Indi
 
 
 # a change with no measure of its own (同比增长 after 中央投资260.89亿元,): the sentence's measure's
-CHANGE = ("(?:同比|环比|年比|月比|(?:比|较)(?:上年|去年|上月|上周|上季度)(?:同期)?)?"
-          "(?:增长|下降|增加|减少|提高|回落|上涨|下跌|上升|增幅|降幅|涨幅|跌幅|增速)")
-# 同比分别增长135%和179%: each row's change is 同比增长, of the measures before it in turn (not joined)
-RESPECTIVE = re.compile(r"(?<=比)(?:分别|均)")
+CHANGE_WORD = "(?:增长|下降|增加|减少|提高|回落|上涨|下跌|上升|增幅|降幅|涨幅|跌幅|增速)"
+CHANGE = f"(?:同比|环比|年比|月比|(?:比|较)[^，,；;。]{{0,12}}?)?{CHANGE_WORD}"   # 比2009年, 比年初, 较上月
+# 同比分别增长135%和179%: each row's change is 同比增长, of the measures before it in turn (so not
+# joined to the row just before); 同比均增长 (each by the same) is 同比增长, joined
+RESPECTIVE, EACH = re.compile(f"分别(?={CHANGE_WORD})"), re.compile(f"(?<=比)(?:分别|均)(?={CHANGE_WORD})")
 CHANGE_ONLY, CHANGE_TAIL = re.compile(f"^{CHANGE}$"), re.compile(f"{CHANGE}$")
 SENTENCE_END = re.compile(r"[。！？!?；;\n]")
 OWN_REGION = re.compile(rf"^(?:[全我本该][省市县区州盟旗]|{NATION.pattern})")   # 全省, 我市, 全国 …
@@ -361,7 +362,7 @@ def readable_metric(metric: str, q: Quantity, region: str | None, previous: str 
     counts as their number (续建项目 -> 续建项目数; measures.json `countable_works`)."""
     from .tokenize import word_tag
     respective = RESPECTIVE.search(metric) is not None
-    metric = RESPECTIVE.sub("", metric)
+    metric = EACH.sub("", metric)
     if CHANGE_ONLY.match(metric):
         base = "" if respective else CHANGE_TAIL.sub("", previous or "")
         joined = base + metric
