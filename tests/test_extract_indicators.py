@@ -55,6 +55,9 @@ def test_a_change_names_the_measure_it_follows_unless_it_is_said_of_each():
     assert [m for m, *_ in got] == ["发电量", "发电量同比增长"]
     got = indicators("据大中型钢铁生产企业统计，2月末企业钢材库存1053.74万吨，比年初增长40.65%。")
     assert [m for m, *_ in got] == ["企业钢材库存", "企业钢材库存比年初增长"]
+    # tune part: the measure its own clause names before the number
+    got = indicators("祁俊表示，预计2011年，我国工程机械全行业销售收入将实现17%的增长，出口额增幅将达到25%。")
+    assert [m for m, *_ in got][0] == "工程机械全行业销售收入增长"
     got = indicators("其中，3月份，全国家电下乡产品销售1471.5万台，实现销售额344.8亿元，同比分别增长135%和179%。")
     assert [(m, v) for m, v, *_ in got][-2:] == [("同比增长", 135), ("同比增长", 179)]
 

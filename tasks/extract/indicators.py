@@ -332,10 +332,12 @@ def find_indicators(text: str, tokens, candidates: list[Candidate]) -> list[Indi
             out.append(c.indicator)
     previous: Indicator | None = None
     for ind in out:
-        same_sentence = previous is not None and not SENTENCE_END.search(
-            text, previous.quantity.end, ind.quantity.start)
-        ind.metric = readable_metric(ind.metric, ind.quantity, ind.region,
-                                     previous.metric if same_sentence else None)
+        q = ind.quantity
+        same_sentence = previous is not None and not SENTENCE_END.search(text, previous.quantity.end, q.start)
+        # the clause's words before the number, after any number before it (销售收入将实现17%的增长)
+        before = re.split(r"[\d０-９%％]", METRIC_STOP.split(text[ind.clause.start:q.start])[-1])[-1]
+        ind.metric = readable_metric(ind.metric, q, ind.region,
+                                     previous.metric if same_sentence else None, before)
         previous = ind
     return out
 
@@ -352,22 +354,35 @@ OWN_REGION = re.compile(rf"^(?:[全我本该][省市县区州盟旗]|{NATION.pat
 EDGE_TAGS = ("p", "u", "c", "d", "r", "f", "y", "e")   # function words: no part of a measure's name
 
 
-def readable_metric(metric: str, q: Quantity, region: str | None, previous: str | None) -> str:
+def readable_metric(metric: str, q: Quantity, region: str | None, previous: str | None,
+                    before: str = "") -> str:
     """The measure as a reader names it, when that still names a measure that fits `q`: a bare
-    change joined to the measure of the sentence's previous row (中央投资…, 同比增长 ->
-    中央投资同比增长); else without the region, period and function words that open it
-    (今年西藏将完成公路建设投资 -> 完成公路建设投资: the row has region and period columns), ending
-    at its measure head when only verbs or function words follow (水泥产量预计 -> 水泥产量,
-    煤炭库存已经升至 -> 煤炭库存), full-width letters folded (ＧＤＰ), and a count of works a region
-    counts as their number (续建项目 -> 续建项目数; measures.json `countable_works`)."""
-    from .tokenize import word_tag
+    change joined to its measure, the one its clause names before the number (销售收入将实现17%的增长
+    -> 销售收入增长) or else the sentence's previous row's (中央投资…，同比增长 -> 中央投资同比增长);
+    any other metric `_tidy`, and a count of works a region counts as their number (续建项目 ->
+    续建项目数; measures.json `countable_works`)."""
     respective = RESPECTIVE.search(metric) is not None
     metric = EACH.sub("", metric)
     if CHANGE_ONLY.match(metric):
-        base = "" if respective else CHANGE_TAIL.sub("", previous or "")
+        own = CHANGE_TAIL.sub("", _tidy(before, region))
+        base = own if names_a_measure(own) else "" if respective else CHANGE_TAIL.sub("", previous or "")
         joined = base + metric
         return joined if base and names_a_measure(base) and _fits(joined, q) else metric
-    words = [w for w in _words_of(unicodedata.normalize("NFKC", metric)) if not w.isspace()]
+    name = _tidy(metric, region)
+    if not _fits(name, q):
+        name = metric
+    if q.measure == "count" and _countable_works(name) and _fits(name + "数", q):
+        name += "数"
+    return name
+
+
+def _tidy(phrase: str, region: str | None) -> str:
+    """`phrase` without the region, period and function words that open it (今年西藏将完成公路建设投资
+    -> 完成公路建设投资: a row has region and period columns), ending at its measure head when only
+    verbs or function words follow (水泥产量预计 -> 水泥产量, 煤炭库存已经升至 -> 煤炭库存), full-width
+    letters folded (ＧＤＰ)."""
+    from .tokenize import word_tag
+    words = [w for w in _words_of(unicodedata.normalize("NFKC", phrase)) if not w.isspace()] if phrase else []
     while words and (words[0] == region or OWN_REGION.match(words[0]) or PERIOD.fullmatch(words[0])
                      or words[0].isdigit() or (word_tag(words[0]) or "x").startswith(EDGE_TAGS + ("m", "t"))):
         words.pop(0)
@@ -375,8 +390,4 @@ def readable_metric(metric: str, q: Quantity, region: str | None, previous: str 
     head = head_span(name)
     if head and all((word_tag(w) or "x").startswith(EDGE_TAGS + ("v",)) for w in _words_of(name[head[1]:])):
         name = name[:head[1]]
-    if not _fits(name, q):
-        name = metric
-    if q.measure == "count" and _countable_works(name) and _fits(name + "数", q):
-        name += "数"
     return name
