@@ -48,9 +48,9 @@ def test_the_country_said_closer_than_any_place_is_the_region():
     assert {full for *_, full, _ in got} == {"吉林省"}
 
 
-def test_a_change_names_the_measure_it_follows_unless_it_is_said_of_each():
+def test_a_change_names_the_measure_it_follows_and_changes_said_of_each_pair_in_turn():
     """Bench pages outside the gold: 同比增长 after the power figure is the power figure's growth;
-    同比分别增长 135% and 179% are of the two measures before in turn, so none is joined."""
+    同比分别增长 135% and 179% are of the two measures before them in turn."""
     got = indicators("1-6月份，全国发电量22166亿千瓦时，同比增长13.5%。")
     assert [m for m, *_ in got] == ["发电量", "发电量同比增长"]
     got = indicators("据大中型钢铁生产企业统计，2月末企业钢材库存1053.74万吨，比年初增长40.65%。")
@@ -59,7 +59,7 @@ def test_a_change_names_the_measure_it_follows_unless_it_is_said_of_each():
     got = indicators("祁俊表示，预计2011年，我国工程机械全行业销售收入将实现17%的增长，出口额增幅将达到25%。")
     assert [m for m, *_ in got][0] == "工程机械全行业销售收入增长"
     got = indicators("其中，3月份，全国家电下乡产品销售1471.5万台，实现销售额344.8亿元，同比分别增长135%和179%。")
-    assert [(m, v) for m, v, *_ in got][-2:] == [("同比增长", 135), ("同比增长", 179)]
+    assert [(m, v) for m, v, *_ in got][-2:] == [("家电下乡产品销售同比增长", 135), ("销售额同比增长", 179)]
 
 
 def test_section_heading_gives_the_region_and_claimed_spans_are_skipped():

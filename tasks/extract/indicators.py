@@ -330,16 +330,40 @@ def find_indicators(text: str, tokens, candidates: list[Candidate]) -> list[Indi
         if c.rejected_by is None:
             c.indicator.probability = statistic_probability(text, tokens, c)
             out.append(c.indicator)
+    said_of_each = [RESPECTIVE.search(ind.metric) is not None for ind in out]
     previous: Indicator | None = None
     for ind in out:
         q = ind.quantity
-        same_sentence = previous is not None and not SENTENCE_END.search(text, previous.quantity.end, q.start)
         # the clause's words before the number, after any number before it (销售收入将实现17%的增长)
         before = re.split(r"[\d０-９%％]", METRIC_STOP.split(text[ind.clause.start:q.start])[-1])[-1]
         ind.metric = readable_metric(ind.metric, q, ind.region,
-                                     previous.metric if same_sentence else None, before)
+                                     previous.metric if _same_sentence(text, previous, ind) else None, before)
         previous = ind
+    _pair_respective(text, out, said_of_each)
     return out
+
+
+def _same_sentence(text: str, a: Indicator | None, b: Indicator) -> bool:
+    return a is not None and not SENTENCE_END.search(text, a.quantity.end, b.quantity.start)
+
+
+def _pair_respective(text: str, rows: list[Indicator], said_of_each: list[bool]) -> None:
+    """A…，B…，同比分别增长135%和179%: the k-th change of a run said of each measure in turn is the
+    k-th of as many measures said before it in the sentence (each joined when it still fits)."""
+    k = 0
+    while k < len(rows):
+        end = k + 1
+        while said_of_each[k] and end < len(rows) and said_of_each[end] and _same_sentence(text, rows[end - 1], rows[end]):
+            end += 1
+        if said_of_each[k]:
+            changes = rows[k:end]
+            measures = [r for r in rows[:k] if not CHANGE_ONLY.match(r.metric) and not SENTENCE_END.search(
+                text, r.quantity.end, rows[k].quantity.start)]
+            if len(measures) >= len(changes):
+                for measure, change in zip(measures[-len(changes):], changes):
+                    joined = CHANGE_TAIL.sub("", measure.metric) + change.metric
+                    change.metric = joined if _fits(joined, change.quantity) else change.metric
+        k = end
 
 
 # a change with no measure of its own (同比增长 after 中央投资260.89亿元,): the sentence's measure's
