@@ -331,14 +331,19 @@ def find_indicators(text: str, tokens, candidates: list[Candidate]) -> list[Indi
             c.indicator.probability = statistic_probability(text, tokens, c)
             out.append(c.indicator)
     said_of_each = [RESPECTIVE.search(ind.metric) is not None for ind in out]
-    previous: Indicator | None = None
-    for ind in out:
-        q = ind.quantity
-        # the clause's words before the number, after any number before it (销售收入将实现17%的增长)
-        before = re.split(r"[\d０-９%％]", METRIC_STOP.split(text[ind.clause.start:q.start])[-1])[-1]
-        ind.metric = readable_metric(ind.metric, q, ind.region,
-                                     previous.metric if _same_sentence(text, previous, ind) else None, before)
-        previous = ind
+    # the measure a bare change is of: the metric of the number before it in the sentence, a row
+    # or not (生猪出岛85万头，同比增长12%: the count is no row, its measure still names the change's)
+    last: tuple[int, str] | None = None   # (where that number ends, its metric)
+    for c in candidates:
+        ind, q = c.indicator, c.indicator.quantity
+        previous = last[1] if last is not None and not SENTENCE_END.search(text, last[0], q.start) else None
+        if c.rejected_by is None:
+            # the clause's words before the number, after any number before it (销售收入将实现17%的增长)
+            before = re.split(r"[\d０-９%％]", METRIC_STOP.split(text[ind.clause.start:q.start])[-1])[-1]
+            ind.metric = readable_metric(ind.metric, q, ind.region, previous, before)
+            last = (q.end, ind.metric)
+        elif ind.metric:
+            last = (q.end, _tidy(ind.metric, ind.region))
     _pair_respective(text, out, said_of_each)
     return out
 
