@@ -387,7 +387,7 @@ def readable_metric(metric: str, q: Quantity, region: str | None, previous: str 
                     before: str = "") -> str:
     """The measure as a reader names it, when that still names a measure that fits `q`: a bare
     change joined to its measure, the one its clause names before the number (销售收入将实现17%的增长
-    -> 销售收入增长) or else the sentence's previous row's (中央投资…，同比增长 -> 中央投资同比增长);
+    -> 销售收入增长) or else the previous number's in the sentence (中央投资…，同比增长 -> 中央投资同比增长);
     any other metric `_tidy`, and a count of works a region counts as their number (续建项目 ->
     续建项目数; measures.json `countable_works`)."""
     respective = RESPECTIVE.search(metric) is not None
