@@ -60,6 +60,9 @@ def test_a_change_names_the_measure_it_follows_and_changes_said_of_each_pair_in_
     assert [m for m, *_ in got][0] == "工程机械全行业销售收入增长"
     got = indicators("其中，3月份，全国家电下乡产品销售1471.5万台，实现销售额344.8亿元，同比分别增长135%和179%。")
     assert [(m, v) for m, v, *_ in got][-2:] == [("家电下乡产品销售同比增长", 135), ("销售额同比增长", 179)]
+    # written for this test: a change whose own clause names its measure keeps it
+    got = indicators("全年实现销售额344.8亿元，销售额同比分别增长5%。")
+    assert [m for m, *_ in got][-1] == "销售额同比增长"
 
 
 def test_section_heading_gives_the_region_and_claimed_spans_are_skipped():

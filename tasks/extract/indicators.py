@@ -367,7 +367,8 @@ def _pair_respective(text: str, rows: list[Indicator], said_of_each: list[bool])
             if len(measures) >= len(changes):
                 for measure, change in zip(measures[-len(changes):], changes):
                     joined = CHANGE_TAIL.sub("", measure.metric) + change.metric
-                    change.metric = joined if _fits(joined, change.quantity) else change.metric
+                    if CHANGE_ONLY.match(change.metric) and _fits(joined, change.quantity):
+                        change.metric = joined   # (a change its own clause named the measure of stays)
         k = end
 
 
