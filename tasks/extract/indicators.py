@@ -27,7 +27,7 @@ from .indicator_filter import statistic_probability
 from .numbers import Quantity
 from .places import Region
 from .sense import MEASURES_FILE, head_span, names_a_measure, unit_fits
-from .sentences import Span, SpanIndex
+from .sentences import CLAUSE_END, Span, SpanIndex
 
 SKIP_MEASURES = {"duration"}
 SKIP_PATTERNS = {"numbers.implied_counter"}   # 6大工程, 四大传统产业: a programme's shape, not a statistic
@@ -336,7 +336,7 @@ def find_indicators(text: str, tokens, candidates: list[Candidate]) -> list[Indi
     last: tuple[int, str] | None = None   # (where that number ends, its metric)
     for c in candidates:
         ind, q = c.indicator, c.indicator.quantity
-        previous = last[1] if last is not None and not SENTENCE_END.search(text, last[0], q.start) else None
+        previous = last[1] if last is not None and _unbroken(text, last[0], q.start) else None
         if c.rejected_by is None:
             # the clause's words before the number, after any number before it (销售收入将实现17%的增长)
             before = re.split(r"[\d０-９%％]", METRIC_STOP.split(text[ind.clause.start:q.start])[-1])[-1]
@@ -348,8 +348,9 @@ def find_indicators(text: str, tokens, candidates: list[Candidate]) -> list[Indi
     return out
 
 
-def _same_sentence(text: str, a: Indicator | None, b: Indicator) -> bool:
-    return a is not None and not SENTENCE_END.search(text, a.quantity.end, b.quantity.start)
+def _unbroken(text: str, start: int, end: int) -> bool:
+    """No clause ends between `start` and `end` (one sentence, or its parts before a ；)."""
+    return not CLAUSE_END.search(text, start, end)
 
 
 def _pair_respective(text: str, rows: list[Indicator], said_of_each: list[bool]) -> None:
@@ -358,12 +359,13 @@ def _pair_respective(text: str, rows: list[Indicator], said_of_each: list[bool])
     k = 0
     while k < len(rows):
         end = k + 1
-        while said_of_each[k] and end < len(rows) and said_of_each[end] and _same_sentence(text, rows[end - 1], rows[end]):
+        while said_of_each[k] and end < len(rows) and said_of_each[end] \
+                and _unbroken(text, rows[end - 1].quantity.end, rows[end].quantity.start):
             end += 1
         if said_of_each[k]:
             changes = rows[k:end]
-            measures = [r for r in rows[:k] if not CHANGE_ONLY.match(r.metric) and not SENTENCE_END.search(
-                text, r.quantity.end, rows[k].quantity.start)]
+            measures = [r for r in rows[:k] if not CHANGE_ONLY.match(r.metric)
+                        and _unbroken(text, r.quantity.end, rows[k].quantity.start)]
             if len(measures) >= len(changes):
                 for measure, change in zip(measures[-len(changes):], changes):
                     joined = CHANGE_TAIL.sub("", measure.metric) + change.metric
@@ -379,7 +381,6 @@ CHANGE = f"(?:同比|环比|年比|月比|(?:比|较)[^，,；;。]{{0,12}}?)?{C
 # joined to the row just before); 同比均增长 (each by the same) is 同比增长, joined
 RESPECTIVE, EACH = re.compile(f"分别(?={CHANGE_WORD})"), re.compile(f"(?<=比)(?:分别|均)(?={CHANGE_WORD})")
 CHANGE_ONLY, CHANGE_TAIL = re.compile(f"^{CHANGE}$"), re.compile(f"{CHANGE}$")
-SENTENCE_END = re.compile(r"[。！？!?；;\n]")
 OWN_REGION = re.compile(rf"^(?:[全我本该][省市县区州盟旗]|{NATION.pattern})")   # 全省, 我市, 全国 …
 EDGE_TAGS = ("p", "u", "c", "d", "r", "f", "y", "e")   # function words: no part of a measure's name
 
